@@ -1,0 +1,3 @@
+"""skunsup.cluster (estimators land here with their issues)."""
+
+__all__ = []

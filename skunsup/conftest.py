@@ -1,0 +1,22 @@
+"""Doctest collection for the package: skip examples whose optional extra is missing."""
+
+import importlib.util
+
+import pytest
+
+# module-path fragment -> the optional package its doctests need
+_OPTIONAL = {
+    "skunsup.neural_network": "torch",
+    "skunsup.plotting": "matplotlib",
+    "skunsup._tour": "matplotlib",
+    "skunsup.utils._torch": "torch",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if not isinstance(item, pytest.DoctestItem):
+            continue
+        for prefix, package in _OPTIONAL.items():
+            if item.name.startswith(prefix) and importlib.util.find_spec(package) is None:
+                item.add_marker(pytest.mark.skip(reason=f"doctest needs {package}"))

@@ -1,0 +1,3 @@
+"""skunsup.decomposition (estimators land here with their issues)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""skunsup.manifold (estimators land here with their issues)."""
+
+__all__ = []

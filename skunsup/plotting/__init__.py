@@ -1,0 +1,3 @@
+"""skunsup.plotting (estimators land here with their issues)."""
+
+__all__ = []
