@@ -1,3 +1,5 @@
-"""skunsup.plotting (estimators land here with their issues)."""
+"""Matplotlib helpers for embeddings and image grids (matplotlib is imported lazily)."""
 
-__all__ = []
+from skunsup.plotting._images import plot_embedding, plot_image_grid
+
+__all__ = ["plot_embedding", "plot_image_grid"]
