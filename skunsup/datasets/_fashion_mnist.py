@@ -132,8 +132,6 @@ def load_fashion_mnist(
 ):
     """Load the Fashion-MNIST images from local idx files.
 
-    Read more in the :ref:`User Guide <datasets>`.
-
     Parameters
     ----------
     data_home : str or path-like, default=None

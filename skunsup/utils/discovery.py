@@ -7,6 +7,7 @@ import pkgutil
 from sklearn.base import BaseEstimator
 
 _SKIPPED_PACKAGES = {"tests", "_tour"}
+_SKIPPED_MODULES = {"conftest", "__main__", "_cli"}
 
 
 def all_estimators():
@@ -34,7 +35,7 @@ def all_estimators():
     found = {}
     for module_info in pkgutil.walk_packages(skunsup.__path__, prefix="skunsup."):
         parts = module_info.name.split(".")
-        if any(part in _SKIPPED_PACKAGES for part in parts) or parts[-1] == "conftest":
+        if any(part in _SKIPPED_PACKAGES for part in parts) or parts[-1] in _SKIPPED_MODULES:
             continue
         module = importlib.import_module(module_info.name)
         for name, obj in inspect.getmembers(module, inspect.isclass):
