@@ -1,3 +1,5 @@
-"""skunsup.cluster (estimators land here with their issues)."""
+"""Clustering: k-means on numba kernels."""
 
-__all__ = []
+from skunsup.cluster._kmeans import KMeans, kmeans_plusplus
+
+__all__ = ["KMeans", "kmeans_plusplus"]

@@ -1,0 +1,621 @@
+"""Numba kernels of k-means: Lloyd steps (dense and CSR), k-means++ trials, bounds.
+
+Every kernel takes C-contiguous arrays and writes into buffers it is given.
+Parallel loops run over a fixed number of row groups that depends only on the
+shape of the problem (never on the thread count); each group writes its own
+slice of a partials array, and the partials are summed afterwards in a fixed
+order. Results are therefore bitwise identical for any number of threads.
+
+Distances are computed as ``||x||^2 - 2 x.c + ||c||^2`` to pick the nearest
+centre (the same formula as scikit-learn) and then, for the winner only, as
+``sum((x - c)^2)``, so that the inertia and the per-point distances are exact
+up to rounding even in float32.
+
+The public entry point for a block of samples is :func:`lloyd_partials`: it
+returns the labels, the weighted sums and weights per cluster and the inertia
+of one block, which is what a distributed k-means reduces over blocks.
+"""
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+from skunsup.utils._numba import jit_kernel, jit_parallel
+
+# Row groups: at most MAX_GROUPS, at least MIN_GROUP_ROWS rows each, and the
+# float64 partial sums of all groups within PARTIALS_BYTES.
+MAX_GROUPS = 16
+MIN_GROUP_ROWS = 256
+PARTIALS_BYTES = 32 * 2**20
+# Rows per matrix product in the BLAS assignment path.
+BLAS_BLOCK_ROWS = 4096
+# Up to this many clusters a direct loop (one pass over X) beats the product.
+DIRECT_MAX_CLUSTERS = 32
+
+
+def n_row_groups(n_samples, n_clusters, n_features):
+    """Number of row groups of a parallel reduction (a function of the shape only).
+
+    Parameters
+    ----------
+    n_samples, n_clusters, n_features : int
+        Shape of the problem.
+
+    Returns
+    -------
+    n_groups : int
+        Between 1 and ``MAX_GROUPS``.
+
+    Examples
+    --------
+    >>> from skunsup.cluster._kmeans_kernels import n_row_groups
+    >>> n_row_groups(100, 3, 2), n_row_groups(70000, 10, 784)
+    (1, 16)
+    """
+    by_rows = max(1, n_samples // MIN_GROUP_ROWS)
+    by_memory = max(1, PARTIALS_BYTES // max(1, 8 * n_clusters * n_features))
+    return int(min(MAX_GROUPS, by_rows, by_memory))
+
+
+# --------------------------------------------------------------------------- dense
+
+
+@jit_parallel
+def _lloyd_dense_direct(X, sample_weight, centers, half_sq, labels, distances,
+                        sums, weights, inertia):
+    """Fused assignment + accumulation with a direct distance loop (small k).
+
+    IN: X (n, d), sample_weight (n,) float64, centers (k, d), half_sq (k,) = ||c||^2 / 2.
+    OUT: labels (n,) int32, distances (n,) float64 = squared distance to the
+    assigned centre, sums (G, k, d) float64, weights (G, k) float64, inertia (G,).
+    """
+    n, d = X.shape
+    k = centers.shape[0]
+    n_groups = sums.shape[0]
+    for g in numba.prange(n_groups):
+        start = g * n // n_groups
+        stop = (g + 1) * n // n_groups
+        sums[g] = 0.0
+        weights[g] = 0.0
+        acc = 0.0
+        for i in range(start, stop):
+            best = 0
+            best_val = np.inf
+            for j in range(k):
+                dot = X[i, 0] * centers[j, 0]
+                for f in range(1, d):
+                    dot += X[i, f] * centers[j, f]
+                val = half_sq[j] - dot
+                if val < best_val:
+                    best_val = val
+                    best = j
+            diff = X[i, 0] - centers[best, 0]
+            dist = diff * diff
+            for f in range(1, d):
+                diff = X[i, f] - centers[best, f]
+                dist += diff * diff
+            labels[i] = best
+            distances[i] = dist
+            w = sample_weight[i]
+            acc += w * dist
+            weights[g, best] += w
+            for f in range(d):
+                sums[g, best, f] += w * X[i, f]
+        inertia[g] = acc
+
+
+@jit_parallel
+def _assign_dense_direct(X, centers, half_sq, labels, distances):
+    """Nearest centre of every row with a direct loop (no accumulation).
+
+    IN: X (n, d), centers (k, d), half_sq (k,). OUT: labels (n,), distances (n,)
+    squared distance to the nearest centre (exact formula).
+    """
+    n, d = X.shape
+    k = centers.shape[0]
+    for i in numba.prange(n):
+        best = 0
+        best_val = np.inf
+        for j in range(k):
+            dot = X[i, 0] * centers[j, 0]
+            for f in range(1, d):
+                dot += X[i, f] * centers[j, f]
+            val = half_sq[j] - dot
+            if val < best_val:
+                best_val = val
+                best = j
+        diff = X[i, 0] - centers[best, 0]
+        dist = diff * diff
+        for f in range(1, d):
+            diff = X[i, f] - centers[best, f]
+            dist += diff * diff
+        labels[i] = best
+        distances[i] = dist
+
+
+@jit_parallel
+def _argmin_from_dots(X, start, dots, centers, half_sq, labels, distances):
+    """Labels of rows ``start:start + len(dots)`` from their products with the centres.
+
+    IN: X (n, d), dots (m, k) = X[start:start+m] @ centers.T, half_sq (k,).
+    OUT: labels[start:start+m], distances[start:start+m] (exact squared distance).
+    """
+    m, k = dots.shape
+    d = X.shape[1]
+    for r in numba.prange(m):
+        best = 0
+        best_val = np.inf
+        for j in range(k):
+            val = half_sq[j] - dots[r, j]
+            if val < best_val:
+                best_val = val
+                best = j
+        i = start + r
+        diff = X[i, 0] - centers[best, 0]
+        dist = diff * diff
+        for f in range(1, d):
+            diff = X[i, f] - centers[best, f]
+            dist += diff * diff
+        labels[i] = best
+        distances[i] = dist
+
+
+@jit_parallel
+def _accumulate_dense(X, sample_weight, labels, distances, sums, weights, inertia):
+    """Weighted sums, weights and inertia per cluster from given labels.
+
+    IN: X (n, d), sample_weight (n,), labels (n,), distances (n,).
+    OUT: sums (G, k, d), weights (G, k), inertia (G,).
+    """
+    n, d = X.shape
+    n_groups = sums.shape[0]
+    for g in numba.prange(n_groups):
+        start = g * n // n_groups
+        stop = (g + 1) * n // n_groups
+        sums[g] = 0.0
+        weights[g] = 0.0
+        acc = 0.0
+        for i in range(start, stop):
+            label = labels[i]
+            w = sample_weight[i]
+            acc += w * distances[i]
+            weights[g, label] += w
+            for f in range(d):
+                sums[g, label, f] += w * X[i, f]
+        inertia[g] = acc
+
+
+@jit_parallel
+def _distances_to_assigned_dense(X, centers, labels, distances):
+    """Exact squared distance of every row to its assigned centre. OUT: distances (n,)."""
+    n, d = X.shape
+    for i in numba.prange(n):
+        c = labels[i]
+        diff = X[i, 0] - centers[c, 0]
+        dist = diff * diff
+        for f in range(1, d):
+            diff = X[i, f] - centers[c, f]
+            dist += diff * diff
+        distances[i] = dist
+
+
+# ---------------------------------------------------------------------------- CSR
+
+
+@jit_parallel
+def _lloyd_csr(data, indices, indptr, x_sq, sample_weight, centers, half_sq,
+               labels, distances, sums, weights, inertia):
+    """Fused assignment + accumulation for a CSR matrix.
+
+    IN: data, indices, indptr (CSR of shape (n, d)), x_sq (n,) = ||x||^2,
+    sample_weight (n,), centers (k, d), half_sq (k,).
+    OUT: labels, distances (n,), sums (G, k, d), weights (G, k), inertia (G,).
+    The distance of the winner is ``||x||^2 - 2 x.c + ||c||^2`` clipped at 0.
+    """
+    n = indptr.shape[0] - 1
+    k = centers.shape[0]
+    n_groups = sums.shape[0]
+    accumulate = n_groups > 0
+    for g in numba.prange(max(n_groups, 1)):
+        start = g * n // max(n_groups, 1)
+        stop = (g + 1) * n // max(n_groups, 1)
+        if accumulate:
+            sums[g] = 0.0
+            weights[g] = 0.0
+        acc = 0.0
+        for i in range(start, stop):
+            best = 0
+            best_val = np.inf
+            for j in range(k):
+                dot = 0.0
+                for p in range(indptr[i], indptr[i + 1]):
+                    dot += data[p] * centers[j, indices[p]]
+                val = half_sq[j] - dot
+                if val < best_val:
+                    best_val = val
+                    best = j
+            dist = max(x_sq[i] + 2.0 * best_val, 0.0)
+            labels[i] = best
+            distances[i] = dist
+            if accumulate:
+                w = sample_weight[i]
+                acc += w * dist
+                weights[g, best] += w
+                for p in range(indptr[i], indptr[i + 1]):
+                    sums[g, best, indices[p]] += w * data[p]
+        if accumulate:
+            inertia[g] = acc
+
+
+@jit_parallel
+def _csr_dots(data, indices, indptr, centers, out):
+    """Products of every CSR row with every centre. OUT: out (n, k) float64."""
+    n = indptr.shape[0] - 1
+    k = centers.shape[0]
+    for i in numba.prange(n):
+        for j in range(k):
+            dot = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                dot += data[p] * centers[j, indices[p]]
+            out[i, j] = dot
+
+
+@jit_kernel
+def _csr_row_sq_norms(data, indptr, out):
+    """Squared norm of every CSR row (canonical format). OUT: out (n,) float64."""
+    for i in range(indptr.shape[0] - 1):
+        acc = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            acc += data[p] * data[p]
+        out[i] = acc
+
+
+# ----------------------------------------------------------------------- k-means++
+
+
+@jit_parallel
+def _kpp_trials_dense(X, x_sq, sample_weight, candidates, cand_sq, closest,
+                      trial_dist, pots):
+    """Distances of every row to each candidate centre, capped by its current closest.
+
+    IN: X (n, d), x_sq (n,), sample_weight (n,), candidates (L, d), cand_sq (L,),
+    closest (n,) squared distance to the nearest chosen centre.
+    OUT: trial_dist (L, n) = min(closest, ||x - cand||^2), pots (G, L) =
+    per-group weighted sums of trial_dist.
+    """
+    n, d = X.shape
+    n_trials = candidates.shape[0]
+    n_groups = pots.shape[0]
+    for g in numba.prange(n_groups):
+        start = g * n // n_groups
+        stop = (g + 1) * n // n_groups
+        acc = np.zeros(n_trials)
+        for i in range(start, stop):
+            for t in range(n_trials):
+                dot = X[i, 0] * candidates[t, 0]
+                for f in range(1, d):
+                    dot += X[i, f] * candidates[t, f]
+                dist = max(x_sq[i] + cand_sq[t] - 2.0 * dot, 0.0)
+                if dist > closest[i]:
+                    dist = closest[i]
+                trial_dist[t, i] = dist
+                acc[t] += sample_weight[i] * dist
+        for t in range(n_trials):
+            pots[g, t] = acc[t]
+
+
+@jit_parallel
+def _kpp_trials_csr(data, indices, indptr, x_sq, sample_weight, candidates, cand_sq,
+                    closest, trial_dist, pots):
+    """CSR twin of :func:`_kpp_trials_dense` (candidates are dense rows)."""
+    n = indptr.shape[0] - 1
+    n_trials = candidates.shape[0]
+    n_groups = pots.shape[0]
+    for g in numba.prange(n_groups):
+        start = g * n // n_groups
+        stop = (g + 1) * n // n_groups
+        acc = np.zeros(n_trials)
+        for i in range(start, stop):
+            for t in range(n_trials):
+                dot = 0.0
+                for p in range(indptr[i], indptr[i + 1]):
+                    dot += data[p] * candidates[t, indices[p]]
+                dist = max(x_sq[i] + cand_sq[t] - 2.0 * dot, 0.0)
+                if dist > closest[i]:
+                    dist = closest[i]
+                trial_dist[t, i] = dist
+                acc[t] += sample_weight[i] * dist
+        for t in range(n_trials):
+            pots[g, t] = acc[t]
+
+
+@jit_parallel
+def _dense_row_sq_norms(X, out):
+    """Squared norm of every row, accumulated in float64. OUT: out (n,)."""
+    n, d = X.shape
+    for i in numba.prange(n):
+        acc = 0.0
+        for f in range(d):
+            v = np.float64(X[i, f])
+            acc += v * v
+        out[i] = acc
+
+
+@jit_parallel
+def _dense_weighted_moments(X, sample_weight, mean, partials):
+    """Per-group weighted sums of X (when ``mean`` is None-like: len 0) or of (X - mean)^2.
+
+    IN: X (n, d), sample_weight (n,), mean (d,) or empty. OUT: partials (G, d).
+    """
+    n, d = X.shape
+    n_groups = partials.shape[0]
+    centred = mean.shape[0] == d
+    for g in numba.prange(n_groups):
+        start = g * n // n_groups
+        stop = (g + 1) * n // n_groups
+        partials[g] = 0.0
+        for i in range(start, stop):
+            w = sample_weight[i]
+            if centred:
+                for f in range(d):
+                    v = np.float64(X[i, f]) - mean[f]
+                    partials[g, f] += w * v * v
+            else:
+                for f in range(d):
+                    partials[g, f] += w * X[i, f]
+
+
+# ---------------------------------------------------------------- Python wrappers
+
+
+def _check_contiguous(X):
+    if sp.issparse(X):
+        return X
+    if not X.flags.c_contiguous:
+        raise ValueError("X must be C-contiguous for the k-means kernels.")
+    return X
+
+
+def half_squared_norms(centers):
+    """``||c||^2 / 2`` of every centre, in float64.
+
+    Parameters
+    ----------
+    centers : ndarray of shape (n_clusters, n_features)
+
+    Returns
+    -------
+    half_sq : ndarray of shape (n_clusters,), dtype float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_kernels import half_squared_norms
+    >>> half_squared_norms(np.array([[3.0, 4.0]])).tolist()
+    [12.5]
+    """
+    centers = np.asarray(centers, dtype=np.float64)
+    return 0.5 * np.einsum("ij,ij->i", centers, centers)
+
+
+def row_squared_norms(X):
+    """Squared Euclidean norm of every row of a dense or CSR matrix, in float64.
+
+    Parameters
+    ----------
+    X : {ndarray, csr_matrix} of shape (n_samples, n_features)
+        C-contiguous when dense; CSR in canonical format when sparse.
+
+    Returns
+    -------
+    norms : ndarray of shape (n_samples,), dtype float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_kernels import row_squared_norms
+    >>> row_squared_norms(np.array([[3.0, 4.0], [1.0, 0.0]])).tolist()
+    [25.0, 1.0]
+    """
+    out = np.empty(X.shape[0], dtype=np.float64)
+    if sp.issparse(X):
+        _csr_row_sq_norms(X.data, X.indptr, out)
+    else:
+        _dense_row_sq_norms(_check_contiguous(X), out)
+    return out
+
+
+def weighted_mean_variance(X, sample_weight):
+    """Weighted mean and variance of every column of a dense C-contiguous matrix.
+
+    Computed in two passes over fixed row groups (no copy of X), in float64.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,), dtype float64
+
+    Returns
+    -------
+    mean, variance : ndarray of shape (n_features,), dtype float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_kernels import weighted_mean_variance
+    >>> mean, var = weighted_mean_variance(np.array([[0.0], [2.0]]), np.ones(2))
+    >>> mean.tolist(), var.tolist()
+    ([1.0], [1.0])
+    """
+    n, d = X.shape
+    total = sample_weight.sum()
+    partials = np.empty((n_row_groups(n, 1, d), d), dtype=np.float64)
+    _dense_weighted_moments(X, sample_weight, np.empty(0), partials)
+    mean = partials.sum(axis=0) / total
+    _dense_weighted_moments(X, sample_weight, mean, partials)
+    return mean, partials.sum(axis=0) / total
+
+
+def assign_labels(X, centers, *, x_squared_norms=None, out_labels=None, out_distances=None):
+    """Nearest centre of every sample and the squared distance to it.
+
+    Parameters
+    ----------
+    X : {ndarray, csr_matrix} of shape (n_samples, n_features)
+        C-contiguous dense data or canonical CSR, same float dtype as ``centers``.
+    centers : ndarray of shape (n_clusters, n_features)
+        C-contiguous centres.
+    x_squared_norms : ndarray of shape (n_samples,), default=None
+        Squared row norms (CSR only; computed when None).
+    out_labels, out_distances : ndarray, default=None
+        Buffers of shape (n_samples,) (int32, float64) to write into.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), dtype int32
+    distances : ndarray of shape (n_samples,), dtype float64
+        Squared Euclidean distance to the assigned centre.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_kernels import assign_labels
+    >>> X = np.array([[0.0, 0.0], [10.0, 0.0]])
+    >>> labels, dist = assign_labels(X, np.array([[9.0, 0.0], [1.0, 0.0]]))
+    >>> labels.tolist(), dist.tolist()
+    ([1, 0], [1.0, 1.0])
+    """
+    n = X.shape[0]
+    k = centers.shape[0]
+    labels = np.empty(n, dtype=np.int32) if out_labels is None else out_labels
+    distances = np.empty(n, dtype=np.float64) if out_distances is None else out_distances
+    half_sq = half_squared_norms(centers)
+    if sp.issparse(X):
+        if x_squared_norms is None:
+            x_squared_norms = row_squared_norms(X)
+        empty = np.empty((0, k, X.shape[1]), dtype=np.float64)
+        _lloyd_csr(X.data, X.indices, X.indptr, x_squared_norms, np.empty(0), centers,
+                   half_sq, labels, distances, empty, np.empty((0, k)), np.empty(0))
+    elif k <= DIRECT_MAX_CLUSTERS:
+        _assign_dense_direct(_check_contiguous(X), centers, half_sq, labels, distances)
+    else:
+        _assign_dense_blas(X, centers, half_sq, labels, distances)
+    return labels, distances
+
+
+def _assign_dense_blas(X, centers, half_sq, labels, distances):
+    centers_t = np.ascontiguousarray(centers.T)
+    for start in range(0, X.shape[0], BLAS_BLOCK_ROWS):
+        dots = X[start:start + BLAS_BLOCK_ROWS] @ centers_t
+        _argmin_from_dots(X, start, dots, centers, half_sq, labels, distances)
+
+
+def lloyd_partials(X, sample_weight, centers, *, x_squared_norms=None, out_labels=None,
+                   out_distances=None):
+    """One Lloyd step on a block of samples: labels and per-cluster partial sums.
+
+    The assignment uses the centres given; the sums are what the next centres
+    are made of (``sums / weights``). Reducing the outputs of several blocks
+    (adding ``sums``, ``weights`` and ``inertia``) gives the step on their union.
+
+    Parameters
+    ----------
+    X : {ndarray, csr_matrix} of shape (n_samples, n_features)
+        C-contiguous float32/float64 data or canonical CSR.
+    sample_weight : ndarray of shape (n_samples,), dtype float64
+        Non-negative weights.
+    centers : ndarray of shape (n_clusters, n_features)
+        Current centres, same dtype as X, C-contiguous.
+    x_squared_norms : ndarray of shape (n_samples,), default=None
+        Squared row norms; only used (and computed when None) for CSR input.
+    out_labels, out_distances : ndarray of shape (n_samples,), default=None
+        Buffers (int32, float64) to write the labels and squared distances into.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), dtype int32
+        Index of the nearest centre of every sample.
+    sums : ndarray of shape (n_clusters, n_features), dtype float64
+        Weighted sum of the samples of every cluster.
+    weights : ndarray of shape (n_clusters,), dtype float64
+        Total weight of every cluster.
+    inertia : float
+        Weighted sum of squared distances to the assigned centres.
+    distances : ndarray of shape (n_samples,), dtype float64
+        Squared distance of every sample to its centre.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_kernels import lloyd_partials
+    >>> X = np.array([[0.0], [1.0], [10.0], [12.0]])
+    >>> labels, sums, weights, inertia, _ = lloyd_partials(
+    ...     X, np.ones(4), np.array([[0.0], [10.0]]))
+    >>> labels.tolist(), sums.ravel().tolist(), weights.tolist(), inertia
+    ([0, 0, 1, 1], [1.0, 22.0], [2.0, 2.0], 5.0)
+    """
+    n, d = X.shape
+    k = centers.shape[0]
+    labels = np.empty(n, dtype=np.int32) if out_labels is None else out_labels
+    distances = np.empty(n, dtype=np.float64) if out_distances is None else out_distances
+    n_groups = n_row_groups(n, k, d)
+    sums = np.empty((n_groups, k, d), dtype=np.float64)
+    weights = np.empty((n_groups, k), dtype=np.float64)
+    inertia = np.empty(n_groups, dtype=np.float64)
+    half_sq = half_squared_norms(centers)
+    if sp.issparse(X):
+        if x_squared_norms is None:
+            x_squared_norms = row_squared_norms(X)
+        _lloyd_csr(X.data, X.indices, X.indptr, x_squared_norms, sample_weight, centers,
+                   half_sq, labels, distances, sums, weights, inertia)
+    elif k <= DIRECT_MAX_CLUSTERS:
+        _lloyd_dense_direct(_check_contiguous(X), sample_weight, centers, half_sq, labels,
+                            distances, sums, weights, inertia)
+    else:
+        _assign_dense_blas(_check_contiguous(X), centers, half_sq, labels, distances)
+        _accumulate_dense(X, sample_weight, labels, distances, sums, weights, inertia)
+    return labels, sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), distances
+
+
+def kmeans_plusplus_trials(X, x_squared_norms, sample_weight, candidates, closest):
+    """Distances to candidate centres and the potential each candidate would leave.
+
+    Parameters
+    ----------
+    X : {ndarray, csr_matrix} of shape (n_samples, n_features)
+    x_squared_norms : ndarray of shape (n_samples,), dtype float64
+    sample_weight : ndarray of shape (n_samples,), dtype float64
+    candidates : ndarray of shape (n_trials, n_features)
+        Candidate centres (dense, dtype of X).
+    closest : ndarray of shape (n_samples,), dtype float64
+        Squared distance of every sample to its nearest centre chosen so far.
+
+    Returns
+    -------
+    trial_dist : ndarray of shape (n_trials, n_samples), dtype float64
+        ``min(closest, ||x - candidate||^2)`` for every candidate.
+    pots : ndarray of shape (n_trials,), dtype float64
+        Weighted sum of every row of ``trial_dist``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_kernels import kmeans_plusplus_trials
+    >>> X = np.array([[0.0], [1.0], [5.0]])
+    >>> dist, pots = kmeans_plusplus_trials(
+    ...     X, (X ** 2).ravel(), np.ones(3), np.array([[5.0]]), np.array([0.0, 1.0, 25.0]))
+    >>> dist.tolist(), pots.tolist()
+    ([[0.0, 1.0, 0.0]], [1.0])
+    """
+    n = X.shape[0]
+    n_trials = candidates.shape[0]
+    trial_dist = np.empty((n_trials, n), dtype=np.float64)
+    pots = np.empty((n_row_groups(n, n_trials, 1), n_trials), dtype=np.float64)
+    cand_sq = 2.0 * half_squared_norms(candidates)
+    if sp.issparse(X):
+        _kpp_trials_csr(X.data, X.indices, X.indptr, x_squared_norms, sample_weight,
+                        candidates, cand_sq, closest, trial_dist, pots)
+    else:
+        _kpp_trials_dense(_check_contiguous(X), x_squared_norms, sample_weight, candidates,
+                          cand_sq, closest, trial_dist, pots)
+    return trial_dist, pots.sum(axis=0)
