@@ -1,3 +1,9 @@
-"""skunsup.neural_network (estimators land here with their issues)."""
+"""Neural unsupervised models on a torch backend (torch is imported lazily).
 
-__all__ = []
+Importing this package does not import torch: the networks are built, and
+torch imported, when a model is fitted or used.
+"""
+
+from skunsup.neural_network._autoencoder import Autoencoder, SparseAutoencoder
+
+__all__ = ["Autoencoder", "SparseAutoencoder"]
