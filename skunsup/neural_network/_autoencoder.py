@@ -305,7 +305,7 @@ class SparseAutoencoder(Autoencoder):
         Widths of the encoder's hidden layers; the decoder uses them reversed.
     sparsity_target : float, default=0.05
         Desired mean activation rho of each coding unit, in (0, 1).
-    sparsity_weight : float, default=0.5
+    sparsity_weight : float, default=0.1
         Weight beta of the KL penalty. The reconstruction loss is a mean per
         feature, so beta is on that scale; the default makes the mean code
         activation end near ``sparsity_target`` (see ``mean_activation_``).
@@ -404,7 +404,7 @@ class SparseAutoencoder(Autoencoder):
         *,
         hidden_layer_sizes=(128,),
         sparsity_target=0.05,
-        sparsity_weight=0.5,
+        sparsity_weight=0.1,
         activation="relu",
         output_activation="auto",
         loss="auto",

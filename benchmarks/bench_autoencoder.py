@@ -1,0 +1,214 @@
+"""Autoencoder epoch time and test loss: skunsup vs a hand-written torch loop and friends.
+
+The lecture's model (784-128-32-128-784, relu, sigmoid output, BCE, Adam 1e-3) on
+Fashion-MNIST (60k train, 10k test), 10 epochs at batch 256. Contenders, interleaved
+in the same process (rotating order each round, medians reported):
+
+- skunsup ``Autoencoder`` (BCE on logits, randperm batches of an in-memory tensor);
+- the minimal hand-written loop as the lecture writes it (Sigmoid + BCELoss, randperm);
+- the same loop through ``torch.utils.data.DataLoader(TensorDataset)``;
+- skorch ``NeuralNetRegressor`` (if installed) on the same module;
+- scikit-learn ``MLPRegressor`` fitted X -> X (linear output, MSE; float32).
+
+Then, once each: the denoising autoencoder (noise_std=0.1) and the sparse autoencoder
+with its default penalty (its mean code activation must end within 2x of the target).
+
+    python benchmarks/bench_autoencoder.py            # full run, records RESULTS.md
+    python benchmarks/bench_autoencoder.py --quick    # smoke run (small data, no record)
+    python benchmarks/bench_autoencoder.py --device cuda --json-out out.json
+    python benchmarks/bench_autoencoder.py --from-json out.json --name autoencoder_cuda
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _harness import interleave, load_fashion_mnist_float32, median, record  # noqa: E402
+
+
+def lecture_module(torch):
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 32), nn.ReLU(),
+        nn.Linear(32, 128), nn.ReLU(), nn.Linear(128, 784), nn.Sigmoid(),
+    )
+
+
+def test_losses(torch, predict, X_test):
+    """(BCE per pixel, MSE per pixel) of probabilities ``predict(X_test)``."""
+    with torch.no_grad():
+        X_t = torch.from_numpy(X_test)
+        out = torch.from_numpy(np.asarray(predict(X_test), dtype=np.float32))
+        bce = float(torch.nn.functional.binary_cross_entropy(out.clamp(1e-7, 1 - 1e-7), X_t))
+        mse = float(torch.nn.functional.mse_loss(out, X_t))
+    return bce, mse
+
+
+def hand_loop(torch, X, epochs, batch_size, device, seed, dataloader=False):
+    torch.manual_seed(seed)
+    model = lecture_module(torch).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    criterion = torch.nn.BCELoss()
+    X_t = torch.from_numpy(X).to(device)
+    if dataloader:
+        from torch.utils.data import DataLoader, TensorDataset
+
+        loader = DataLoader(TensorDataset(X_t), batch_size=batch_size, shuffle=True)
+    for _ in range(epochs):
+        if dataloader:
+            batches = (b for (b,) in loader)
+        else:
+            perm = torch.randperm(len(X_t), device=device)
+            batches = (X_t[perm[i:i + batch_size]] for i in range(0, len(X_t), batch_size))
+        for batch in batches:
+            optimizer.zero_grad()
+            loss = criterion(model(batch), batch)
+            loss.backward()
+            optimizer.step()
+    if device != "cpu":
+        torch.cuda.synchronize()
+    model = model.cpu().eval()
+    return lambda Z: model(torch.from_numpy(Z)).numpy()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json-out", default=None)
+    parser.add_argument("--from-json", default=None)
+    parser.add_argument("--name", default="autoencoder")
+    args = parser.parse_args()
+    if args.from_json:
+        run = json.loads(Path(args.from_json).read_text())
+        record(args.name, run["rows"], notes=run["notes"], command=run["command"])
+        return
+
+    import torch
+    from sklearn.neural_network import MLPRegressor
+    from threadpoolctl import threadpool_limits
+
+    from skunsup.neural_network import Autoencoder, SparseAutoencoder
+
+    torch.set_num_threads(args.threads)
+    X_train, _ = load_fashion_mnist_float32("train")
+    X_test, _ = load_fashion_mnist_float32("test")
+    epochs, batch = args.epochs, 256
+    repeats = args.repeats or (1 if args.quick else 2)
+    if args.quick:
+        X_train, X_test, epochs = X_train[:5000], X_test[:1000], min(epochs, 2)
+    device = args.device
+    cuda = device != "cpu"
+
+    def ours(cls=Autoencoder, **extra):
+        def run():
+            kw = dict(n_components=32, hidden_layer_sizes=(128,), max_epochs=epochs,
+                      batch_size=batch, learning_rate=1e-3, tol=0.0,
+                      n_iter_no_change=epochs + 1, device=device, random_state=0)
+            est = cls(**{**kw, **extra}).fit(X_train)
+            return est
+        return run
+
+    contenders = {
+        "skunsup Autoencoder": ours(),
+        "hand loop (Sigmoid + BCELoss)": lambda: hand_loop(torch, X_train, epochs, batch,
+                                                           device, 0),
+        "hand loop via DataLoader": lambda: hand_loop(torch, X_train, epochs, batch, device,
+                                                      0, dataloader=True),
+    }
+    try:
+        import skorch
+
+        def run_skorch():
+            net = skorch.NeuralNetRegressor(
+                lecture_module(torch), criterion=torch.nn.BCELoss, optimizer=torch.optim.Adam,
+                lr=1e-3, max_epochs=epochs, batch_size=batch, train_split=None,
+                iterator_train__shuffle=True, verbose=0, device=device)
+            torch.manual_seed(0)
+            net.fit(X_train, X_train)
+            return lambda Z: net.forward(Z, training=False).numpy()
+
+        contenders[f"skorch {skorch.__version__} NeuralNetRegressor"] = run_skorch
+    except ImportError:
+        skorch = None
+    if not cuda:
+        def run_mlp():
+            with warnings.catch_warnings(), threadpool_limits(args.threads):
+                warnings.simplefilter("ignore")
+                mlp = MLPRegressor(hidden_layer_sizes=(128, 32, 128), batch_size=batch,
+                                   max_iter=epochs, learning_rate_init=1e-3, tol=0.0,
+                                   n_iter_no_change=epochs + 1, random_state=0)
+                mlp.fit(X_train, X_train)
+            return mlp.predict
+
+        contenders["scikit-learn MLPRegressor X->X (MSE)"] = run_mlp
+
+    # warm-up (lazy imports, first-call allocations) outside the timings
+    Autoencoder(n_components=4, hidden_layer_sizes=(8,), max_epochs=1, device=device,
+                random_state=0).fit(X_train[:512])
+    times, results = interleave(contenders, repeats=repeats)
+    hand = median(times["hand loop (Sigmoid + BCELoss)"]) / epochs
+    rows = []
+    for name, result in results.items():
+        predict = (lambda Z, est=result: est.inverse_transform(est.transform(Z))) if hasattr(
+            result, "transform") else result
+        bce, mse = test_losses(torch, predict, X_test)
+        per_epoch = median(times[name]) / epochs
+        rows.append({
+            "method": name, "device": device, "s/epoch (median)": per_epoch,
+            "vs hand loop": per_epoch / hand, "test BCE/pixel": bce if "MLP" not in name else "",
+            "test MSE/pixel": mse, "runs": len(times[name]),
+        })
+    for label, cls, extra in [("skunsup Autoencoder, denoising noise_std=0.1", Autoencoder,
+                               {"noise_std": 0.1}),
+                              ("skunsup SparseAutoencoder (default rho=0.05, beta)",
+                               SparseAutoencoder, {"n_components": 64})]:
+        start = time.perf_counter()
+        est = ours(cls, **extra)()
+        per_epoch = (time.perf_counter() - start) / epochs
+        bce, mse = test_losses(torch, lambda Z, e=est: e.inverse_transform(e.transform(Z)),
+                               X_test)
+        row = {"method": label, "device": device, "s/epoch (median)": per_epoch,
+               "vs hand loop": per_epoch / hand, "test BCE/pixel": bce, "test MSE/pixel": mse,
+               "runs": 1}
+        if hasattr(est, "mean_activation_"):
+            row["mean code activation"] = est.mean_activation_
+        rows.append(row)
+
+    info = f"torch {torch.__version__}"
+    if cuda:
+        info += f", GPU {torch.cuda.get_device_name(0)}"
+    notes = (
+        f"Fashion-MNIST {len(X_train)} train / {len(X_test)} test, {epochs} epochs, batch "
+        f"{batch}, the lecture's 784-128-32-128-784 model, Adam 1e-3; {info}; torch "
+        f"threads {args.threads} (BLAS pool limited to {args.threads} for MLPRegressor). "
+        "s/epoch = wall time of the whole training / epochs, median over interleaved runs "
+        "(rotating order). Goal (DESIGN.md): skunsup <= 0.8x the hand loop at the same test "
+        "BCE. Test losses are of the last run of each contender. Sparse row: "
+        "SparseAutoencoder's default sparsity_target and sparsity_weight with 64 sigmoid "
+        "units; its mean code activation must end within 2x of 0.05."
+    )
+    command = "python " + " ".join(sys.argv)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps({"rows": rows, "notes": notes,
+                                                   "command": command}, indent=1))
+        print(json.dumps(rows, indent=1))
+    elif args.quick:
+        print(json.dumps(rows, indent=1))
+    else:
+        record(args.name, rows, notes=notes, command=command)
+
+
+if __name__ == "__main__":
+    main()
