@@ -1,3 +1,5 @@
-"""skunsup.decomposition (estimators land here with their issues)."""
+"""Matrix decomposition: principal component analysis."""
 
-__all__ = []
+from skunsup.decomposition._pca import PCA
+
+__all__ = ["PCA"]

@@ -1,0 +1,730 @@
+"""Principal component analysis: the lecture's covariance method plus SVD solvers."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import linalg, sparse
+from scipy.sparse.linalg import LinearOperator, svds
+from scipy.special import gammaln
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.extmath import randomized_svd
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from skunsup.decomposition._covariance import (
+    BLOCK_BYTES,
+    centered_covariance,
+    total_variance,
+)
+from skunsup.utils._sklearn_compat import Interval, RealNotInt, StrOptions, _fit_context
+
+# 'auto' picks 'covariance_eigh' for dense data with at most this many features
+# and at least as many samples as features (see PCA's Notes for the timings).
+_COVARIANCE_MAX_FEATURES = 1000
+
+
+def _flip_signs(components, U=None):
+    """Fix the sign of each component: its entry of largest magnitude is positive.
+
+    The same convention for every solver (scikit-learn's ``svd_flip`` with
+    ``u_based_decision=False``), so that all solvers give the same components.
+    """
+    if components.shape[0] == 0:
+        return components, U
+    rows = np.arange(components.shape[0])
+    signs = np.sign(components[rows, np.argmax(np.abs(components), axis=1)])
+    signs[signs == 0] = 1
+    components = components * signs[:, np.newaxis]
+    if U is not None:
+        U = U * signs[np.newaxis, : U.shape[1]]
+    return components, U
+
+
+def _minka_log_evidence(spectrum, rank, n_samples):
+    """Log-evidence of a rank-``rank`` probabilistic PCA model (Minka, 2000).
+
+    Laplace approximation of p(D | k) from "Automatic choice of dimensionality
+    for PCA", eq. (30), for the eigenvalues ``spectrum`` (descending) of the
+    sample covariance of ``n_samples`` points.
+    """
+    n_features = spectrum.shape[0]
+    k = rank
+    tiny = np.finfo(np.float64).tiny
+    if spectrum[k - 1] <= tiny:
+        return -np.inf
+    # Prior of the orthonormal basis U: 2^-k prod Gamma((d - i + 1) / 2) pi^{-(d - i + 1) / 2}
+    halves = (n_features - np.arange(1, k + 1) + 1) / 2.0
+    log_p_u = -k * np.log(2.0) + np.sum(gammaln(halves) - halves * np.log(np.pi))
+    # Likelihood terms: the kept eigenvalues and the pooled noise variance.
+    noise = max(np.sum(spectrum[k:]) / (n_features - k), tiny)
+    log_lik = -0.5 * n_samples * np.sum(np.log(spectrum[:k]))
+    log_lik -= 0.5 * n_samples * (n_features - k) * np.log(noise)
+    m = n_features * k - k * (k + 1) / 2.0
+    log_volume = 0.5 * (m + k) * np.log(2.0 * np.pi)
+    # Hessian determinant |A_z| over pairs i < k, j > i.
+    fitted = spectrum.copy()
+    fitted[k:] = noise
+    i = np.arange(k)[:, np.newaxis]
+    j = np.arange(n_features)[np.newaxis, :]
+    pairs = j > i
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.log(
+            (spectrum[:k, np.newaxis] - spectrum[np.newaxis, :])
+            * (1.0 / fitted[np.newaxis, :] - 1.0 / fitted[:k, np.newaxis])
+        ) + np.log(n_samples)
+    log_det_a = np.sum(terms[np.broadcast_to(pairs, terms.shape)])
+    value = log_p_u + log_lik + log_volume - 0.5 * log_det_a - 0.5 * k * np.log(n_samples)
+    return value if np.isfinite(value) else -np.inf
+
+
+def _mle_n_components(spectrum, n_samples):
+    """The rank that maximises Minka's evidence (ranks 1 .. n_features - 1)."""
+    scores = [_minka_log_evidence(spectrum, k, n_samples) for k in range(1, len(spectrum))]
+    if not scores or not np.isfinite(np.max(scores)):
+        return 1
+    return int(np.argmax(scores)) + 1
+
+
+def _centered_operator(X, mean):
+    """A LinearOperator for ``X - mean`` that never densifies the sparse ``X``."""
+    mean = np.asarray(mean, dtype=X.dtype)
+
+    def matvec(v):
+        return X @ v - mean @ v
+
+    def matmat(V):
+        return X @ V - (mean @ V)[np.newaxis, :]
+
+    def rmatvec(u):
+        return X.T @ u - mean * np.sum(u)
+
+    def rmatmat(U):
+        return X.T @ U - np.outer(mean, np.sum(U, axis=0))
+
+    return LinearOperator(
+        shape=X.shape, dtype=X.dtype, matvec=matvec, matmat=matmat,
+        rmatvec=rmatvec, rmatmat=rmatmat,
+    )
+
+
+class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Principal component analysis (PCA).
+
+    Linear dimensionality reduction onto the directions of largest variance:
+    the eigenvectors of the sample covariance
+    ``1 / (n_samples - 1) * (X - mean).T @ (X - mean)``, ordered by eigenvalue.
+    The lecture's method (form the covariance, eigendecompose it) is the
+    ``'covariance_eigh'`` solver; the SVD of the centred data (``'full'``),
+    a randomized SVD and ARPACK are the others. The fitted model is also the
+    probabilistic PCA of Tipping and Bishop, so :meth:`score` gives a
+    log-likelihood that ``GridSearchCV`` can use to choose ``n_components``.
+
+    Parameters
+    ----------
+    n_components : int, float or 'mle', default=None
+        Number of components to keep.
+
+        - None: ``min(n_samples, n_features)`` (minus one for ``'arpack'``).
+        - int: that many components, at most ``min(n_samples, n_features)``
+          (strictly less for ``'arpack'``).
+        - float in (0, 1): the smallest number of components whose explained
+          variance ratio adds up to more than this fraction (needs the full
+          spectrum: solvers ``'full'`` and ``'covariance_eigh'``).
+        - ``'mle'``: Minka's MLE of the dimension (needs
+          ``n_samples >= n_features`` and the full spectrum).
+
+    copy : bool, default=True
+        If False, the ``'full'``, ``'arpack'`` and ``'randomized'`` solvers
+        centre dense training data in place (it is overwritten).
+
+    whiten : bool, default=False
+        Divide the projections by the square root of the explained variance,
+        so that every output has unit variance on the training data.
+        Components whose variance is (numerically) zero are left unscaled
+        instead of being divided by zero.
+
+    svd_solver : {'auto', 'covariance_eigh', 'full', 'randomized', 'arpack'}, \
+            default='auto'
+        - ``'covariance_eigh'``: the lecture's method. The covariance is formed
+          from centred blocks of rows multiplied in the data's precision and
+          summed in float64, then eigendecomposed in float64 (accurate to
+          about 1e-6 relative for float32 data). Best when
+          ``n_samples >> n_features``; costs ``O(n_features ** 2)`` memory.
+        - ``'full'``: LAPACK SVD of the centred data.
+        - ``'randomized'``: randomized SVD (Halko et al.), for a few
+          components of a large matrix.
+        - ``'arpack'``: ARPACK (``scipy.sparse.linalg.svds``), for a few
+          components; ``n_components < min(n_samples, n_features)``.
+        - ``'auto'``: ``'covariance_eigh'`` when
+          ``n_features <= 1000`` and ``n_samples >= n_features``; otherwise
+          ``'full'`` for small data, ``'mle'`` or a fraction, ``'randomized'``
+          for an integer ``n_components`` below 80 % of the smaller dimension,
+          else ``'full'``.
+
+        Sparse input is accepted by ``'covariance_eigh'`` (the covariance is
+        formed in float64), ``'arpack'`` and ``'randomized'`` (centring is
+        implicit: the data is never densified); ``'full'`` refuses it.
+
+    tol : float, default=0.0
+        Tolerance of ARPACK (``'arpack'`` only); 0 means machine precision.
+
+    iterated_power : int or 'auto', default='auto'
+        Power iterations of the ``'randomized'`` solver; ``'auto'`` is 7 when
+        ``n_components`` is below 10 % of the smaller dimension, else 4.
+
+    n_oversamples : int, default=10
+        Extra random vectors of the ``'randomized'`` solver.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the ``'randomized'`` solver and ARPACK's starting vector. Pass an
+        int for reproducible results.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components_, n_features)
+        Principal axes (orthonormal rows), by decreasing explained variance.
+        Each row's entry of largest magnitude is positive.
+
+    explained_variance_ : ndarray of shape (n_components_,)
+        Variance of the training data along each component (the covariance
+        eigenvalues, ``ddof=1``).
+
+    explained_variance_ratio_ : ndarray of shape (n_components_,)
+        Fraction of the total variance explained by each component (zeros if
+        the training data has no variance at all).
+
+    singular_values_ : ndarray of shape (n_components_,)
+        Singular values of the centred training data,
+        ``sqrt(explained_variance_ * (n_samples - 1))``.
+
+    mean_ : ndarray of shape (n_features,)
+        Per-feature mean of the training data.
+
+    n_components_ : int
+        Number of components kept.
+
+    noise_variance_ : float
+        Probabilistic PCA's noise variance: the average of the
+        ``min(n_samples, n_features) - n_components_`` smallest covariance
+        eigenvalues (0 when every component is kept).
+
+    n_samples_ : int
+        Number of training samples.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : The scikit-learn estimator with the same API.
+    sklearn.decomposition.TruncatedSVD : SVD without centring, for sparse data.
+
+    Notes
+    -----
+    Cost: ``'covariance_eigh'`` takes ``O(n_samples * n_features ** 2)`` for
+    the covariance plus ``O(n_features ** 3)`` for the eigendecomposition;
+    ``'full'`` ``O(n_samples * n_features * min(n_samples, n_features))``;
+    ``'randomized'`` ``O(n_samples * n_features * (n_components +
+    n_oversamples) * iterated_power)``.
+
+    Why 'auto' prefers 'covariance_eigh' for tall data (2 cores, float32,
+    seconds to fit, worst relative error of the explained variance against
+    the eigenvalues of the float64 covariance; ``benchmarks/bench_pca.py``):
+    Fashion-MNIST 70,000 x 784 to 50 components: covariance 0.4-0.5 s at
+    ~1e-6, 'full' ~3 s at ~2e-6, 'randomized' ~2 s at 1e-2; 1,000,000 x 100
+    low rank to 10: covariance ~0.3 s at ~1e-8, 'full' ~5 s,
+    'randomized' ~2.6 s. Forming the covariance costs about a quarter of the
+    flops of the SVD of the same data, so it wins for every
+    ``n_samples >= n_features``; beyond 1,000 features the ``O(n_features **
+    2)`` memory and ``O(n_features ** 3)`` eigendecomposition dominate.
+
+    Differences from scikit-learn: the covariance is formed from centred
+    blocks summed in float64 (scikit-learn forms the float32 Gram matrix and
+    subtracts the mean term, losing about 6e-4 relative on Fashion-MNIST);
+    :meth:`get_covariance` does not depend on ``whiten`` (scikit-learn scales
+    the components by the variances when whitening, which changes the
+    likelihood, see scikit-learn issue #13898); with no variance at all the
+    ratios are zeros instead of NaN; and :meth:`score_samples` raises a
+    ``ValueError`` instead of returning meaningless numbers when the model
+    is degenerate (no noise variance and a singular covariance).
+
+    References
+    ----------
+    M. E. Tipping and C. M. Bishop, "Probabilistic principal component
+    analysis", J. R. Statist. Soc. B 61(3), 1999.
+
+    T. P. Minka, "Automatic choice of dimensionality for PCA", NIPS 2000.
+
+    N. Halko, P. G. Martinsson and J. A. Tropp, "Finding structure with
+    randomness", SIAM Review 53(2), 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.decomposition import PCA
+    >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
+    >>> pca = PCA(n_components=2).fit(X)
+    >>> pca.explained_variance_ratio_.round(4)
+    array([0.9924, 0.0076])
+    >>> pca.singular_values_.round(4)
+    array([6.3006, 0.5498])
+    >>> pca.transform(X[:2]).round(3)
+    array([[ 1.383,  0.294],
+           [ 2.222, -0.251]])
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [
+            Interval(Integral, 0, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            StrOptions({"mle"}),
+            None,
+        ],
+        "copy": ["boolean"],
+        "whiten": ["boolean"],
+        "svd_solver": [
+            StrOptions({"auto", "covariance_eigh", "full", "randomized", "arpack"})
+        ],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "iterated_power": [
+            Interval(Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "n_oversamples": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        copy=True,
+        whiten=False,
+        svd_solver="auto",
+        tol=0.0,
+        iterated_power="auto",
+        n_oversamples=10,
+        random_state=None,
+    ):
+        self.n_components = n_components
+        self.copy = copy
+        self.whiten = whiten
+        self.svd_solver = svd_solver
+        self.tol = tol
+        self.iterated_power = iterated_power
+        self.n_oversamples = n_oversamples
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model with X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit the model with X and project X onto the components.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            The projections (whitened if ``whiten``).
+        """
+        X, U = self._fit(X)
+        if U is not None:
+            k = self.n_components_
+            X_new = U[:, :k] * self.singular_values_[np.newaxis, :]
+            if self.whiten:
+                X_new /= self._whitening_scale()
+            return X_new
+        return self._project(X)
+
+    def _choose_solver(self, X, n_components):
+        n_samples, n_features = X.shape
+        solver = self.svd_solver
+        if solver != "auto":
+            return solver
+        if n_features <= _COVARIANCE_MAX_FEATURES and n_samples >= n_features:
+            return "covariance_eigh"
+        if sparse.issparse(X):
+            is_int = isinstance(n_components, Integral) or n_components is None
+            if is_int and n_components is not None and n_components < min(X.shape):
+                return "randomized"
+            return "covariance_eigh"
+        if max(X.shape) <= 500 or not isinstance(n_components, Integral):
+            return "full"
+        if 1 <= n_components < 0.8 * min(X.shape):
+            return "randomized"
+        return "full"
+
+    def _resolve_n_components(self, solver, n_samples, n_features):
+        smallest = min(n_samples, n_features)
+        n_components = self.n_components
+        if n_components is None:
+            return smallest - 1 if solver == "arpack" else smallest
+        if n_components == "mle":
+            if solver not in ("full", "covariance_eigh"):
+                raise ValueError(
+                    f"n_components='mle' needs the full spectrum: use svd_solver='full' "
+                    f"or 'covariance_eigh', not {solver!r}."
+                )
+            if n_samples < n_features:
+                raise ValueError(
+                    "n_components='mle' needs n_samples >= n_features, got "
+                    f"n_samples={n_samples} and n_features={n_features}."
+                )
+            return n_components
+        if isinstance(n_components, Real) and not isinstance(n_components, Integral):
+            if solver not in ("full", "covariance_eigh"):
+                raise ValueError(
+                    f"n_components={n_components!r} is a fraction of variance, which needs "
+                    f"the full spectrum: use svd_solver='full' or 'covariance_eigh', not "
+                    f"{solver!r}."
+                )
+            return n_components
+        if n_components > smallest:
+            raise ValueError(
+                f"n_components={n_components} must be at most min(n_samples, n_features)"
+                f"={smallest} (n_samples={n_samples}, n_features={n_features})."
+            )
+        if solver == "arpack" and not 0 < n_components < smallest:
+            raise ValueError(
+                f"n_components={n_components} must be between 1 and min(n_samples, "
+                f"n_features) - 1 = {smallest - 1} with svd_solver='arpack'."
+            )
+        if solver == "randomized" and n_components < 1:
+            raise ValueError("n_components must be at least 1 with svd_solver='randomized'.")
+        return int(n_components)
+
+    def _fit(self, X):
+        """Fit; returns the validated X and the left singular vectors (or None)."""
+        if sparse.issparse(X) and self.svd_solver == "full":
+            raise TypeError(
+                "PCA(svd_solver='full') does not accept sparse input (it would densify "
+                "the data); use svd_solver='covariance_eigh', 'arpack' or 'randomized', "
+                "or pass X.toarray()."
+            )
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2,
+            copy=False,
+        )
+        n_samples, n_features = X.shape
+        solver = self._choose_solver(X, self.n_components)
+        n_components = self._resolve_n_components(solver, n_samples, n_features)
+        self._fit_svd_solver = solver
+        dtype = X.dtype
+        random_state = check_random_state(self.random_state)
+
+        U = None
+        if solver == "covariance_eigh":
+            variances, components, total_var, mean = self._fit_covariance(X, n_components)
+        else:
+            mean, total_var, Xc = self._center(X)
+            if solver == "full":
+                U, S, Vt = linalg.svd(Xc, full_matrices=False, check_finite=False,
+                                      lapack_driver="gesdd")
+            elif solver == "arpack":
+                v0 = random_state.uniform(-1, 1, size=min(X.shape)).astype(dtype)
+                U, S, Vt = svds(Xc, k=n_components, tol=self.tol, v0=v0)
+                order = np.argsort(S)[::-1]
+                U, S, Vt = U[:, order], S[order], Vt[order]
+            else:  # randomized
+                U, S, Vt = randomized_svd(
+                    Xc,
+                    n_components,
+                    n_oversamples=self.n_oversamples,
+                    n_iter=self.iterated_power,
+                    flip_sign=False,
+                    random_state=random_state,
+                )
+                U = None  # U @ diag(S) is only close to Xc @ Vt.T: project instead
+            S = S.astype(np.float64)
+            variances = S**2 / (n_samples - 1)
+            components = Vt
+            if solver == "full":
+                # the whole spectrum is here: its sum is the total variance
+                total_var = float(np.sum(variances))
+
+        k = self._final_n_components(n_components, variances, total_var, n_samples)
+        components, U = _flip_signs(np.asarray(components[:k]), None if U is None else U[:, :k])
+        explained = variances[:k]
+        smallest = min(n_samples, n_features)
+        if k < smallest:
+            noise = max(total_var - float(np.sum(explained)), 0.0) / (smallest - k)
+        else:
+            noise = 0.0
+
+        self.n_samples_ = n_samples
+        self.n_components_ = int(k)
+        self.mean_ = np.asarray(mean, dtype=dtype)
+        self.components_ = np.ascontiguousarray(components, dtype=dtype)
+        self.explained_variance_ = np.asarray(explained, dtype=dtype)
+        if total_var > 0:
+            ratio = explained / total_var
+        else:
+            ratio = np.zeros_like(explained)
+        self.explained_variance_ratio_ = np.asarray(ratio, dtype=dtype)
+        self.singular_values_ = np.sqrt(explained * (n_samples - 1)).astype(dtype)
+        self.noise_variance_ = float(noise)
+        return X, (None if U is None else np.asarray(U, dtype=dtype))
+
+    def _final_n_components(self, n_components, variances, total_var, n_samples):
+        """Turn 'mle' / a fraction into a count, given the (full) spectrum."""
+        if n_components == "mle":
+            return _mle_n_components(np.asarray(variances, dtype=np.float64), n_samples)
+        if isinstance(n_components, Real) and not isinstance(n_components, Integral):
+            if total_var <= 0:
+                return 1
+            cumulative = np.cumsum(variances) / total_var
+            k = int(np.searchsorted(cumulative, n_components, side="right")) + 1
+            return min(k, len(variances))
+        return int(n_components)
+
+    def _center(self, X):
+        """Mean, total variance and the centred data (or a centring operator)."""
+        n_samples = X.shape[0]
+        if sparse.issparse(X):
+            mean = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
+            squares = np.asarray(X.multiply(X).sum(axis=0, dtype=np.float64)).ravel()
+            total_var = float(np.sum(squares - n_samples * mean**2) / (n_samples - 1))
+            return mean, max(total_var, 0.0), _centered_operator(X, mean)
+        mean = X.mean(axis=0, dtype=np.float64)
+        total_var = total_variance(X, mean)
+        Xc = X.copy() if self.copy else X
+        Xc -= mean.astype(X.dtype)
+        return mean, total_var, Xc
+
+    def _fit_covariance(self, X, n_components):
+        """The lecture's method: eigendecompose the sample covariance."""
+        n_samples, n_features = X.shape
+        if sparse.issparse(X):
+            X64 = X.astype(np.float64)
+            mean = np.asarray(X64.mean(axis=0)).ravel()
+            gram = (X64.T @ X64).toarray()
+            covariance = (gram - n_samples * np.outer(mean, mean)) / (n_samples - 1)
+        else:
+            mean, covariance = centered_covariance(X)
+        total_var = float(np.trace(covariance))
+        if isinstance(n_components, Integral) and 0 < n_components < n_features // 2:
+            # only the leading eigenpairs: faster, and the trace gives the rest
+            values, vectors = linalg.eigh(
+                covariance, subset_by_index=(n_features - n_components, n_features - 1),
+                check_finite=False,
+            )
+        else:
+            values, vectors = linalg.eigh(covariance, driver="evd", check_finite=False)
+        values = np.clip(values[::-1], 0.0, None)
+        vectors = vectors[:, ::-1]
+        # the covariance of n samples has rank at most n - 1: keep min(n, p) values
+        keep = min(n_samples, n_features)
+        return values[:keep], vectors[:, :keep].T, max(total_var, 0.0), mean
+
+    # ------------------------------------------------------------ transform
+    def _whitening_scale(self):
+        scale = np.sqrt(self.explained_variance_.astype(np.float64))
+        if scale.size:
+            scale[scale <= np.finfo(self.components_.dtype).eps * scale.max()] = 1.0
+        return scale.astype(self.components_.dtype)
+
+    def _project(self, X):
+        """(X - mean_) @ components_.T in blocks (no full-size temporary)."""
+        components = self.components_
+        if sparse.issparse(X):
+            X_new = np.asarray(X @ components.T) - self.mean_ @ components.T
+        else:
+            X = np.asarray(X)
+            dtype = np.result_type(X.dtype, components.dtype)
+            X_new = np.empty((X.shape[0], components.shape[0]), dtype=dtype)
+            rows = max(256, BLOCK_BYTES // max(1, X.shape[1] * X.itemsize))
+            for start in range(0, X.shape[0], rows):
+                block = X[start : start + rows] - self.mean_
+                np.matmul(block, components.T, out=X_new[start : start + rows])
+        if self.whiten:
+            X_new /= self._whitening_scale()
+        return X_new
+
+    def transform(self, X):
+        """Project X onto the principal components.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            New data, with the features seen in :meth:`fit`.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            ``(X - mean_) @ components_.T``, divided by the square root of
+            ``explained_variance_`` if ``whiten``.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            reset=False,
+            copy=False,
+        )
+        return self._project(X)
+
+    def inverse_transform(self, X):
+        """Map projections back to the data space (denoising by reconstruction).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+            Projections, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            ``X @ components_ + mean_`` (undoing whitening first): the
+            closest point of the principal subspace, exact at full rank.
+        """
+        check_is_fitted(self)
+        X = check_array(X, dtype=[np.float64, np.float32])
+        if X.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {X.shape[1]} columns, but PCA has n_components_="
+                f"{self.n_components_}: inverse_transform expects projections."
+            )
+        if self.whiten:
+            X = X * self._whitening_scale()
+        return X @ self.components_ + self.mean_
+
+    # ------------------------------------------------------- probabilistic
+    def get_covariance(self):
+        """Data covariance of the probabilistic PCA model.
+
+        ``components_.T @ diag(explained_variance_ - noise_variance_) @
+        components_ + noise_variance_ * I`` (negative differences clipped at 0).
+
+        Returns
+        -------
+        cov : ndarray of shape (n_features, n_features)
+            Estimated covariance of the data.
+        """
+        check_is_fitted(self)
+        V = self.components_.astype(np.float64)
+        diff = np.clip(self.explained_variance_.astype(np.float64) - self.noise_variance_,
+                       0.0, None)
+        cov = (V.T * diff) @ V
+        cov.flat[:: cov.shape[0] + 1] += self.noise_variance_
+        return cov
+
+    def get_precision(self):
+        """Inverse of :meth:`get_covariance`, by the matrix inversion lemma.
+
+        Returns
+        -------
+        precision : ndarray of shape (n_features, n_features)
+            Estimated precision of the data.
+
+        Raises
+        ------
+        ValueError
+            If the model covariance is singular: no noise variance and fewer
+            components than features, or a zero explained variance.
+        """
+        check_is_fitted(self)
+        n_features = self.components_.shape[1]
+        V = self.components_.astype(np.float64)
+        variances = self.explained_variance_.astype(np.float64)
+        noise = self.noise_variance_
+        tiny = np.finfo(np.float64).tiny
+        if noise <= tiny:
+            if V.shape[0] < n_features or np.any(variances <= tiny):
+                raise ValueError(
+                    "The probabilistic PCA model is degenerate (noise_variance_ = 0 and a "
+                    "singular covariance): the data lies in a subspace. Keep fewer "
+                    "components than min(n_samples, n_features) to get a likelihood."
+                )
+            return (V.T / variances) @ V
+        # cov = V' D V + s I with D = (var - s)_+ ;  inv = (I - V' D/(D + s) V) / s
+        diff = np.clip(variances - noise, 0.0, None)
+        shrink = diff / (diff + noise)
+        precision = -(V.T * shrink) @ V
+        precision.flat[:: n_features + 1] += 1.0
+        return precision / noise
+
+    def score_samples(self, X):
+        """Log-likelihood of each sample under the probabilistic PCA model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            Gaussian log-density with the covariance of :meth:`get_covariance`.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        precision = self.get_precision()
+        residual = X.astype(np.float64) - self.mean_.astype(np.float64)
+        n_features = X.shape[1]
+        sign, log_det = np.linalg.slogdet(precision)
+        if sign <= 0:
+            raise ValueError("The model precision is not positive definite.")
+        mahalanobis = np.sum(residual * (residual @ precision), axis=1)
+        return -0.5 * (mahalanobis + n_features * np.log(2.0 * np.pi) - log_det)
+
+    def score(self, X, y=None):
+        """Average log-likelihood of the samples under the probabilistic PCA model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        ll : float
+            Mean of :meth:`score_samples`.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    @property
+    def _n_features_out(self):
+        """Number of transformed output features."""
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
