@@ -20,6 +20,7 @@ PARAM_GRIDS = {
     "Autoencoder": {"n_components": [2, 4]},
     "SparseAutoencoder": {"n_components": [2, 4]},
     "KMeans": {"n_clusters": [2, 3]},
+    "PCA": {"n_components": [2, 5]},
 }
 
 # {class name: {check name: reason}}
