@@ -1,0 +1,217 @@
+"""FFT-accelerated interpolation (FIt-SNE) repulsion against the exact sums.
+
+Documented accuracy (relative Frobenius error of the forces ``sum_j w_ij^2
+(y_i - y_j)``, relative error of ``Z = sum_{i != j} w_ij``):
+
+* defaults (3 nodes per interval, intervals at most 1 unit wide): forces
+  within 0.2 on any configuration, within 0.03 on dense clustered maps like
+  t-SNE's; Z within 3e-2 (1e-3 on dense maps). The worst cases are sparse
+  maps of a handful of points, where one or two close pairs carry the whole
+  force and Z is one interpolated kernel value.
+* intervals of half a unit (``intervals_per_unit=2``): forces within 0.05, Z
+  within 5e-3 — the error falls with the grid spacing (about as its cube).
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from skunsup.manifold._interpolation import (
+    FFTReferenceRepulsion,
+    FFTRepulsion,
+    check_fft_components,
+    choose_n_intervals,
+    fft_repulsion,
+    fft_repulsive_forces,
+    make_fft_workspace,
+)
+from skunsup.utils._numba import numba_threads
+from tests.reference.tsne_fft import exact_repulsion
+
+
+def _errors(Y, **kwargs):
+    F, Z = fft_repulsive_forces(Y, **kwargs)
+    Fe, Ze = exact_repulsion(Y)
+    scale = np.linalg.norm(Fe)
+    force_err = np.linalg.norm(F - Fe) / scale if scale > 0 else np.linalg.norm(F)
+    z_err = abs(Z - Ze) / Ze if Ze > 0 else abs(Z)
+    return force_err, z_err
+
+
+def _embedding(seed, n, dim, extent, kind):
+    rng = np.random.default_rng(seed)
+    if kind == "uniform":
+        return rng.uniform(0.0, extent, size=(n, dim))
+    if kind == "normal":
+        return rng.normal(size=(n, dim)) * (extent / 4.0)
+    centres = rng.uniform(0.0, extent, size=(5, dim))
+    return centres[rng.integers(0, 5, n)] + rng.normal(size=(n, dim)) * (extent / 20.0)
+
+
+@given(
+    n=st.integers(2, 300),
+    dim=st.sampled_from([1, 2]),
+    extent=st.floats(1e-2, 200.0),
+    min_intervals=st.integers(10, 100),
+    kind=st.sampled_from(["uniform", "normal", "clusters"]),
+    seed=st.integers(0, 2**16),
+)
+def test_fft_matches_exact_within_documented_error(n, dim, extent, min_intervals, kind, seed):
+    Y = _embedding(seed, n, dim, extent, kind)
+    force_err, z_err = _errors(Y, min_intervals=min_intervals)
+    assert force_err < 0.2
+    assert z_err < 3e-2
+
+
+@given(
+    n=st.integers(2, 300),
+    dim=st.sampled_from([1, 2]),
+    extent=st.floats(1.0, 120.0),
+    kind=st.sampled_from(["uniform", "normal", "clusters"]),
+    seed=st.integers(0, 2**16),
+)
+def test_finer_grid_is_more_accurate(n, dim, extent, kind, seed):
+    Y = _embedding(seed, n, dim, extent, kind)
+    force_err, z_err = _errors(Y, intervals_per_unit=2.0)
+    assert force_err < 0.05
+    assert z_err < 5e-3
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_dense_map_accuracy(dim):
+    # a t-SNE-like map: a few dense clusters tens of units apart
+    Y = _embedding(0, 2500, dim, 60.0, "clusters")
+    force_err, z_err = _errors(Y)
+    assert force_err < 0.03
+    assert z_err < 1e-3
+
+
+def test_error_falls_with_grid_spacing():
+    Y = _embedding(1, 1500, 2, 40.0, "normal")
+    errors = [_errors(Y, intervals_per_unit=ipu)[0] for ipu in (1.0, 2.0, 4.0)]
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < errors[0] / 10
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_small_maps_are_nearly_exact(dim):
+    # a map that spans less than one unit sits on a 50-interval grid: tiny error
+    Y = _embedding(2, 200, dim, 0.5, "uniform")
+    force_err, z_err = _errors(Y)
+    assert force_err < 1e-4
+    assert z_err < 1e-5
+
+
+def test_one_and_two_points():
+    F, Z = fft_repulsive_forces(np.array([[3.0, -1.0]]))
+    np.testing.assert_allclose(F, 0.0, atol=1e-6)
+    assert abs(Z) < 1e-6
+    F, Z = fft_repulsive_forces(np.array([[0.0, 0.0], [1.0, 0.0]]))
+    np.testing.assert_allclose(F, [[-0.25, 0.0], [0.25, 0.0]], atol=1e-5)
+    assert Z == pytest.approx(1.0, rel=1e-4)
+
+
+def test_duplicate_points():
+    Y = np.zeros((10, 2))
+    F, Z = fft_repulsive_forces(Y)
+    np.testing.assert_allclose(F, 0.0, atol=1e-6)
+    assert Z == pytest.approx(90.0, rel=1e-5)
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_reference_repulsion_matches_exact(dim):
+    rng = np.random.default_rng(3)
+    Y_ref = _embedding(3, 1500, dim, 40.0, "clusters")
+    repulsion = FFTReferenceRepulsion(Y_ref)
+    for spread in (30.0, 80.0):  # the second batch leaves the first grid
+        Y_new = rng.uniform(-spread / 4, spread, size=(40, dim))
+        rep, z = np.empty_like(Y_new), np.empty(40)
+        Z = repulsion(Y_new, rep, z)
+        rep_exact, Z_exact = exact_repulsion(Y_new, Y_ref)
+        assert np.linalg.norm(rep - rep_exact) / np.linalg.norm(rep_exact) < 0.05
+        assert Z == pytest.approx(Z_exact, rel=1e-3)
+        assert Z == pytest.approx(z.sum())
+
+
+def test_per_point_normalisers_match_exact():
+    Y = _embedding(4, 800, 2, 30.0, "clusters")
+    rep, z = np.empty_like(Y), np.empty(800)
+    Z = FFTRepulsion(2)(Y, rep, z)
+    diff = Y[:, None, :] - Y[None, :, :]
+    w = 1.0 / (1.0 + (diff**2).sum(-1))
+    np.fill_diagonal(w, 0.0)
+    np.testing.assert_allclose(z, w.sum(1), rtol=5e-3)
+    assert Z == pytest.approx(w.sum(), rel=1e-3)
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_identical_for_any_thread_count(dim):
+    Y = _embedding(5, 20000, dim, 50.0, "clusters")
+    results = []
+    for n_threads in (1, 2):
+        with numba_threads(n_threads):
+            rep, z = np.empty_like(Y), np.empty(len(Y))
+            FFTRepulsion(dim)(Y, rep, z)
+            results.append((rep, z))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+def test_grid_is_reused_while_the_map_fits():
+    Y = _embedding(6, 500, 2, 20.0, "normal")
+    repulsion = FFTRepulsion(2)
+    rep, z = np.empty_like(Y), np.empty(500)
+    repulsion(Y, rep, z)
+    order = repulsion._order
+    repulsion(Y * 1.01, rep, z)
+    assert repulsion.n_grids_built == 1
+    assert repulsion._order is order  # no n-sized allocation per call
+    repulsion(Y * 1.5, rep, z)  # grown out of the grid
+    assert repulsion.n_grids_built == 2
+    repulsion(Y * 0.2, rep, z)  # shrunk far inside it: a finer grid
+    assert repulsion.n_grids_built == 3
+
+
+def test_fft_repulsion_calling_convention():
+    Y = _embedding(7, 300, 2, 10.0, "normal")
+    workspace = make_fft_workspace()
+    rep, z = np.empty_like(Y), np.empty(300)
+    fft_repulsion(Y, Y, True, 0.5, rep, z, tree=workspace)
+    rep2, z2 = np.empty_like(Y), np.empty(300)
+    fft_repulsion(Y, Y, True, 0.5, rep2, z2)
+    np.testing.assert_allclose(rep, rep2, rtol=1e-2, atol=1e-3 * np.abs(rep).max())
+    rep_exact, Z_exact = exact_repulsion(Y)
+    assert z.sum() == pytest.approx(Z_exact, rel=1e-3)
+    # new points against a reference
+    Y_new = Y[:5] + 0.1
+    rep_new, z_new = np.empty_like(Y_new), np.empty(5)
+    fft_repulsion(Y_new, Y, False, 0.5, rep_new, z_new, tree=make_fft_workspace(Y))
+    rep_exact, Z_exact = exact_repulsion(Y_new, Y)
+    assert z_new.sum() == pytest.approx(Z_exact, rel=1e-3)
+
+
+def test_choose_n_intervals():
+    assert choose_n_intervals(3.0, 2) == 50
+    assert choose_n_intervals(300.2, 2) == 301
+    assert choose_n_intervals(1e9, 2) == 1024
+    assert choose_n_intervals(np.inf, 1) == 2**17
+    assert choose_n_intervals(10.0, 2, intervals_per_unit=10, min_intervals=5) == 100
+
+
+def test_bad_input_is_refused_clearly():
+    with pytest.raises(ValueError, match="n_components 1 or 2"):
+        check_fft_components(3)
+    with pytest.raises(ValueError, match="n_components 1 or 2"):
+        FFTRepulsion(3)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        fft_repulsive_forces(np.array([[0.0, np.nan], [1.0, 1.0]]))
+    with pytest.raises(ValueError, match="non-empty"):
+        fft_repulsive_forces(np.zeros((0, 2)))
+    repulsion = FFTRepulsion(2)
+    with pytest.raises(ValueError, match="shape"):
+        repulsion(np.zeros((5, 1)), np.zeros((5, 1)), np.zeros(5))
+    with pytest.raises(ValueError, match="rep_out"):
+        repulsion(np.zeros((5, 2)), np.zeros((4, 2)), np.zeros(5))
+    with pytest.raises(ValueError, match="n_interpolation_points"):
+        FFTRepulsion(2, n_interpolation_points=0)
