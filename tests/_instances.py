@@ -12,13 +12,18 @@ INIT_PARAMS = {
                     "batch_size": 32, "device": "cpu"},
     "SparseAutoencoder": {"n_components": 4, "hidden_layer_sizes": (8,), "max_epochs": 5,
                           "batch_size": 32, "device": "cpu"},
+    "VAE": {"n_components": 2, "hidden_layer_sizes": (8,), "max_epochs": 5, "batch_size": 32,
+            "device": "cpu"},
     "KMeans": {"n_init": 2, "max_iter": 5},
+    "SNE": {"perplexity": 5, "max_iter": 250},
+    "TSNE": {"perplexity": 5, "max_iter": 250},
 }
 
 # A small grid per estimator for the GridSearchCV smoke test; keyed by class name.
 PARAM_GRIDS = {
     "Autoencoder": {"n_components": [2, 4]},
     "SparseAutoencoder": {"n_components": [2, 4]},
+    "VAE": {"n_components": [2, 4]},
     "KMeans": {"n_clusters": [2, 3]},
     "PCA": {"n_components": [2, 5]},
 }

@@ -5,5 +5,6 @@ torch imported, when a model is fitted or used.
 """
 
 from skunsup.neural_network._autoencoder import Autoencoder, SparseAutoencoder
+from skunsup.neural_network._vae import VAE
 
-__all__ = ["Autoencoder", "SparseAutoencoder"]
+__all__ = ["VAE", "Autoencoder", "SparseAutoencoder"]

@@ -149,12 +149,12 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                              f"{self.hidden_layer_sizes!r}.")
         return tuple(ints)
 
-    def _to_tensor(self, X, device=None):
+    def _to_tensor(self, X, device=None, dtype=np.float32):
         """float32 tensor of an array (no copy when C-contiguous writeable float32 on CPU)."""
         torch = import_torch(type(self).__name__)
         X = np.asarray(X)
-        if X.dtype != np.float32 or not X.flags.c_contiguous or not X.flags.writeable:
-            X = np.ascontiguousarray(X, dtype=np.float32)
+        if X.dtype != dtype or not X.flags.c_contiguous or not X.flags.writeable:
+            X = np.ascontiguousarray(X, dtype=dtype)
             if not X.flags.writeable:
                 X = X.copy()
         tensor = torch.from_numpy(X)
@@ -163,15 +163,20 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     def _validate_X(self, X, reset):
         return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
 
-    def _inference(self, func, *arrays, out_dtype=np.float64, seed=None):
+    def _inference(self, func, *arrays, out_dtype=np.float64, seed=None, double=False):
         """Run ``func(module, *tensors, generator)`` chunk by chunk without gradients.
 
         The module stays on the CPU between calls; it is moved to the device for
-        the call and back afterwards. Returns a NumPy array of ``out_dtype``.
+        the call and back afterwards. ``double=True`` evaluates a float64 copy of
+        the module (per-sample scores that must not depend on the batch they are
+        computed in). Returns a NumPy array of ``out_dtype``.
         """
         torch = import_torch(type(self).__name__)
         device = resolve_device(self.device, torch, strict=False)
         module = self.module_
+        dtype = np.float32
+        if double:
+            module, dtype = copy.deepcopy(module).double(), np.float64
         generator = torch.Generator(device=device)
         generator.manual_seed(int(self._seed if seed is None else seed))
         n_rows = len(arrays[0])
@@ -182,7 +187,7 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             module.eval()
             with torch.no_grad():
                 for start in range(0, max(n_rows, 1), _INFERENCE_CHUNK):
-                    chunk = [self._to_tensor(a[start:start + _INFERENCE_CHUNK], device)
+                    chunk = [self._to_tensor(a[start:start + _INFERENCE_CHUNK], device, dtype)
                              for a in arrays]
                     outputs.append(func(module, *chunk, generator).cpu().numpy())
         finally:

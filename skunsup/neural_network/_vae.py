@@ -1,0 +1,482 @@
+"""The variational autoencoder: ELBO training, sampling, interpolation, attribute vectors."""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from skunsup.neural_network._base import BaseTorchEstimator
+from skunsup.neural_network._modules import build_vae
+from skunsup.utils._sklearn_compat import Interval, StrOptions
+from skunsup.utils._torch import import_torch
+
+_LOG_2PI = math.log(2.0 * math.pi)
+# Fixed draws of eps shared by every sample in score_samples (common random numbers:
+# the estimate of a sample does not depend on which other samples are scored with it).
+_N_SCORE_DRAWS = 4
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _splitmix64(x):
+    """The splitmix64 finaliser, elementwise on uint64 arrays (wrapping arithmetic)."""
+    x = x + _GOLDEN
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _row_keyed_normals(X, seed, shape):
+    """Standard normal draws of ``shape`` for every row of X, a function of the row alone.
+
+    Each row's bits are hashed into a key; the draws are a counter-based hash of
+    (seed, key, counter) pushed through the normal quantile function. So a sample
+    gets the same draws in any batch, in any order, and distinct samples get
+    independent-looking draws.
+    """
+    from scipy.special import ndtri
+
+    bits = np.ascontiguousarray(X, dtype=np.float64).view(np.uint64)
+    position = np.arange(bits.shape[1], dtype=np.uint64) * _GOLDEN
+    with np.errstate(over="ignore"):
+        keys = _splitmix64(bits + position).sum(axis=1, dtype=np.uint64)
+        keys = _splitmix64(keys ^ np.uint64(seed))
+        counters = np.arange(int(np.prod(shape)), dtype=np.uint64) * _GOLDEN
+        words = _splitmix64(keys[:, None] + counters[None, :])
+    uniforms = ((words >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0**53
+    return ndtri(uniforms).reshape((X.shape[0], *shape))
+
+
+def gaussian_kl(mu, log_var):
+    """KL(N(mu, diag(exp(log_var))) || N(0, I)) per row, in closed form.
+
+    ``0.5 * sum_j (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1)``.
+
+    Parameters
+    ----------
+    mu, log_var : torch.Tensor of shape (n_samples, n_components)
+        Mean and log-variance of the diagonal Gaussian posterior.
+
+    Returns
+    -------
+    kl : torch.Tensor of shape (n_samples,)
+    """
+    return 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1.0).sum(dim=1)
+
+
+class VAE(BaseTorchEstimator):
+    """Variational autoencoder with a Gaussian encoder and a standard normal prior.
+
+    The encoder maps x to the mean ``mu`` and log-variance ``log sigma^2`` of
+    q(z | x); training draws ``z = mu + sigma * eps`` with ``eps ~ N(0, I)`` (the
+    reparameterisation; the lecture's slide writes sigma^2, the paper and this
+    code use the standard deviation sigma) and maximises the evidence lower bound
+    ELBO = E_q[log p(x | z)] - KL(q(z | x) || N(0, I)), the KL in closed form.
+    ``beta`` weighs the KL term (beta-VAE; 1 is the VAE).
+
+    Parameters
+    ----------
+    n_components : int, default=20
+        Dimension of the latent space (the output of :meth:`transform`).
+    hidden_layer_sizes : array-like of int, default=(400,)
+        Widths of the encoder's hidden layers; the decoder uses them reversed.
+    activation : {'relu', 'tanh', 'logistic', 'identity', 'elu', 'gelu'}, default='relu'
+        Activation of the hidden layers.
+    loss : {'auto', 'bce', 'mse'}, default='auto'
+        Likelihood p(x | z): 'bce' is a Bernoulli with the decoder's logits (data
+        in [0, 1]); 'mse' a Gaussian with the decoder's output as mean and unit
+        variance (standardise the data first). 'auto' picks 'bce' when the
+        training data lie in [0, 1].
+    beta : float, default=1.0
+        Weight of the KL term in the training loss; 0 gives a (noisy)
+        autoencoder. ``score`` always reports the true ELBO (beta = 1).
+    batch_size : int, default=128
+        Samples per optimiser step.
+    max_epochs : int, default=50
+        Passes over the data in :meth:`fit`.
+    learning_rate : float, default=1e-3
+        Step size of the optimiser.
+    optimizer : {'adam', 'adamw', 'sgd', 'rmsprop'}, default='adam'
+        torch optimiser ('sgd' uses Nesterov momentum 0.9).
+    weight_decay : float, default=0.0
+        L2 penalty.
+    shuffle : bool, default=True
+        Shuffle the samples every epoch.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when its loss stops
+        improving and keep the weights of the best epoch.
+    validation_fraction : float, default=0.1
+        Share of the data held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before stopping.
+    tol : float, default=1e-4
+        Minimal improvement of the monitored loss (nats per sample).
+    warm_start : bool, default=False
+        Continue from the fitted weights (and optimiser state) on ``fit``.
+    device : {'auto', 'cpu', 'cuda', 'mps'}, default='auto'
+        Where to train; 'auto' is CUDA when available. The fitted module is kept
+        on the CPU.
+    callbacks : list of objects, default=None
+        Objects with ``on_train_begin(est)``, ``on_epoch_end(est, logs)``
+        (return True to stop) and/or ``on_train_end(est)`` methods.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the shuffling, the latent draws and the validation
+        split; the global torch random state is left untouched.
+    verbose : int, default=0
+        Show a progress bar (tqdm, if installed) with the loss.
+
+    Attributes
+    ----------
+    module_ : torch.nn.ModuleDict
+        The trained network (``"encoder"`` returning ``[mu, log_var]``,
+        ``"decoder"``), on the CPU.
+    reconstruction_loss_ : {'bce', 'mse'}
+        The likelihood used (resolved from ``loss='auto'``).
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss`` (reconstruction + beta * KL, nats per
+        sample), ``reconstruction``, ``kl`` (watch it for posterior collapse),
+        ``valid_loss`` (with early stopping), ``time`` (seconds).
+    loss_curve_ : list of float
+        Training loss per epoch.
+    best_loss_ : float
+        Best monitored loss.
+    best_epoch_ : int
+        Epoch of ``best_loss_``.
+    n_iter_ : int
+        Epochs run (cumulated over warm starts and ``partial_fit`` calls).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string feature names.
+
+    See Also
+    --------
+    Autoencoder : Deterministic autoencoder.
+
+    Notes
+    -----
+    ``score`` and ``score_samples`` estimate the ELBO with 4 draws of eps per
+    sample, drawn from a hash of the sample's values: a sample's score does not
+    depend on the batch or the order it is scored in. :meth:`log_likelihood` gives the tighter importance-weighted
+    bound (IWAE). Losses are in nats per sample (sums over features).
+
+    References
+    ----------
+    D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
+    Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted Autoencoders",
+    ICLR 2016.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.neural_network import VAE
+    >>> X = (np.random.default_rng(0).random((100, 16)) > 0.5).astype(float)
+    >>> vae = VAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=3,
+    ...           random_state=0, device="cpu").fit(X)
+    >>> vae.transform(X).shape
+    (100, 2)
+    >>> vae.sample(5, random_state=0).shape
+    (5, 16)
+    >>> vae.interpolate(X[0], X[1], n_steps=4).shape
+    (4, 16)
+    >>> bool(vae.score(X) < 0)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseTorchEstimator._parameter_constraints,
+        "loss": [StrOptions({"auto", "bce", "mse"})],
+        "beta": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=20,
+        *,
+        hidden_layer_sizes=(400,),
+        activation="relu",
+        loss="auto",
+        beta=1.0,
+        batch_size=128,
+        max_epochs=50,
+        learning_rate=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        device="auto",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.beta = beta
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ----------------------------------------------------------------- hooks
+    def _setup(self, X):
+        loss = self.loss
+        if loss == "auto":
+            loss = "bce" if X.size and X.min() >= 0.0 and X.max() <= 1.0 else "mse"
+        self.reconstruction_loss_ = loss
+        self._output_dtype = X.dtype
+
+    def _check_input_range(self, X):
+        if self.reconstruction_loss_ == "bce" and (X.min() < 0.0 or X.max() > 1.0):
+            raise ValueError(
+                f"loss='bce' needs data in [0, 1], but X lies in [{X.min():.4g}, "
+                f"{X.max():.4g}]; scale it with sklearn.preprocessing.MinMaxScaler "
+                "or use loss='mse'.")
+
+    def _build_module(self, n_features):
+        return build_vae(n_features, self._hidden_sizes(), self.n_components, self.activation)
+
+    def _posterior(self, module, X):
+        return module["encoder"](X).chunk(2, dim=1)
+
+    def _neg_log_likelihood(self, raw, X):
+        """-log p(X | z) per sample (nats) from decoder outputs ``raw``."""
+        F = import_torch().nn.functional
+        if self.reconstruction_loss_ == "bce":
+            return F.binary_cross_entropy_with_logits(raw, X, reduction="none").sum(dim=1)
+        return 0.5 * (raw - X).pow(2).sum(dim=1) + 0.5 * X.shape[1] * _LOG_2PI
+
+    def _loss(self, module, X_batch, generator):
+        torch = import_torch()
+        mu, log_var = self._posterior(module, X_batch)
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + torch.exp(0.5 * log_var) * eps
+        n = X_batch.shape[0]
+        reconstruction = self._neg_log_likelihood(module["decoder"](z), X_batch).sum() / n
+        kl = gaussian_kl(mu, log_var).sum() / n
+        return reconstruction + self.beta * kl, {"reconstruction": reconstruction, "kl": kl}
+
+    def _sample_losses(self, module, X_chunk, generator):
+        torch = import_torch()
+        mu, log_var = self._posterior(module, X_chunk)
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + torch.exp(0.5 * log_var) * eps
+        return (self._neg_log_likelihood(module["decoder"](z), X_chunk)
+                + self.beta * gaussian_kl(mu, log_var))
+
+    def _encode(self, module, X):
+        return self._posterior(module, X)[0]
+
+    def _output(self, raw):
+        return import_torch().sigmoid(raw) if self.reconstruction_loss_ == "bce" else raw
+
+    # ---------------------------------------------------------------- scores
+    def score_samples(self, X):
+        """Evidence lower bound (ELBO) of every sample, in nats (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        elbo : ndarray of shape (n_samples,)
+            ``E_q[log p(x | z)] - KL(q(z | x) || p(z))`` estimated with 4 draws.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        eps = _row_keyed_normals(X, self._seed, (_N_SCORE_DRAWS, self.n_components))
+
+        def elbo(module, X_chunk, eps_chunk, generator):
+            mu, log_var = self._posterior(module, X_chunk)
+            sigma = (0.5 * log_var).exp()
+            log_lik = 0.0
+            for draw in range(eps_chunk.shape[1]):
+                z = mu + sigma * eps_chunk[:, draw]
+                log_lik = log_lik - self._neg_log_likelihood(module["decoder"](z), X_chunk)
+            return log_lik / eps_chunk.shape[1] - gaussian_kl(mu, log_var)
+
+        return self._inference(elbo, X, eps, double=True)
+
+    def score(self, X, y=None):
+        """Mean ELBO per sample in nats (higher is better; for model selection).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+        y : None
+            Ignored, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            Mean of :meth:`score_samples`.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def log_likelihood(self, X, n_importance_samples=64, random_state=None):
+        """Importance-weighted estimate of log p(x) per sample (the IWAE bound), nats.
+
+        ``log (1/k) sum_i p(x, z_i) / q(z_i | x)`` with ``z_i ~ q(z | x)``: a lower
+        bound of log p(x) that tightens as ``k = n_importance_samples`` grows and
+        equals the ELBO (in expectation) for k = 1.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to evaluate.
+        n_importance_samples : int, default=64
+            Number k of posterior draws per sample.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws.
+
+        Returns
+        -------
+        log_px : ndarray of shape (n_samples,)
+            The estimate for every sample.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_importance_samples, Integral) or n_importance_samples < 1:
+            raise ValueError("n_importance_samples must be a positive integer, got "
+                             f"{n_importance_samples!r}.")
+        X = self._validate_X(X, reset=False)
+        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        k = int(n_importance_samples)
+
+        def iwae(module, X_chunk, generator):
+            torch = import_torch()
+            mu, log_var = self._posterior(module, X_chunk)
+            sigma = torch.exp(0.5 * log_var)
+            weights = []
+            for _ in range(k):
+                eps = torch.randn(mu.shape, generator=generator, device=mu.device,
+                                  dtype=mu.dtype)
+                z = mu + sigma * eps
+                log_p_x = -self._neg_log_likelihood(module["decoder"](z), X_chunk)
+                log_p_z = -0.5 * (z.pow(2).sum(dim=1) + mu.shape[1] * _LOG_2PI)
+                log_q_z = -0.5 * (eps.pow(2).sum(dim=1) + log_var.sum(dim=1)
+                                  + mu.shape[1] * _LOG_2PI)
+                weights.append(log_p_x + log_p_z - log_q_z)
+            return torch.logsumexp(torch.stack(weights), dim=0) - math.log(k)
+
+        return self._inference(iwae, X, seed=seed, double=True)
+
+    # ------------------------------------------------------------ generation
+    def sample(self, n_samples=1, random_state=None):
+        """Generate new data: decode draws from the prior N(0, I).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the prior draws.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_in_)
+            Decoded means (probabilities in [0, 1] for the BCE likelihood).
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        Z = check_random_state(random_state).standard_normal((n_samples, self.n_components))
+        return self._decode_array(Z.astype(self._output_dtype))
+
+    def _decode_array(self, Z):
+        return self._inference(lambda m, z, g: self._decode(m, z), Z, out_dtype=Z.dtype)
+
+    def _one_sample(self, x, name):
+        x = np.asarray(x)
+        if x.ndim == 1:
+            x = x.reshape(1, -1)
+        if x.ndim != 2 or x.shape[0] != 1:
+            raise ValueError(f"{name} must be one sample of shape (n_features,) or "
+                             f"(1, n_features), got an array of shape {np.shape(x)}.")
+        return self._validate_X(x, reset=False)
+
+    def interpolate(self, x_a, x_b, n_steps=8):
+        """Decode points evenly spaced on the segment between the means of two samples.
+
+        Parameters
+        ----------
+        x_a, x_b : array-like of shape (n_features,) or (1, n_features)
+            The two end samples.
+        n_steps : int, default=8
+            Number of points, the two ends included (at least 2).
+
+        Returns
+        -------
+        path : ndarray of shape (n_steps, n_features_in_)
+            Decoded points from ``x_a``'s reconstruction to ``x_b``'s.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_steps, Integral) or n_steps < 2:
+            raise ValueError(f"n_steps must be an integer >= 2, got {n_steps!r}.")
+        a = self.transform(self._one_sample(x_a, "x_a"))
+        b = self.transform(self._one_sample(x_b, "x_b"))
+        t = np.linspace(0.0, 1.0, int(n_steps), dtype=a.dtype)[:, None]
+        return self._decode_array((1.0 - t) * a + t * b)
+
+    def attribute_vector(self, X_with, X_without):
+        """Latent direction of an attribute: mean code of X_with minus that of X_without.
+
+        Parameters
+        ----------
+        X_with : array-like of shape (n_samples_with, n_features)
+            Samples that have the attribute (e.g. faces with glasses).
+        X_without : array-like of shape (n_samples_without, n_features)
+            Samples that do not.
+
+        Returns
+        -------
+        vector : ndarray of shape (n_components,)
+            To be used with :meth:`add_attribute`.
+        """
+        return self.transform(X_with).mean(axis=0) - self.transform(X_without).mean(axis=0)
+
+    def add_attribute(self, X, vector, scale=1.0):
+        """Decode the latent means of X moved along an attribute vector.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to edit.
+        vector : array-like of shape (n_components,)
+            Latent direction, e.g. from :meth:`attribute_vector`.
+        scale : float, default=1.0
+            Step along the vector (negative removes the attribute).
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_in_)
+            Decoded ``mu(X) + scale * vector``.
+        """
+        check_is_fitted(self)
+        vector = np.asarray(vector, dtype=np.float64)
+        if vector.shape != (self.n_components,) or not np.all(np.isfinite(vector)):
+            raise ValueError(f"vector must be a finite array of shape (n_components,) = "
+                             f"({self.n_components},), got shape {vector.shape}.")
+        if not isinstance(scale, Real) or not np.isfinite(scale):
+            raise ValueError(f"scale must be a finite number, got {scale!r}.")
+        Z = self.transform(X)
+        return self._decode_array((Z + scale * vector).astype(Z.dtype))
