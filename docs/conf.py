@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _gallery_hooks
 
 import skunsup  # noqa: E402
 
@@ -43,9 +44,16 @@ if os.environ.get("SKUNSUP_DOCS_INTERSPHINX"):
 
 # SKUNSUP_DOCS_QUICK=1 (CI) builds the gallery pages without executing them.
 sphinx_gallery_conf = {
+    "reset_modules": ("matplotlib", "_gallery_hooks.reset_torch_threads"),
     "examples_dirs": "examples",
     "gallery_dirs": "auto_examples",
     "plot_gallery": "False" if os.environ.get("SKUNSUP_DOCS_QUICK") else "True",
     "filename_pattern": r"/plot_",
     "download_all_examples": False,
 }
+
+
+def setup(app):
+    from _gallery_hooks import escape_shape_attributes
+
+    app.connect("autodoc-process-docstring", escape_shape_attributes)
