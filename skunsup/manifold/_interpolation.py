@@ -44,9 +44,9 @@ threads.
 Accuracy with the defaults (3 nodes per interval, intervals at most one unit
 wide, at least 50 of them), relative to the exact sums: forces within 3e-2
 (Frobenius) on dense clustered maps like t-SNE's and within 0.2 on any map
-(the worst being sparse maps of a few points), Z within 1e-3 on dense maps
+of 20 points or more (the worst being sparse maps of few points), Z within 1e-3 on dense maps
 and 3e-2 on any; with ``intervals_per_unit=2``, forces within 5e-2 and Z
-within 5e-3 on any map. ``tests/test_tsne_fft.py`` checks these bounds.
+within 5e-3 on such maps. ``tests/test_tsne_fft.py`` checks these bounds.
 """
 
 import math
