@@ -177,44 +177,65 @@ def _relocate_empty_clusters(X, sample_weight, labels, distances, sums, weights)
 
 
 def _kmeans_single_lloyd(X, sample_weight, centers_init, *, max_iter, tol, x_squared_norms,
-                         verbose=0):
-    """Lloyd iterations from given centres; returns (labels, inertia, centers, n_iter)."""
+                         verbose=0, algorithm="auto"):
+    """Lloyd iterations from given centres; returns (labels, inertia, centers, n_iter).
+
+    ``algorithm='auto'`` prunes distance computations with Hamerly's bounds on
+    dense data with more than ``DIRECT_MAX_CLUSTERS`` clusters, and otherwise
+    runs plain fused Lloyd steps; 'lloyd' and 'hamerly' force one of them.
+    """
     n_samples = X.shape[0]
+    n_clusters = centers_init.shape[0]
     centers = np.array(centers_init, dtype=X.dtype, order="C", copy=True)
     labels = np.empty(n_samples, dtype=np.int32)
     labels_old = np.full(n_samples, -1, dtype=np.int32)
     distances = np.empty(n_samples, dtype=np.float64)
+    if algorithm == "auto":
+        use_hamerly = not sp.issparse(X) and n_clusters > kernels.DIRECT_MAX_CLUSTERS
+    else:
+        use_hamerly = algorithm == "hamerly"
+    state = kernels.HamerlyState(X, sample_weight, labels) if use_hamerly else None
     strict_convergence = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        _, sums, weights, inertia, _ = kernels.lloyd_partials(
-            X, sample_weight, centers, x_squared_norms=x_squared_norms,
-            out_labels=labels, out_distances=distances)
-        _relocate_empty_clusters(X, sample_weight, labels, distances, sums, weights)
+        if use_hamerly:
+            sums, weights = state.step(centers)
+        else:
+            _, sums, weights, _, _ = kernels.lloyd_partials(
+                X, sample_weight, centers, x_squared_norms=x_squared_norms,
+                out_labels=labels, out_distances=distances)
+        if np.any(weights <= 0):
+            if use_hamerly:
+                distances = _distances_to_assigned(X, centers, labels, x_squared_norms)
+            _relocate_empty_clusters(X, sample_weight, labels, distances, sums, weights)
         new_centers = centers.copy()
         filled = weights > 0
         new_centers[filled] = sums[filled] / weights[filled, None]
-        shift = float(((new_centers.astype(np.float64) - centers) ** 2).sum())
+        shift = np.sqrt(((new_centers.astype(np.float64) - centers) ** 2).sum(axis=1))
+        shift_total = float((shift**2).sum())
         centers = new_centers
+        if use_hamerly:
+            state.moved(shift)
         if verbose:
-            print(f"Iteration {n_iter - 1}, inertia {inertia}.")
+            print(f"Iteration {n_iter - 1}, center shift {shift_total}.")
         if np.array_equal(labels, labels_old):
             if verbose:
                 print(f"Converged at iteration {n_iter - 1}: strict convergence.")
             strict_convergence = True
             break
-        if shift <= tol:
+        if shift_total <= tol:
             if verbose:
-                print(f"Converged at iteration {n_iter - 1}: center shift {shift} "
+                print(f"Converged at iteration {n_iter - 1}: center shift {shift_total} "
                       f"within tolerance {tol}.")
             break
         labels_old[:] = labels
-    if strict_convergence:
-        distances = _distances_to_assigned(X, centers, labels, x_squared_norms)
-    else:
-        labels, distances = kernels.assign_labels(
-            X, centers, x_squared_norms=x_squared_norms, out_labels=labels,
-            out_distances=distances)
+    if not strict_convergence:
+        if use_hamerly:
+            state.step(centers)
+        else:
+            kernels.assign_labels(X, centers, x_squared_norms=x_squared_norms,
+                                  out_labels=labels, out_distances=distances)
+    distances = _distances_to_assigned(X, centers, labels, x_squared_norms)
     inertia = float(np.dot(sample_weight, distances))
     return labels, inertia, centers, n_iter
 

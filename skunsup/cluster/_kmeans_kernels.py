@@ -247,19 +247,6 @@ def _lloyd_csr(data, indices, indptr, x_sq, sample_weight, centers, half_sq,
             inertia[g] = acc
 
 
-@jit_parallel
-def _csr_dots(data, indices, indptr, centers, out):
-    """Products of every CSR row with every centre. OUT: out (n, k) float64."""
-    n = indptr.shape[0] - 1
-    k = centers.shape[0]
-    for i in numba.prange(n):
-        for j in range(k):
-            dot = 0.0
-            for p in range(indptr[i], indptr[i + 1]):
-                dot += data[p] * centers[j, indices[p]]
-            out[i, j] = dot
-
-
 @jit_kernel
 def _csr_row_sq_norms(data, indptr, out):
     """Squared norm of every CSR row (canonical format). OUT: out (n,) float64."""
@@ -363,6 +350,118 @@ def _dense_weighted_moments(X, sample_weight, mean, partials):
             else:
                 for f in range(d):
                     partials[g, f] += w * X[i, f]
+
+
+# ------------------------------------------------------------------------ Hamerly
+
+
+@jit_parallel
+def _hamerly_bounds_dense(X, sample_weight, centers, labels, upper, lower, half_gap, shift,
+                          max_shift, second_shift, argmax_shift, need, sums, weights):
+    """Hamerly's pruning pass: move the bounds, accumulate the samples that keep their label.
+
+    Every sample carries an upper bound ``upper`` on the distance to its centre
+    and a lower bound ``lower`` on the distance to any other centre (plain, not
+    squared, distances). After the centres moved by ``shift`` the bounds are
+    loosened; a sample whose upper bound is below ``max(half_gap[a], lower)``
+    (``half_gap[a]`` = half the distance from its centre to the nearest other
+    one) cannot change label. Otherwise its upper bound is recomputed exactly,
+    and if the test still fails, the sample is flagged in ``need``.
+
+    IN: X (n, d), sample_weight (n,), centers (k, d), labels (n,), half_gap (k,),
+    shift (k,), max_shift, second_shift (largest and second largest shift),
+    argmax_shift. INOUT: upper, lower (n,). OUT: need (n,) uint8,
+    sums (G, k, d), weights (G, k) of the samples not flagged.
+    """
+    n, d = X.shape
+    n_groups = sums.shape[0]
+    for g in numba.prange(n_groups):
+        start = g * n // n_groups
+        stop = (g + 1) * n // n_groups
+        sums[g] = 0.0
+        weights[g] = 0.0
+        for i in range(start, stop):
+            a = labels[i]
+            u = upper[i] + shift[a]
+            if a == argmax_shift:
+                low = lower[i] - second_shift
+            else:
+                low = lower[i] - max_shift
+            bound = max(half_gap[a], low)
+            flagged = False
+            if u > bound:
+                diff = X[i, 0] - centers[a, 0]
+                dist = diff * diff
+                for f in range(1, d):
+                    diff = X[i, f] - centers[a, f]
+                    dist += diff * diff
+                u = np.sqrt(np.float64(dist))
+                flagged = u > bound
+            upper[i] = u
+            lower[i] = low
+            if flagged:
+                need[i] = 1
+            else:
+                need[i] = 0
+                w = sample_weight[i]
+                weights[g, a] += w
+                for f in range(d):
+                    sums[g, a, f] += w * X[i, f]
+
+
+@jit_parallel
+def _hamerly_reassign_dense(Xg, dots, index, x_sq, sample_weight, centers, half_sq, slack,
+                            labels, upper, lower, sums, weights):
+    """Nearest and second nearest centre of flagged samples, from their products.
+
+    IN: Xg (m, d) the flagged rows, dots (m, k) = Xg @ centers.T, index (m,) their
+    row in the full data, x_sq (n,), sample_weight (n,), centers (k, d),
+    half_sq (k,), slack: relative safety margin of the lower bound.
+    OUT: labels, upper (exact distance to the new centre), lower (distance to
+    the second nearest, shrunk by the rounding margin) at ``index``;
+    sums (G, k, d), weights (G, k) of these samples.
+    """
+    m, k = dots.shape
+    d = Xg.shape[1]
+    n_groups = sums.shape[0]
+    for g in numba.prange(n_groups):
+        start = g * m // n_groups
+        stop = (g + 1) * m // n_groups
+        sums[g] = 0.0
+        weights[g] = 0.0
+        for r in range(start, stop):
+            best = 0
+            best_val = np.inf
+            second_val = np.inf
+            second = -1
+            for j in range(k):
+                val = half_sq[j] - dots[r, j]
+                if val < best_val:
+                    second_val = best_val
+                    second = best
+                    best_val = val
+                    best = j
+                elif val < second_val:
+                    second_val = val
+                    second = j
+            i = index[r]
+            diff = Xg[r, 0] - centers[best, 0]
+            dist = diff * diff
+            for f in range(1, d):
+                diff = Xg[r, f] - centers[best, f]
+                dist += diff * diff
+            labels[i] = best
+            upper[i] = np.sqrt(np.float64(dist))
+            if second >= 0 and k > 1:
+                second_sq = x_sq[i] + 2.0 * second_val
+                margin = slack * (x_sq[i] + 2.0 * half_sq[second])
+                lower[i] = np.sqrt(max(second_sq - margin, 0.0))
+            else:
+                lower[i] = np.inf
+            w = sample_weight[i]
+            weights[g, best] += w
+            for f in range(d):
+                sums[g, best, f] += w * Xg[r, f]
 
 
 # ---------------------------------------------------------------- Python wrappers
@@ -619,3 +718,111 @@ def kmeans_plusplus_trials(X, x_squared_norms, sample_weight, candidates, closes
         _kpp_trials_dense(_check_contiguous(X), x_squared_norms, sample_weight, candidates,
                           cand_sq, closest, trial_dist, pots)
     return trial_dist, pots.sum(axis=0)
+
+
+class HamerlyState:
+    """Bounds of Hamerly's accelerated Lloyd iterations on a dense block of samples.
+
+    One object per block: :meth:`step` runs one Lloyd step (assignment with
+    pruning, then the per-cluster partial sums) and keeps the bounds for the
+    next step; :meth:`moved` tells it how far the centres then moved. The
+    result of every step is that of a plain Lloyd step up to ties and rounding
+    (the pruning only skips distance computations that cannot change a label).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        C-contiguous float32/float64 data.
+    sample_weight : ndarray of shape (n_samples,), dtype float64
+        Non-negative weights.
+    labels : ndarray of shape (n_samples,), dtype int32
+        Buffer the labels are written into.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_kernels import HamerlyState
+    >>> X = np.array([[0.0], [1.0], [10.0], [12.0]])
+    >>> state = HamerlyState(X, np.ones(4), np.empty(4, dtype=np.int32))
+    >>> sums, weights = state.step(np.array([[0.0], [10.0]]))
+    >>> state.labels.tolist(), sums.ravel().tolist(), weights.tolist()
+    ([0, 0, 1, 1], [1.0, 22.0], [2.0, 2.0])
+    """
+
+    def __init__(self, X, sample_weight, labels):
+        self.X = _check_contiguous(X)
+        self.sample_weight = sample_weight
+        self.labels = labels
+        n = X.shape[0]
+        self.x_sq = row_squared_norms(X)
+        self.upper = np.empty(n, dtype=np.float64)
+        self.lower = np.empty(n, dtype=np.float64)
+        self.need = np.empty(n, dtype=np.uint8)
+        self.shift = None
+        self.n_recomputed = n
+        # rounding margin of ||x||^2 - 2 x.c + ||c||^2 (worst case of a d-term dot)
+        self.slack = float(4 * (X.shape[1] + 2) * np.finfo(X.dtype).eps)
+
+    def moved(self, shift):
+        """Record how far every centre moved since the last step (plain distances)."""
+        self.shift = np.asarray(shift, dtype=np.float64)
+
+    def step(self, centers):
+        """Assign every sample to its nearest centre and return the partial sums.
+
+        Parameters
+        ----------
+        centers : ndarray of shape (n_clusters, n_features)
+            Current centres, dtype of X, C-contiguous.
+
+        Returns
+        -------
+        sums : ndarray of shape (n_clusters, n_features), dtype float64
+            Weighted sums of the samples of every cluster.
+        weights : ndarray of shape (n_clusters,), dtype float64
+            Total weight of every cluster.
+        """
+        X, k, d = self.X, centers.shape[0], self.X.shape[1]
+        half_sq = half_squared_norms(centers)
+        totals = np.zeros((k, d), dtype=np.float64)
+        total_w = np.zeros(k, dtype=np.float64)
+        if self.shift is None:
+            index = np.arange(X.shape[0], dtype=np.intp)
+        else:
+            c64 = centers.astype(np.float64)
+            gaps = 2.0 * half_sq[:, None] + 2.0 * half_sq[None, :] - 2.0 * (c64 @ c64.T)
+            np.fill_diagonal(gaps, np.inf)
+            half_gap = 0.5 * np.sqrt(np.maximum(gaps.min(axis=1), 0.0)) if k > 1 else (
+                np.full(1, np.inf))
+            order = np.argsort(self.shift)
+            argmax = int(order[-1])
+            max_shift = float(self.shift[argmax])
+            second_shift = float(self.shift[order[-2]]) if k > 1 else 0.0
+            groups = n_row_groups(X.shape[0], k, d)
+            sums = np.empty((groups, k, d), dtype=np.float64)
+            weights = np.empty((groups, k), dtype=np.float64)
+            _hamerly_bounds_dense(X, self.sample_weight, centers, self.labels, self.upper,
+                                  self.lower, half_gap, self.shift, max_shift, second_shift,
+                                  argmax, self.need, sums, weights)
+            totals += sums.sum(axis=0)
+            total_w += weights.sum(axis=0)
+            index = np.flatnonzero(self.need)
+        self.n_recomputed = index.size
+        if index.size:
+            whole = index.size == X.shape[0]
+            centers_t = np.ascontiguousarray(centers.T)
+            block = max(BLAS_BLOCK_ROWS, (2**24) // max(k, 1))
+            for start in range(0, index.size, block):
+                rows = index[start:start + block]
+                Xg = X[start:start + block] if whole else X[rows]
+                dots = Xg @ centers_t
+                groups = n_row_groups(rows.size, k, d)
+                sums = np.empty((groups, k, d), dtype=np.float64)
+                weights = np.empty((groups, k), dtype=np.float64)
+                _hamerly_reassign_dense(Xg, dots, rows, self.x_sq, self.sample_weight,
+                                        centers, half_sq, self.slack, self.labels,
+                                        self.upper, self.lower, sums, weights)
+                totals += sums.sum(axis=0)
+                total_w += weights.sum(axis=0)
+        self.shift = None
+        return totals, total_w

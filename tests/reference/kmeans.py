@@ -1,0 +1,73 @@
+"""Slow, obviously correct NumPy twins of the k-means kernels (float64 throughout)."""
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def _dense64(X):
+    return np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
+
+
+def squared_distances(X, centers):
+    """All squared distances, by the definition: sum over features of (x - c)^2."""
+    X = _dense64(X)
+    centers = np.asarray(centers, dtype=np.float64)
+    return ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+
+
+def lloyd_step(X, sample_weight, centers):
+    """One Lloyd step: (labels, weighted sums per cluster, weights per cluster, inertia, dist)."""
+    X = _dense64(X)
+    sq = squared_distances(X, centers)
+    labels = sq.argmin(axis=1)
+    dist = sq[np.arange(len(X)), labels]
+    sums, weights = cluster_sums(X, sample_weight, labels, len(centers))
+    return labels, sums, weights, float(np.dot(sample_weight, dist)), dist
+
+
+def cluster_sums(X, sample_weight, labels, n_clusters):
+    """Weighted sum and total weight of the samples of every cluster, sample by sample."""
+    X = _dense64(X)
+    sums = np.zeros((n_clusters, X.shape[1]))
+    weights = np.zeros(n_clusters)
+    for x, w, label in zip(X, sample_weight, labels):
+        sums[label] += w * x
+        weights[label] += w
+    return sums, weights
+
+
+def inertia(X, sample_weight, centers, labels):
+    """Weighted sum of squared distances of the samples to their assigned centre."""
+    X = _dense64(X)
+    diff = X - np.asarray(centers, dtype=np.float64)[labels]
+    return float(np.dot(sample_weight, (diff**2).sum(axis=1)))
+
+
+def kmeans_plusplus_trials(X, sample_weight, candidates, closest):
+    """min(closest, ||x - candidate||^2) for every candidate, and its weighted sum."""
+    trial = np.minimum(squared_distances(X, candidates).T, closest[None, :])
+    return trial, trial @ sample_weight
+
+
+def lloyd(X, sample_weight, centers, max_iter, tol=0.0):
+    """Lloyd's algorithm with scikit-learn's stopping rules (no empty clusters expected).
+
+    Returns (labels, inertia, centers, n_iter) where labels are those of the
+    final centres.
+    """
+    centers = np.asarray(centers, dtype=np.float64).copy()
+    labels_old = None
+    for n_iter in range(1, max_iter + 1):
+        labels, sums, weights, _, _ = lloyd_step(X, sample_weight, centers)
+        new = sums / weights[:, None]
+        shift = ((new - centers) ** 2).sum()
+        centers = new
+        if labels_old is not None and np.array_equal(labels, labels_old):
+            break
+        if shift <= tol:
+            labels = lloyd_step(X, sample_weight, centers)[0]
+            break
+        labels_old = labels
+    else:
+        labels = lloyd_step(X, sample_weight, centers)[0]
+    return labels, inertia(X, sample_weight, centers, labels), centers, n_iter

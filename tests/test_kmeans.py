@@ -1,0 +1,336 @@
+"""KMeans: kernels against the NumPy reference, scikit-learn parity, invariants, bad input."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+from skunsup.cluster import KMeans, kmeans_plusplus
+from skunsup.cluster import _kmeans_kernels as kernels
+from skunsup.cluster._kmeans import _kmeans_single_lloyd
+from skunsup.utils._numba import numba_threads
+from tests.reference import kmeans as ref
+
+DTYPES = [np.float32, np.float64]
+
+
+def _rtol(dtype):
+    return 1e-4 if dtype == np.float32 else 1e-10
+
+
+@st.composite
+def lloyd_problems(draw):
+    n = draw(st.integers(1, 40))
+    d = draw(st.integers(1, 6))
+    k = draw(st.integers(1, min(n, 40)))
+    dtype = draw(st.sampled_from(DTYPES))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    if draw(st.booleans()):  # a coarse grid: duplicate points and ties
+        X = rng.integers(0, 3, size=(n, d)).astype(dtype)
+    else:
+        X = rng.normal(size=(n, d)).astype(dtype)
+    centers = np.ascontiguousarray(X[rng.integers(0, n, size=k)] + rng.normal(
+        scale=0.5, size=(k, d)).astype(dtype))
+    w = rng.integers(0, 4, size=n).astype(np.float64)
+    if draw(st.booleans()):
+        w = np.ones(n)
+    w[rng.integers(0, n)] += 1.0
+    sparse = draw(st.booleans())
+    return X, w, centers, sparse
+
+
+@given(lloyd_problems())
+def test_lloyd_partials_match_reference(problem):
+    X, w, centers, sparse = problem
+    Xin = sp.csr_matrix(X) if sparse else X
+    labels, sums, weights, inertia, dist = kernels.lloyd_partials(Xin, w, centers)
+    ref_labels, _, _, ref_inertia, ref_dist = ref.lloyd_step(X, w, centers)
+    rtol = _rtol(X.dtype)
+    scale = 1.0 + np.abs(X).max() ** 2 + np.abs(centers).max() ** 2
+    # the chosen centre is a nearest one (ties may be broken either way) ...
+    np.testing.assert_allclose(ref.squared_distances(X, centers)[np.arange(len(X)), labels],
+                               ref_dist, rtol=rtol, atol=rtol * scale)
+    # ... and a unique nearest centre is found
+    sq = np.sort(ref.squared_distances(X, centers), axis=1)
+    unique = (sq[:, 1] - sq[:, 0] > 1e-3 * scale) if sq.shape[1] > 1 else np.ones(len(X), bool)
+    np.testing.assert_array_equal(labels[unique], ref_labels[unique])
+    np.testing.assert_allclose(dist, ref_dist, rtol=rtol, atol=rtol * scale)
+    ref_sums, ref_weights = ref.cluster_sums(X, w, labels, len(centers))
+    np.testing.assert_allclose(sums, ref_sums, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(weights, ref_weights)
+    np.testing.assert_allclose(inertia, ref_inertia, rtol=rtol, atol=rtol * scale)
+    assert labels.dtype == np.int32 and sums.dtype == np.float64
+
+
+@given(lloyd_problems(), st.integers(1, 4))
+def test_kmeans_plusplus_trials_match_reference(problem, n_trials):
+    X, w, centers, sparse = problem
+    candidates = np.ascontiguousarray(centers[:n_trials])
+    closest = np.random.default_rng(0).uniform(0, 5, size=len(X))
+    Xin = sp.csr_matrix(X) if sparse else X
+    trial, pots = kernels.kmeans_plusplus_trials(
+        Xin, kernels.row_squared_norms(Xin), w, candidates, closest)
+    ref_trial, ref_pots = ref.kmeans_plusplus_trials(X, w, candidates, closest)
+    scale = 1.0 + np.abs(X).max() ** 2 + np.abs(centers).max() ** 2
+    rtol = _rtol(X.dtype)
+    np.testing.assert_allclose(trial, ref_trial, rtol=rtol, atol=rtol * scale)
+    np.testing.assert_allclose(pots, ref_pots, rtol=rtol, atol=rtol * scale * len(X) * 4)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_hamerly_equals_plain_lloyd(dtype):
+    X, _ = make_blobs(3000, 12, centers=50, cluster_std=2.0, random_state=1)
+    X = X.astype(dtype)
+    w = np.random.default_rng(0).uniform(0.5, 2, size=len(X))
+    init = X[:45].copy()
+    runs = [_kmeans_single_lloyd(X, w, init, max_iter=60, tol=0, x_squared_norms=None,
+                                 algorithm=a) for a in ("lloyd", "hamerly")]
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    np.testing.assert_allclose(runs[0][2], runs[1][2], rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert runs[0][3] == runs[1][3]
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-6)
+
+
+def test_full_lloyd_matches_reference():
+    X, _ = make_blobs(400, 4, centers=5, random_state=3)
+    w = np.random.default_rng(1).uniform(0.1, 3.0, size=len(X))
+    init = X[[0, 100, 200, 300, 399]]
+    labels, inertia, centers, n_iter = _kmeans_single_lloyd(
+        X, w, init, max_iter=50, tol=0, x_squared_norms=None)
+    r_labels, r_inertia, r_centers, r_iter = ref.lloyd(X, w, init, max_iter=50)
+    np.testing.assert_array_equal(labels, r_labels)
+    np.testing.assert_allclose(centers, r_centers, rtol=1e-12)
+    assert n_iter == r_iter
+    np.testing.assert_allclose(inertia, r_inertia, rtol=1e-12)
+
+
+def _datasets():
+    blobs = make_blobs(1500, 10, centers=6, random_state=0)[0]
+    many = make_blobs(2000, 8, centers=40, cluster_std=1.5, random_state=2)[0]
+    wide = np.random.default_rng(0).normal(size=(600, 50))
+    return [("blobs-k6", blobs, 6), ("blobs-k40", many, 40), ("gaussian-k5", wide, 5)]
+
+
+@pytest.mark.parametrize("name, X, k", _datasets(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("sparse", [False, True])
+def test_matches_sklearn_lloyd_float64(name, X, k, sparse):
+    init = X[np.random.default_rng(0).choice(len(X), k, replace=False)]
+    if sparse:
+        X = sp.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X))
+    ours = KMeans(k, init=init, n_init=1, max_iter=100).fit(X)
+    theirs = SklearnKMeans(k, init=init, n_init=1, max_iter=100, algorithm="lloyd").fit(X)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-7,
+                               atol=1e-9)
+    np.testing.assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-7)
+    assert ours.n_iter_ == theirs.n_iter_
+
+
+@pytest.mark.parametrize("k", [6, 40])
+def test_float32_kept_and_inertia_close_to_sklearn(k):
+    X = make_blobs(2000, 16, centers=k, random_state=4)[0].astype(np.float32)
+    init = X[:k]
+    ours = KMeans(k, init=init, n_init=1, max_iter=50).fit(X)
+    theirs = SklearnKMeans(k, init=init, n_init=1, max_iter=50, algorithm="lloyd").fit(X)
+    assert ours.cluster_centers_.dtype == np.float32
+    assert ours.transform(X[:5]).dtype == np.float32
+    assert ours.fit_transform(X).dtype == np.float32
+    np.testing.assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-4)
+    # our inertia is the exact one (in float64 from the float32 centres)
+    exact = ref.inertia(X, np.ones(len(X)), ours.cluster_centers_, ours.labels_)
+    np.testing.assert_allclose(ours.inertia_, exact, rtol=1e-6)
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
+def test_inertia_never_increases(algorithm):
+    X = make_blobs(800, 5, centers=45, cluster_std=3.0, random_state=5)[0]
+    init = X[:40]
+    w = np.ones(len(X))
+    previous = np.inf
+    for max_iter in range(1, 16):
+        inertia = _kmeans_single_lloyd(X, w, init, max_iter=max_iter, tol=0,
+                                       x_squared_norms=None, algorithm=algorithm)[1]
+        assert inertia <= previous * (1 + 1e-12)
+        previous = inertia
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+def test_random_state_makes_fits_reproducible(init, global_random_seed):
+    X = make_blobs(500, 6, centers=8, random_state=0)[0]
+    a = KMeans(8, init=init, n_init=2, random_state=global_random_seed).fit(X)
+    b = KMeans(8, init=init, n_init=2, random_state=global_random_seed).fit(X)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    noise = np.random.default_rng(0).normal(size=(200, 3))
+    seeds = {KMeans(8, init=init, n_init=1, max_iter=1, random_state=s).fit(noise).inertia_
+             for s in range(4)}
+    assert len(seeds) > 1
+
+
+@pytest.mark.parametrize("case", ["dense-small-k", "dense-large-k", "csr", "kmeans++"])
+def test_results_do_not_depend_on_thread_count(case):
+    X = make_blobs(6000, 10, centers=40, cluster_std=3.0, random_state=6)[0].astype(np.float32)
+    k = 40 if case == "dense-large-k" else 8
+    if case == "csr":
+        X = sp.csr_matrix(np.where(X < 0, 0, X))
+    init = "k-means++" if case == "kmeans++" else (X[:k].toarray() if sp.issparse(X) else X[:k])
+    fits = []
+    for n_threads in (1, 2):
+        with numba_threads(n_threads):
+            fits.append(KMeans(k, init=init, n_init=1, max_iter=20, random_state=0).fit(X))
+    np.testing.assert_array_equal(fits[0].cluster_centers_, fits[1].cluster_centers_)
+    np.testing.assert_array_equal(fits[0].labels_, fits[1].labels_)
+    assert fits[0].inertia_ == fits[1].inertia_
+
+
+def test_kmeans_plusplus_seeds_are_weighted_samples():
+    X, blob = make_blobs(300, 3, centers=5, cluster_std=0.2, random_state=7)
+    w = np.ones(len(X))
+    w[::2] = 0.0
+    centers, indices = kmeans_plusplus(X, 5, sample_weight=w, random_state=0)
+    np.testing.assert_array_equal(centers, X[indices])
+    assert np.all(w[indices] > 0) and len(set(indices)) == 5
+    again, _ = kmeans_plusplus(X.astype(np.float32), 5, sample_weight=w, random_state=0)
+    assert again.dtype == np.float32
+    # a good seeding: every (well separated) blob gets a seed
+    assert len(set(blob[indices])) == 5
+
+
+def test_integer_weights_equal_repeated_samples():
+    X = make_blobs(200, 4, centers=4, random_state=8)[0]
+    w = np.random.default_rng(0).integers(0, 4, size=len(X))
+    init = X[w > 0][:4]
+    weighted = KMeans(4, init=init, n_init=1).fit(X, sample_weight=w)
+    repeated = KMeans(4, init=init, n_init=1).fit(np.repeat(X, w, axis=0))
+    np.testing.assert_allclose(weighted.cluster_centers_, repeated.cluster_centers_, rtol=1e-12)
+    np.testing.assert_allclose(weighted.inertia_, repeated.inertia_, rtol=1e-10)
+
+
+def test_sparse_and_dense_agree():
+    X = np.maximum(make_blobs(500, 20, centers=5, random_state=9)[0], 0)
+    a = KMeans(5, random_state=0, n_init=2).fit(X)
+    b = KMeans(5, random_state=0, n_init=2).fit(sp.csr_matrix(X))
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(a.transform(X), b.transform(sp.csr_matrix(X)), rtol=1e-7,
+                               atol=1e-7)
+
+
+def test_methods_are_consistent():
+    X = make_blobs(300, 3, centers=4, random_state=10)[0]
+    X_before = X.copy()
+    km = KMeans(4, random_state=0, copy_x=False).fit(X)
+    np.testing.assert_array_equal(X, X_before)  # X is never modified
+    np.testing.assert_allclose(km.score(X), -km.inertia_, rtol=1e-10)
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    np.testing.assert_array_equal(km.fit_predict(X), km.labels_)
+    distances = km.transform(X)
+    np.testing.assert_allclose(distances, np.sqrt(ref.squared_distances(X, km.cluster_centers_)),
+                               rtol=1e-7, atol=1e-7)
+    np.testing.assert_array_equal(distances.argmin(axis=1), km.labels_)
+    assert list(km.get_feature_names_out()) == [f"kmeans{i}" for i in range(4)]
+
+
+def test_empty_cluster_is_relocated_deterministically():
+    X = np.array([[0.0], [0.1], [0.2], [10.0], [10.1], [30.0]])
+    init = np.array([[0.0], [10.0], [1000.0]])  # the third centre attracts no point
+    a = KMeans(3, init=init, n_init=1).fit(X)
+    b = KMeans(3, init=init, n_init=1).fit(X)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    assert len(np.unique(a.labels_)) == 3
+    assert np.isclose(a.cluster_centers_[:, 0], 30.0).any()  # the farthest point took it
+
+
+def test_fewer_distinct_points_than_clusters_warns():
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]]), 4, axis=0)
+    for init in ("k-means++", "random"):
+        with pytest.warns(ConvergenceWarning, match="distinct clusters"):
+            km = KMeans(5, init=init, random_state=0).fit(X)
+        assert np.all(np.isfinite(km.cluster_centers_))
+        assert km.inertia_ == pytest.approx(0.0, abs=1e-12)
+
+
+def test_n_samples_equal_to_one_and_k_equal_to_one():
+    km = KMeans(1, random_state=0).fit([[3.0, 4.0]])
+    np.testing.assert_array_equal(km.cluster_centers_, [[3.0, 4.0]])
+    X = make_blobs(50, 2, random_state=0)[0]
+    km = KMeans(1, random_state=0).fit(X)
+    np.testing.assert_allclose(km.cluster_centers_[0], X.mean(axis=0))
+
+
+@pytest.mark.parametrize(
+    "X, params, fit_kwargs, error, match",
+    [
+        ([[np.nan, 1.0], [1.0, 2.0]], {"n_clusters": 1}, {}, ValueError, "NaN"),
+        ([[np.inf, 1.0], [1.0, 2.0]], {"n_clusters": 1}, {}, ValueError, "infinity"),
+        (np.empty((0, 2)), {"n_clusters": 1}, {}, ValueError, "0 sample"),
+        ([[0.0], [1.0]], {"n_clusters": 3}, {}, ValueError, "n_samples=2 should be >= n_clusters=3"),
+        ([[0.0], [1.0]], {"n_clusters": 0}, {}, ValueError, "n_clusters"),
+        ([[0.0], [1.0]], {"n_clusters": 2, "init": np.zeros((3, 1))}, {}, ValueError,
+         "shape of the initial centers"),
+        ([[0.0], [1.0]], {"n_clusters": 2, "init": np.zeros((2, 2))}, {}, ValueError,
+         "shape of the initial centers"),
+        ([[0.0], [1.0]], {"n_clusters": 1}, {"sample_weight": [1.0, -1.0]}, ValueError,
+         "non-negative"),
+        ([[0.0], [1.0]], {"n_clusters": 1}, {"sample_weight": [0.0, 0.0]}, ValueError,
+         "positive"),
+        ([[0.0], [1.0]], {"n_clusters": 1}, {"sample_weight": [1.0]}, ValueError, "shape"),
+        ([[0.0], [1.0]], {"n_clusters": 1}, {"sample_weight": [1.0, np.nan]}, ValueError,
+         "NaN"),
+        ([["a"], ["b"]], {"n_clusters": 1}, {}, ValueError, "convert"),
+    ],
+)
+def test_bad_input_gives_clear_errors(X, params, fit_kwargs, error, match):
+    with pytest.raises(error, match=match):
+        KMeans(**params).fit(X, **fit_kwargs)
+
+
+def test_bad_input_after_fit():
+    km = KMeans(2, random_state=0)
+    with pytest.raises(NotFittedError):
+        km.predict([[0.0, 1.0]])
+    km.fit([[0.0, 1.0], [1.0, 0.0], [5.0, 5.0]])
+    with pytest.raises(ValueError, match="features"):
+        km.predict([[0.0, 1.0, 2.0]])
+    with pytest.raises(ValueError, match="NaN"):
+        km.transform([[np.nan, 1.0]])
+
+
+def test_explicit_init_with_n_init_warns():
+    X = make_blobs(50, 2, centers=2, random_state=0)[0]
+    with pytest.warns(RuntimeWarning, match="only one init"):
+        KMeans(2, init=X[:2], n_init=3).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        KMeans(2, init=X[:2]).fit(X)
+
+
+def test_callable_init_and_verbose(capsys):
+    X = make_blobs(60, 2, centers=3, random_state=0)[0]
+
+    def first_rows(X, n_clusters, random_state):
+        return X[:n_clusters]
+
+    km = KMeans(3, init=first_rows, n_init=1, verbose=1).fit(X)
+    assert "Iteration 0" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="shape of the initial centers"):
+        KMeans(3, init=lambda X, k, random_state: X[:2], n_init=1).fit(X)
+    assert km.n_iter_ >= 1
+
+
+@settings(max_examples=10)
+@given(st.integers(1, 30), st.integers(1, 4), st.integers(0, 1000))
+def test_inertia_is_the_sum_of_squared_distances(n, d, seed):
+    X = np.random.default_rng(seed).normal(size=(n, d))
+    k = min(n, 3)
+    km = KMeans(k, random_state=seed, n_init=1).fit(X)
+    np.testing.assert_allclose(
+        km.inertia_, ref.inertia(X, np.ones(n), km.cluster_centers_, km.labels_),
+        rtol=1e-9, atol=1e-12)
