@@ -8,7 +8,6 @@ from scipy.sparse.linalg import LinearOperator, svds
 from scipy.special import gammaln
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.extmath import randomized_svd
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skunsup.decomposition._covariance import (
@@ -49,7 +48,10 @@ def _minka_log_evidence(spectrum, rank, n_samples):
     """
     n_features = spectrum.shape[0]
     k = rank
-    tiny = np.finfo(np.float64).tiny
+    # Eigenvalues at the rounding level of the largest are zeros: a rank that
+    # keeps one is not a model of the data. (Relative, so that the choice does
+    # not change when the data is rescaled.)
+    tiny = np.finfo(np.float64).eps * max(n_samples, n_features) * spectrum[0]
     if spectrum[k - 1] <= tiny:
         return -np.inf
     # Prior of the orthonormal basis U: 2^-k prod Gamma((d - i + 1) / 2) pi^{-(d - i + 1) / 2}
@@ -83,6 +85,32 @@ def _mle_n_components(spectrum, n_samples):
     if not scores or not np.isfinite(np.max(scores)):
         return 1
     return int(np.argmax(scores)) + 1
+
+
+def _randomized_svd(matmat, rmatmat, shape, dtype, n_components, n_oversamples, n_iter,
+                    random_state):
+    """Truncated SVD of the operator ``A`` by randomized subspace iteration.
+
+    Halko, Martinsson and Tropp (2011), algorithms 4.4 and 5.1: a Gaussian
+    test matrix, ``n_iter`` power iterations re-orthonormalised by QR on both
+    sides, then the exact SVD of the small projection ``Q.T @ A``.
+    ``matmat(V) = A @ V`` and ``rmatmat(U) = A.T @ U`` are the only access to
+    ``A``, so implicitly centred sparse data works as well as dense data.
+    """
+    n_samples, n_features = shape
+    size = min(n_components + n_oversamples, n_samples, n_features)
+    if n_iter == "auto":
+        n_iter = 7 if n_components < 0.1 * min(shape) else 4
+    omega = random_state.standard_normal((n_features, size)).astype(dtype, copy=False)
+    Q = matmat(omega)
+    for _ in range(n_iter):
+        Q = linalg.qr(Q, mode="economic", check_finite=False)[0]
+        Z = linalg.qr(rmatmat(Q), mode="economic", check_finite=False)[0]
+        Q = matmat(Z)
+    Q = linalg.qr(Q, mode="economic", check_finite=False)[0]
+    B = rmatmat(Q).T  # Q.T @ A, of shape (size, n_features)
+    U_small, S, Vt = linalg.svd(B, full_matrices=False, check_finite=False)
+    return Q @ U_small[:, :n_components], S[:n_components], Vt[:n_components]
 
 
 def _centered_operator(X, mean):
@@ -140,8 +168,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     whiten : bool, default=False
         Divide the projections by the square root of the explained variance,
         so that every output has unit variance on the training data.
-        Components whose variance is (numerically) zero are left unscaled
-        instead of being divided by zero.
+        Components whose variance is zero up to rounding (at most
+        ``eps * max(n_samples, n_features)`` times the largest) are left
+        unscaled instead of being divided by (almost) zero.
 
     svd_solver : {'auto', 'covariance_eigh', 'full', 'randomized', 'arpack'}, \
             default='auto'
@@ -273,8 +302,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     >>> pca.singular_values_.round(4)
     array([6.3006, 0.5498])
     >>> pca.transform(X[:2]).round(3)
-    array([[ 1.383,  0.294],
-           [ 2.222, -0.251]])
+    array([[-1.383, -0.294],
+           [-2.222,  0.251]])
     """
 
     _parameter_constraints: dict = {
@@ -458,13 +487,15 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 order = np.argsort(S)[::-1]
                 U, S, Vt = U[:, order], S[order], Vt[order]
             else:  # randomized
-                U, S, Vt = randomized_svd(
-                    Xc,
+                U, S, Vt = _randomized_svd(
+                    Xc.matmat if sparse.issparse(X) else Xc.__matmul__,
+                    Xc.rmatmat if sparse.issparse(X) else Xc.T.__matmul__,
+                    X.shape,
+                    dtype,
                     n_components,
-                    n_oversamples=self.n_oversamples,
-                    n_iter=self.iterated_power,
-                    flip_sign=False,
-                    random_state=random_state,
+                    self.n_oversamples,
+                    self.iterated_power,
+                    random_state,
                 )
                 U = None  # U @ diag(S) is only close to Xc @ Vt.T: project instead
             S = S.astype(np.float64)
@@ -550,9 +581,15 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ transform
     def _whitening_scale(self):
-        scale = np.sqrt(self.explained_variance_.astype(np.float64))
+        # Directions whose variance is at the rounding level of the largest one
+        # (rank-deficient data: fewer samples than features, constant or
+        # collinear features) carry no signal: they are left unscaled.
+        variances = self.explained_variance_.astype(np.float64)
+        scale = np.sqrt(variances)
         if scale.size:
-            scale[scale <= np.finfo(self.components_.dtype).eps * scale.max()] = 1.0
+            eps = np.finfo(self.components_.dtype).eps
+            threshold = eps * max(self.n_samples_, self.n_features_in_) * variances.max()
+            scale[variances <= threshold] = 1.0
         return scale.astype(self.components_.dtype)
 
     def _project(self, X):
