@@ -1,3 +1,6 @@
-"""skunsup.manifold (estimators land here with their issues)."""
+"""Manifold learning: SNE and t-SNE."""
 
-__all__ = []
+from skunsup.manifold._sne import SNE
+from skunsup.manifold._tsne import TSNE
+
+__all__ = ["SNE", "TSNE"]

@@ -1,0 +1,168 @@
+"""The base shared by SNE and TSNE: validation, initial map, the two optimisation phases."""
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.neighbors import VALID_METRICS
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_non_negative, validate_data
+
+from skunsup.manifold import _initialization
+from skunsup.manifold._optimizer import GradientDescent
+from skunsup.utils._numba import numba_threads
+from skunsup.utils._sklearn_compat import Interval, StrOptions
+
+# metrics of NearestNeighbors' brute force that need no extra parameters
+_METRICS = sorted(set(VALID_METRICS["brute"]) - {"mahalanobis", "seuclidean", "nan_euclidean"})
+
+#: length of the early-exaggeration phase (at most a quarter of ``max_iter``)
+EXAGGERATION_ITER = 250
+MOMENTUM_EARLY = 0.5
+MOMENTUM_MAIN = 0.8
+DEFAULT_MAX_ITER = 1000
+
+
+class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Shared fit of the stochastic neighbour embeddings (not public)."""
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "perplexity": [Interval(Real, 0, None, closed="neither")],
+        "early_exaggeration": [Interval(Real, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "n_iter_without_progress": [Interval(Integral, 1, None, closed="left"), None],
+        "min_grad_norm": [Interval(Real, 0, None, closed="left")],
+        "metric": [StrOptions(set(_METRICS)), callable],
+        "init": [StrOptions({"pca", "random"}), np.ndarray],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "n_jobs": [None, Integral],
+    }
+
+    _label = "SNE"
+
+    # -- hooks for subclasses -------------------------------------------------
+    def _check_params_vs_input(self, X):
+        n_samples = X.shape[0]
+        if self.perplexity >= n_samples:
+            raise ValueError(
+                f"perplexity ({self.perplexity}) must be less than n_samples ({n_samples}); "
+                "a perplexity is an effective number of neighbours"
+            )
+        if isinstance(self.init, np.ndarray):
+            if self.init.shape != (n_samples, self.n_components):
+                raise ValueError(
+                    f"init array has shape {self.init.shape}, expected (n_samples, "
+                    f"n_components) = {(n_samples, self.n_components)}"
+                )
+            if not np.all(np.isfinite(self.init)):
+                raise ValueError("init array contains NaN or infinity")
+
+    def _make_affinities(self, X):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _make_objective(self, affinities):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _auto_learning_rate(self, n_samples):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- shared machinery -------------------------------------------------------
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.pairwise = self.metric == "precomputed"
+        return tags
+
+    def _validate_X(self, X, reset):
+        X = validate_data(
+            self, X, reset=reset, dtype=[np.float64, np.float32], order="C",
+            ensure_min_samples=2 if reset else 1,
+        )
+        if self.metric == "precomputed":
+            if reset and X.shape[0] != X.shape[1]:
+                raise ValueError(
+                    f"metric='precomputed' needs a square distance matrix; got shape {X.shape}"
+                )
+            check_non_negative(X, f"{type(self).__name__} with metric='precomputed'")
+        return X
+
+    @staticmethod
+    def _input_scale_of(X, metric):
+        """A divisor for Euclidean data of extreme magnitude (P does not change, distances stay finite)."""
+        if metric != "euclidean" or X.size == 0:
+            return 1.0
+        scale = float(np.max(np.abs(X)))
+        return scale if (scale > 1e100 or 0 < scale < 1e-100) else 1.0
+
+    def _initial_embedding(self, X, rng):
+        n_samples = X.shape[0]
+        if isinstance(self.init, np.ndarray):
+            return np.array(self.init, dtype=np.float64, order="C", copy=True)
+        if self.init == "random":
+            return _initialization.random(n_samples, self.n_components, rng)
+        if self.metric == "precomputed":
+            return _initialization.classical_mds(X, self.n_components, rng)
+        return _initialization.pca(X, self.n_components, rng)
+
+    def _print(self, level, message):
+        if self.verbose >= level:
+            print(f"[{self._label}] {message}")
+
+    def _fit_embedding(self, X):
+        X = self._validate_X(X, reset=True)
+        self._check_params_vs_input(X)
+        rng = check_random_state(self.random_state)
+        self._input_scale = self._input_scale_of(X, self.metric)
+        if self._input_scale != 1.0:
+            X = X / self._input_scale
+        n_samples = X.shape[0]
+        max_iter = DEFAULT_MAX_ITER if self.max_iter is None else self.max_iter
+        if self.learning_rate == "auto":
+            learning_rate = self._auto_learning_rate(n_samples)
+        else:
+            learning_rate = float(self.learning_rate)
+
+        with numba_threads(self.n_jobs):
+            tic = time.perf_counter()
+            affinities = self._make_affinities(X, rng)
+            self._print(1, f"affinities of {n_samples} samples in "
+                           f"{time.perf_counter() - tic:.2f} s")
+            Y = self._initial_embedding(X, rng)
+            objective = self._make_objective(affinities)
+            optimizer = GradientDescent()
+            n_early = min(EXAGGERATION_ITER, max_iter // 4)
+            tic = time.perf_counter()
+            first = optimizer(
+                Y, objective, n_early, learning_rate, MOMENTUM_EARLY,
+                exaggeration=self.early_exaggeration, min_grad_norm=self.min_grad_norm,
+                n_iter_without_progress=None, compute_final_kl=False,
+                verbose=self.verbose, label=self._label,
+            )
+            result = first
+            if first.reason in ("max_iter", "min_grad_norm"):
+                result = optimizer(
+                    Y, objective, max_iter - first.n_iter, learning_rate, MOMENTUM_MAIN,
+                    exaggeration=1.0, min_grad_norm=self.min_grad_norm,
+                    n_iter_without_progress=self.n_iter_without_progress,
+                    verbose=self.verbose, label=self._label,
+                )
+            kl = result.kl
+            if not np.isfinite(kl) and result.reason != "non_finite":
+                kl = objective(Y, 1.0, True, np.empty_like(Y))
+            self._print(1, f"KL divergence after {optimizer.n_iter} iterations: {kl:.6f} "
+                           f"({time.perf_counter() - tic:.2f} s)")
+
+        self.embedding_ = Y
+        self.kl_divergence_ = float(kl)
+        self.n_iter_ = int(optimizer.n_iter)
+        self.learning_rate_ = float(learning_rate)
+        self._affinities = affinities
+        self._stop_reason = result.reason
+        return Y

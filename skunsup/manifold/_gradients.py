@@ -1,0 +1,555 @@
+"""Numba kernels of the SNE and t-SNE objectives and their gradients.
+
+Extension points (for new gradient methods, e.g. FFT interpolation)
+-------------------------------------------------------------------
+A t-SNE gradient method is a pair of pieces:
+
+* the **attractive** term, always :func:`attractive_forces` over the sparse P
+  (``attr_i = sum_j p_ij w_ij (y_i - y_j)``, ``w = 1 / (1 + d²)``), which also
+  gives ``sum p log(p / w)`` per row for the KL;
+* a **repulsive** term writing, per point, ``rep_i = sum_j w_ij² (y_i - y_j)``
+  and ``z_i = sum_j w_ij`` (so ``Z = sum_i z_i``); Barnes-Hut does it with
+  :func:`build_tree` + :func:`bh_repulsive_forces`, the exact method with
+  :func:`exact_repulsive_forces`.
+
+:func:`combine_tsne_gradient` then forms ``4 (exaggeration · attr - rep / Z)``.
+The objective functions in :mod:`skunsup.manifold._optimizer` glue these
+together (``tsne_objective_bh``); a new method adds one repulsion function
+with the same outputs and one objective there (see
+``_optimizer.REPULSION_METHODS``), and :class:`~skunsup.manifold.TSNE`
+dispatches on ``method`` through that table. ``transform`` uses the same
+repulsion with a per-new-point normaliser ``z_i`` (the training embedding is
+the fixed reference, the query points are the new ones).
+
+Every kernel is deterministic for any thread count: the parallel loops write
+per-row (or per-point) outputs, and sums over rows are taken afterwards in
+NumPy in a fixed order.
+"""
+
+import numba
+import numpy as np
+
+from skunsup.utils._numba import jit_kernel, jit_parallel
+
+__all__ = [
+    "attractive_forces",
+    "bh_repulsive_forces",
+    "build_tree",
+    "combine_tsne_gradient",
+    "exact_repulsive_forces",
+    "sne_gradient",
+    "sne_row_normalizers",
+    "tsne_exact_gradient",
+]
+
+
+# ---------------------------------------------------------------------------
+# Exact SNE (conditional Gaussian Q with sigma² = 1/2: q_{j|i} ∝ exp(-|yi - yj|²))
+# ---------------------------------------------------------------------------
+
+
+@jit_parallel
+def sne_row_normalizers(Y, shift_out, z_out):
+    """Stable row normalisers of SNE's map kernel.
+
+    ``shift_i = min_{k != i} |y_i - y_k|²`` and ``z_i = sum_{k != i}
+    exp(-(|y_i - y_k|² - shift_i))`` (OUT), so that ``q_{j|i} =
+    exp(-(d_ij² - shift_i)) / z_i`` never underflows to 0/0 for an isolated
+    point.
+    """
+    n, dim = Y.shape
+    for i in numba.prange(n):
+        m = np.inf
+        for k in range(n):
+            if k == i:
+                continue
+            d2 = 0.0
+            for c in range(dim):
+                diff = Y[i, c] - Y[k, c]
+                d2 += diff * diff
+            if d2 < m:
+                m = d2
+        z = 0.0
+        for k in range(n):
+            if k == i:
+                continue
+            d2 = 0.0
+            for c in range(dim):
+                diff = Y[i, c] - Y[k, c]
+                d2 += diff * diff
+            z += np.exp(-(d2 - m))
+        shift_out[i] = m
+        z_out[i] = z
+
+
+@jit_parallel
+def sne_gradient(P, P_sym, Y, shift, z, exaggeration, compute_kl, grad_out, kl_rows):
+    """Exact gradient of SNE's cost ``sum_i KL(P_i || Q_i)``.
+
+    ``dC/dy_i = 2 sum_j (p_{j|i} - q_{j|i} + p_{i|j} - q_{i|j}) (y_i - y_j)``
+    with ``q_{j|i} = exp(-(|y_i - y_j|² - shift_i)) / z_i``.
+
+    Parameters
+    ----------
+    P : ndarray of shape (n, n) (IN)
+        Conditional affinities, ``P[i, j] = p_{j|i}``, rows sum to 1.
+    P_sym : ndarray of shape (n, n) (IN)
+        ``P + P.T`` (precomputed once, so that rows are read contiguously).
+    Y : ndarray of shape (n, dim) (IN)
+    shift, z : ndarray of shape (n,) (IN)
+        Row shifts and normalisers from :func:`sne_row_normalizers`.
+    exaggeration : float
+        Multiplies P in the gradient (not in the KL).
+    compute_kl : bool
+    grad_out : ndarray of shape (n, dim) (OUT)
+    kl_rows : ndarray of shape (n,) (OUT)
+        ``KL(P_i || Q_i)`` per row when ``compute_kl``.
+    """
+    n, dim = Y.shape
+    for i in numba.prange(n):
+        for c in range(dim):
+            grad_out[i, c] = 0.0
+        kl = 0.0
+        log_zi = np.log(z[i])
+        for j in range(n):
+            if j == i:
+                continue
+            d2 = 0.0
+            for c in range(dim):
+                diff = Y[i, c] - Y[j, c]
+                d2 += diff * diff
+            q_ji = np.exp(-(d2 - shift[i])) / z[i]
+            q_ij = np.exp(-(d2 - shift[j])) / z[j]
+            coef = 2.0 * (exaggeration * P_sym[i, j] - q_ji - q_ij)
+            for c in range(dim):
+                grad_out[i, c] += coef * (Y[i, c] - Y[j, c])
+            if compute_kl:
+                p = P[i, j]
+                if p > 0.0:
+                    # log q_{j|i} = -(d2 - shift_i) - log z_i, finite even when q underflows
+                    kl += p * (np.log(p) + (d2 - shift[i]) + log_zi)
+        kl_rows[i] = kl
+
+
+# ---------------------------------------------------------------------------
+# t-SNE, exact (Student-t Q with one degree of freedom)
+# ---------------------------------------------------------------------------
+
+
+@jit_parallel
+def tsne_exact_gradient(P, Y, compute_kl, attr_out, rep_out, z_rows, kl_rows):
+    """One O(n²) pass giving every term of the exact t-SNE gradient.
+
+    Per row ``i`` (``w_ij = 1 / (1 + |y_i - y_j|²)``): ``attr_i = sum_j p_ij
+    w_ij (y_i - y_j)``, ``rep_i = sum_j w_ij² (y_i - y_j)``, ``z_i = sum_j
+    w_ij`` and ``kl_i = sum_j p_ij log(p_ij / w_ij)``. No n × n matrix is
+    formed besides P itself. Combine with :func:`combine_tsne_gradient`.
+
+    Parameters
+    ----------
+    P : ndarray of shape (n, n) (IN)
+        Joint affinities (symmetric, sum 1).
+    Y : ndarray of shape (n, dim) (IN)
+    compute_kl : bool
+    attr_out, rep_out : ndarray of shape (n, dim) (OUT)
+    z_rows, kl_rows : ndarray of shape (n,) (OUT)
+    """
+    n, dim = Y.shape
+    for i in numba.prange(n):
+        for c in range(dim):
+            attr_out[i, c] = 0.0
+            rep_out[i, c] = 0.0
+        z = 0.0
+        kl = 0.0
+        for j in range(n):
+            if j == i:
+                continue
+            d2 = 0.0
+            for c in range(dim):
+                diff = Y[i, c] - Y[j, c]
+                d2 += diff * diff
+            w = 1.0 / (1.0 + d2)
+            p = P[i, j]
+            z += w
+            pw = p * w
+            ww = w * w
+            for c in range(dim):
+                diff = Y[i, c] - Y[j, c]
+                attr_out[i, c] += pw * diff
+                rep_out[i, c] += ww * diff
+            if compute_kl and p > 0.0:
+                kl += p * (np.log(p) - np.log(w))
+        z_rows[i] = z
+        kl_rows[i] = kl
+
+
+@jit_parallel
+def exact_repulsive_forces(Y_query, Y_ref, skip_self, rep_out, z_out):
+    """Repulsion of query points from every reference point, exactly.
+
+    ``rep_i = sum_j w_ij² (q_i - y_j)`` and ``z_i = sum_j w_ij`` with ``w_ij =
+    1 / (1 + |q_i - y_j|²)``; when ``skip_self`` the query points are the
+    reference points and ``j == i`` is left out.
+
+    Parameters
+    ----------
+    Y_query : ndarray of shape (m, dim) (IN)
+    Y_ref : ndarray of shape (n, dim) (IN)
+    skip_self : bool
+    rep_out : ndarray of shape (m, dim) (OUT)
+    z_out : ndarray of shape (m,) (OUT)
+    """
+    m, dim = Y_query.shape
+    n = Y_ref.shape[0]
+    for i in numba.prange(m):
+        for c in range(dim):
+            rep_out[i, c] = 0.0
+        z = 0.0
+        for j in range(n):
+            if skip_self and j == i:
+                continue
+            d2 = 0.0
+            for c in range(dim):
+                diff = Y_query[i, c] - Y_ref[j, c]
+                d2 += diff * diff
+            w = 1.0 / (1.0 + d2)
+            z += w
+            ww = w * w
+            for c in range(dim):
+                rep_out[i, c] += ww * (Y_query[i, c] - Y_ref[j, c])
+        z_out[i] = z
+
+
+# ---------------------------------------------------------------------------
+# Attractive forces over a sparse (CSR) P
+# ---------------------------------------------------------------------------
+
+
+@jit_parallel
+def attractive_forces(P_data, P_indices, P_indptr, Y_rows, Y_cols, compute_kl,
+                      attr_out, kl_rows):
+    """Attractive term of t-SNE over the non-zeros of a CSR matrix P.
+
+    ``attr_i = sum_j p_ij w_ij (y_i - y_j)`` with ``y_i`` a row of ``Y_rows``
+    and ``y_j`` a row of ``Y_cols`` (the same array when fitting; the new
+    points and the training embedding in ``transform``), and ``kl_i = sum_j
+    p_ij log(p_ij / w_ij)``.
+
+    Parameters
+    ----------
+    P_data : ndarray of shape (nnz,), float (IN)
+    P_indices : ndarray of shape (nnz,), int (IN)
+    P_indptr : ndarray of shape (m + 1,), int (IN)
+    Y_rows : ndarray of shape (m, dim) (IN)
+    Y_cols : ndarray of shape (n, dim) (IN)
+    compute_kl : bool
+    attr_out : ndarray of shape (m, dim) (OUT)
+    kl_rows : ndarray of shape (m,) (OUT)
+    """
+    m, dim = Y_rows.shape
+    for i in numba.prange(m):
+        for c in range(dim):
+            attr_out[i, c] = 0.0
+        kl = 0.0
+        for idx in range(P_indptr[i], P_indptr[i + 1]):
+            j = P_indices[idx]
+            p = P_data[idx]
+            d2 = 0.0
+            for c in range(dim):
+                diff = Y_rows[i, c] - Y_cols[j, c]
+                d2 += diff * diff
+            w = 1.0 / (1.0 + d2)
+            pw = p * w
+            for c in range(dim):
+                attr_out[i, c] += pw * (Y_rows[i, c] - Y_cols[j, c])
+            if compute_kl and p > 0.0:
+                kl += p * (np.log(p) + np.log1p(d2))
+        kl_rows[i] = kl
+
+
+@jit_kernel
+def combine_tsne_gradient(attr, rep, exaggeration, inv_z, factor, grad_out):
+    """``grad = factor · (exaggeration · attr - inv_z · rep)`` in place; returns |grad|².
+
+    ``inv_z`` is a scalar-like array: shape (1,) for one global normaliser
+    (fitting), or shape (n,) for one normaliser per point (``transform``).
+    """
+    n, dim = attr.shape
+    per_point = inv_z.shape[0] == n and n != 1
+    norm2 = 0.0
+    for i in range(n):
+        s = inv_z[i] if per_point else inv_z[0]
+        for c in range(dim):
+            g = factor * (exaggeration * attr[i, c] - s * rep[i, c])
+            grad_out[i, c] = g
+            norm2 += g * g
+    return norm2
+
+
+# ---------------------------------------------------------------------------
+# Barnes-Hut: a 2^dim-ary space-partitioning tree (quadtree in 2-D, octree in 3-D)
+# ---------------------------------------------------------------------------
+
+
+@jit_kernel
+def _grow_int(a, capacity):
+    out = np.empty(capacity, dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+@jit_kernel
+def _grow_float2(a, capacity):
+    out = np.empty((capacity, a.shape[1]), dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+@jit_kernel
+def build_tree(Y, leaf_size, max_depth):
+    """Build the Barnes-Hut tree of an embedding.
+
+    Cells are cubes split into ``2^dim`` children (only non-empty children
+    are created); a cell becomes a leaf when it holds at most ``leaf_size``
+    points, at ``max_depth``, or when its side vanishes (duplicates), and
+    then its points are visited one by one.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n, dim), float64, C-contiguous (IN)
+    leaf_size : int
+    max_depth : int
+
+    Returns
+    -------
+    perm : ndarray of shape (n,), int64
+        Points in tree order; a node holds ``perm[start:end]``.
+    position : ndarray of shape (n,), int64
+        Inverse of ``perm``.
+    Y_sorted : ndarray of shape (n, dim)
+        ``Y[perm]`` (contiguous leaves).
+    start, end, first_child, n_children : ndarray of shape (n_nodes,), int64
+    com : ndarray of shape (n_nodes, dim)
+        Centre of mass of each cell.
+    side2 : ndarray of shape (n_nodes,)
+        Squared side length of each cell.
+    """
+    n, dim = Y.shape
+    n_codes = 1 << dim
+    perm = np.arange(n)
+    codes = np.empty(n, dtype=np.int64)
+    scratch = np.empty(n, dtype=np.int64)
+
+    capacity = max(16, 2 * n + n_codes)
+    start = np.zeros(capacity, dtype=np.int64)
+    end = np.zeros(capacity, dtype=np.int64)
+    first_child = np.full(capacity, -1, dtype=np.int64)
+    n_children = np.zeros(capacity, dtype=np.int64)
+    depth = np.zeros(capacity, dtype=np.int64)
+    half = np.zeros(capacity)
+    center = np.zeros((capacity, dim))
+    com = np.zeros((capacity, dim))
+
+    lo = np.empty(dim)
+    hi = np.empty(dim)
+    for c in range(dim):
+        lo[c] = np.inf
+        hi[c] = -np.inf
+    for i in range(n):
+        for c in range(dim):
+            v = Y[i, c]
+            if v < lo[c]:
+                lo[c] = v
+            if v > hi[c]:
+                hi[c] = v
+    extent = 0.0
+    for c in range(dim):
+        center[0, c] = 0.5 * (lo[c] + hi[c])
+        if hi[c] - lo[c] > extent:
+            extent = hi[c] - lo[c]
+    half[0] = 0.5 * extent * (1.0 + 1e-9) + 1e-300
+    min_half = half[0] * 1e-12
+    start[0] = 0
+    end[0] = n
+    n_nodes = 1
+    counts = np.zeros(n_codes, dtype=np.int64)
+    offsets = np.zeros(n_codes, dtype=np.int64)
+
+    node = 0
+    while node < n_nodes:
+        s = start[node]
+        e = end[node]
+        count = e - s
+        for c in range(dim):
+            com[node, c] = 0.0
+        for p in range(s, e):
+            for c in range(dim):
+                com[node, c] += Y[perm[p], c]
+        for c in range(dim):
+            com[node, c] /= max(count, 1)
+        if count <= leaf_size or depth[node] >= max_depth or half[node] <= min_half:
+            node += 1
+            continue
+        for k in range(n_codes):
+            counts[k] = 0
+        for p in range(s, e):
+            code = 0
+            for c in range(dim):
+                if Y[perm[p], c] > center[node, c]:
+                    code |= 1 << c
+            codes[p] = code
+            counts[code] += 1
+        acc = s
+        for k in range(n_codes):
+            offsets[k] = acc
+            acc += counts[k]
+        for p in range(s, e):
+            code = codes[p]
+            scratch[offsets[code]] = perm[p]
+            offsets[code] += 1
+        for p in range(s, e):
+            perm[p] = scratch[p]
+        n_new = 0
+        for k in range(n_codes):
+            if counts[k] > 0:
+                n_new += 1
+        if n_nodes + n_new > capacity:
+            capacity = 2 * capacity + n_new
+            start = _grow_int(start, capacity)
+            end = _grow_int(end, capacity)
+            first_child = _grow_int(first_child, capacity)
+            first_child[n_nodes:] = -1
+            n_children = _grow_int(n_children, capacity)
+            n_children[n_nodes:] = 0
+            depth = _grow_int(depth, capacity)
+            half = _grow_int(half, capacity)
+            center = _grow_float2(center, capacity)
+            com = _grow_float2(com, capacity)
+        first_child[node] = n_nodes
+        n_children[node] = n_new
+        child_start = s
+        quarter = 0.5 * half[node]
+        for k in range(n_codes):
+            if counts[k] == 0:
+                continue
+            child = n_nodes
+            n_nodes += 1
+            start[child] = child_start
+            end[child] = child_start + counts[k]
+            child_start += counts[k]
+            depth[child] = depth[node] + 1
+            half[child] = quarter
+            first_child[child] = -1
+            n_children[child] = 0
+            for c in range(dim):
+                if (k >> c) & 1:
+                    center[child, c] = center[node, c] + quarter
+                else:
+                    center[child, c] = center[node, c] - quarter
+        node += 1
+
+    position = np.empty(n, dtype=np.int64)
+    Y_sorted = np.empty((n, dim))
+    for p in range(n):
+        position[perm[p]] = p
+        for c in range(dim):
+            Y_sorted[p, c] = Y[perm[p], c]
+    side2 = np.empty(n_nodes)
+    for k in range(n_nodes):
+        side2[k] = 4.0 * half[k] * half[k]
+    return (perm, position, Y_sorted, start[:n_nodes].copy(), end[:n_nodes].copy(),
+            first_child[:n_nodes].copy(), n_children[:n_nodes].copy(),
+            com[:n_nodes].copy(), side2)
+
+
+@jit_kernel
+def _bh_one_point(q, own_pos, angle2, Y_sorted, start, end, first_child, n_children,
+                  com, side2, stack, rep):
+    """Traverse the tree for one query point; rep (OUT) gets the force, returns z."""
+    dim = q.shape[0]
+    for c in range(dim):
+        rep[c] = 0.0
+    z = 0.0
+    top = 0
+    stack[0] = 0
+    top = 1
+    while top > 0:
+        top -= 1
+        node = stack[top]
+        s = start[node]
+        e = end[node]
+        count = e - s
+        contains_self = s <= own_pos < e
+        d2 = 0.0
+        for c in range(dim):
+            diff = q[c] - com[node, c]
+            d2 += diff * diff
+        if not contains_self and side2[node] < angle2 * d2:
+            w = 1.0 / (1.0 + d2)
+            z += count * w
+            mww = count * w * w
+            for c in range(dim):
+                rep[c] += mww * (q[c] - com[node, c])
+        elif first_child[node] < 0:
+            for p in range(s, e):
+                if p == own_pos:
+                    continue
+                dd = 0.0
+                for c in range(dim):
+                    diff = q[c] - Y_sorted[p, c]
+                    dd += diff * diff
+                w = 1.0 / (1.0 + dd)
+                z += w
+                ww = w * w
+                for c in range(dim):
+                    rep[c] += ww * (q[c] - Y_sorted[p, c])
+        else:
+            f = first_child[node]
+            for k in range(n_children[node] - 1, -1, -1):
+                stack[top] = f + k
+                top += 1
+    return z
+
+
+@jit_parallel
+def bh_repulsive_forces(Y_query, query_pos, angle, Y_sorted, start, end, first_child,
+                        n_children, com, side2, max_stack, chunk_size, rep_out, z_out):
+    """Barnes-Hut repulsion of query points from the points of a tree.
+
+    A cell of side ``s`` whose centre of mass is at distance ``d`` from the
+    query point is summarised by that centre when ``s < angle · d`` (and it
+    does not hold the query point itself); otherwise its children (or, for a
+    leaf, its points) are visited. ``angle = 0`` gives the exact sums.
+
+    Parameters
+    ----------
+    Y_query : ndarray of shape (m, dim) (IN)
+        Query positions, in the order they are processed (for training: the
+        tree-sorted embedding ``Y_sorted``, so that neighbouring queries walk
+        the same cells).
+    query_pos : ndarray of shape (m,), int64 (IN)
+        Position of each query point in the tree (``-1`` for a point not in
+        it, e.g. a new point in ``transform``).
+    angle : float
+    Y_sorted, start, end, first_child, n_children, com, side2 : (IN)
+        The tree from :func:`build_tree`.
+    max_stack : int
+        Traversal stack size (``(max_depth + 1) · 2^dim`` suffices).
+    chunk_size : int
+        Query points per parallel task.
+    rep_out : ndarray of shape (m, dim) (OUT)
+        ``sum_j w_ij² (q_i - y_j)`` per query point.
+    z_out : ndarray of shape (m,) (OUT)
+        ``sum_j w_ij`` per query point.
+    """
+    m, dim = Y_query.shape
+    angle2 = angle * angle
+    n_chunks = (m + chunk_size - 1) // chunk_size
+    for chunk in numba.prange(n_chunks):
+        stack = np.empty(max_stack, dtype=np.int64)
+        lo = chunk * chunk_size
+        hi = min(m, lo + chunk_size)
+        for i in range(lo, hi):
+            z_out[i] = _bh_one_point(Y_query[i], query_pos[i], angle2, Y_sorted, start,
+                                     end, first_child, n_children, com, side2, stack,
+                                     rep_out[i])

@@ -1,0 +1,303 @@
+"""t-distributed Stochastic Neighbor Embedding (van der Maaten & Hinton, 2008).
+
+Extension points for new gradient methods (e.g. ``method="fft"``)
+-----------------------------------------------------------------
+* ``TSNE._parameter_constraints["method"]``: add the name.
+* ``TSNE._check_params_vs_input``: add its limits (n_components, minimum n).
+* ``TSNE._make_affinities``: every method but ``"exact"`` gets the sparse kNN P
+  (:func:`~skunsup.manifold._affinity.knn_affinities`); nothing to do.
+* ``TSNE._make_objective`` builds ``TSNEObjective(P, method, angle)``, which
+  calls ``_optimizer.REPULSION_METHODS[method](Y_query, Y_ref, is_training,
+  angle, rep_out, z_out, tree=None)``: register the new repulsion there (it
+  writes ``rep_i = sum_j w_ij² (y_i - y_j)`` and ``z_i = sum_j w_ij`` per query
+  point; see the top of ``_gradients.py``). A method with its own KL or
+  normaliser can subclass ``TSNEObjective`` and be returned here instead.
+* ``transform`` builds ``TSNEObjective(P_new, method, angle, Y_ref=embedding_)``:
+  the same repulsion with ``is_training=False`` (reference points fixed, one
+  normaliser per new point).
+"""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from skunsup.manifold import _initialization
+from skunsup.manifold._affinity import check_dense_memory, exact_affinities, knn_affinities
+from skunsup.manifold._base import _BaseSNE
+from skunsup.manifold._optimizer import GradientDescent, TSNEObjective
+from skunsup.utils._numba import numba_threads
+from skunsup.utils._sklearn_compat import Interval, StrOptions, _fit_context
+
+__all__ = ["TSNE"]
+
+# How transform places new points (see TSNE.transform).
+_TRANSFORM_ITER = 250
+_TRANSFORM_LEARNING_RATE = 0.1
+_TRANSFORM_MOMENTUM = 0.8
+_TRANSFORM_EXAGGERATION = 1.5
+_TRANSFORM_MAX_STEP = 0.25
+_TRANSFORM_MAX_PERPLEXITY = 5.0
+
+
+class TSNE(_BaseSNE):
+    """t-distributed Stochastic Neighbor Embedding.
+
+    t-SNE turns distances into joint probabilities ``p_ij`` (symmetrised
+    conditional Gaussians calibrated to a perplexity) and finds a
+    low-dimensional map whose Student-t similarities ``q_ij ∝ (1 + |y_i -
+    y_j|²)⁻¹`` match them, by minimising ``KL(P || Q)``. Its heavy tail fixes
+    the crowding problem of SNE (:class:`SNE`). Unlike scikit-learn's TSNE it
+    can :meth:`transform` new points into a fitted map.
+
+    Read more in the :ref:`User Guide <tsne>`.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Dimension of the embedding (1, 2 or 3 for Barnes-Hut; any for exact).
+    perplexity : float, default=30.0
+        Effective number of neighbours of every point (``< n_samples``);
+        usually between 5 and 50.
+    early_exaggeration : float, default=12.0
+        Factor multiplying P during the first iterations (the first quarter of
+        ``max_iter``, at most 250), so that clusters form and separate early.
+    learning_rate : float or "auto", default="auto"
+        Step size; ``"auto"`` is ``max(n_samples / early_exaggeration / 4, 50)``
+        (Belkina et al. 2019; Kobak & Berens 2019).
+    max_iter : int, default=None
+        Total iterations, including the exaggeration phase; None means 1000.
+    n_iter_without_progress : int or None, default=300
+        Stop after that many iterations of the main phase without a lower KL
+        (evaluated every 50 iterations); None never stops for this.
+    min_grad_norm : float, default=1e-7
+        Stop when the gradient norm falls below this.
+    metric : str or callable, default="euclidean"
+        Distance in the input space: a metric of
+        :class:`sklearn.neighbors.NearestNeighbors`, or ``"precomputed"`` (X is
+        a square distance matrix, and :meth:`transform` takes distances of new
+        points to the training points). Distances are squared inside the
+        Gaussian for every metric.
+    init : {"pca", "random"} or ndarray of shape (n_samples, n_components), default="pca"
+        Initial map. ``"pca"``: the first principal components (classical MDS
+        of the distances when ``metric="precomputed"``) rescaled to a standard
+        deviation of 1e-4; ``"random"``: Gaussian noise of that size.
+    method : {"barnes_hut", "exact"}, default="barnes_hut"
+        ``"barnes_hut"``: sparse P over the ``⌊3·perplexity⌋`` nearest
+        neighbours and Barnes-Hut repulsion, O(n log n) per iteration and O(n)
+        memory. ``"exact"``: dense P and exact O(n²) gradient (refused when
+        the n × n matrices would not fit in memory).
+    angle : float, default=0.5
+        Barnes-Hut trade-off (``θ``): a cell of side ``s`` at distance ``d`` is
+        summarised by its centre of mass when ``s < θ·d``. 0 is exact
+        (and slow); larger is faster and coarser.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the random initialisation.
+    verbose : int, default=0
+        1 prints a summary, 2 also the KL every 50 iterations.
+    n_jobs : int, default=None
+        Threads for neighbours, affinities and gradients (None: all of
+        numba's threads, -1: all cores). The result does not depend on it.
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, n_components)
+        The map of the training points.
+    kl_divergence_ : float
+        KL(P || Q) at the end (for Barnes-Hut, with the approximate normaliser).
+    n_iter_ : int
+        Iterations run.
+    learning_rate_ : float
+        The learning rate used.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    SNE : The original, asymmetric stochastic neighbour embedding.
+    sklearn.manifold.TSNE : scikit-learn's t-SNE (no ``transform``).
+
+    Notes
+    -----
+    Per iteration the exact method costs O(n²) time, Barnes-Hut O(n log n)
+    (the tree is rebuilt every iteration; its traversal runs in parallel).
+    The Student-t kernel has one degree of freedom in every dimension
+    (scikit-learn uses ``n_components - 1``).
+
+    The SNE papers' Gaussian is ``exp(-d²/2σ²)``; the lecture writes
+    ``exp(-d²/σ²)``, which renames σ and changes nothing once σ is calibrated
+    to the perplexity.
+
+    References
+    ----------
+    L. van der Maaten and G. Hinton, "Visualizing data using t-SNE", JMLR 9,
+    2008. L. van der Maaten, "Accelerating t-SNE using tree-based
+    algorithms", JMLR 15, 2014. P. Poličar, M. Stražar and B. Zupan,
+    "openTSNE: a modular Python library for t-SNE dimensionality reduction
+    and embedding", JSS 109, 2024.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.manifold import TSNE
+    >>> X = np.random.RandomState(0).normal(size=(60, 5))
+    >>> tsne = TSNE(perplexity=10, random_state=0).fit(X)
+    >>> tsne.embedding_.shape
+    (60, 2)
+    >>> tsne.transform(X[:3] + 0.01).shape
+    (3, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseSNE._parameter_constraints,
+        "method": [StrOptions({"barnes_hut", "exact"})],
+        "angle": [Interval(Real, 0, 1, closed="both")],
+    }
+
+    _label = "t-SNE"
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        perplexity=30.0,
+        early_exaggeration=12.0,
+        learning_rate="auto",
+        max_iter=None,
+        n_iter_without_progress=300,
+        min_grad_norm=1e-7,
+        metric="euclidean",
+        init="pca",
+        method="barnes_hut",
+        angle=0.5,
+        random_state=None,
+        verbose=0,
+        n_jobs=None,
+    ):
+        self.n_components = n_components
+        self.perplexity = perplexity
+        self.early_exaggeration = early_exaggeration
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.n_iter_without_progress = n_iter_without_progress
+        self.min_grad_norm = min_grad_norm
+        self.metric = metric
+        self.init = init
+        self.method = method
+        self.angle = angle
+        self.random_state = random_state
+        self.verbose = verbose
+        self.n_jobs = n_jobs
+
+    def _check_params_vs_input(self, X):
+        super()._check_params_vs_input(X)
+        if self.method == "barnes_hut" and self.n_components > 3:
+            raise ValueError(
+                f"method='barnes_hut' supports n_components in {{1, 2, 3}} (a tree of "
+                f"2**n_components children per cell); got n_components={self.n_components}. "
+                "Use method='exact' for more dimensions"
+            )
+        if self.method == "exact":
+            check_dense_memory(X.shape[0], 4, "TSNE(method='exact')")
+
+    def _auto_learning_rate(self, n_samples):
+        return max(n_samples / self.early_exaggeration / 4.0, 50.0)
+
+    def _make_affinities(self, X, rng):
+        if self.method == "exact":
+            return exact_affinities(X, self.perplexity, metric=self.metric, symmetrize=True,
+                                    n_jobs=self.n_jobs)
+        return knn_affinities(X, self.perplexity, metric=self.metric, random_state=rng,
+                              n_jobs=self.n_jobs)
+
+    def _make_objective(self, affinities):
+        return TSNEObjective(affinities.P, self.method, self.angle)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the map of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
+            Training data, or distances when ``metric="precomputed"``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TSNE
+            The fitted estimator.
+        """
+        self._fit_embedding(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit the map of X and return it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
+            Training data, or distances when ``metric="precomputed"``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            ``embedding_``.
+        """
+        return self._fit_embedding(X)
+
+    def transform(self, X):
+        """Place new points into the fitted map (the training map stays fixed).
+
+        Each new point gets affinities to its nearest training points (a
+        Gaussian over its ``⌊3·p⌋`` neighbours with perplexity ``p =
+        min(perplexity, 5)``: a low perplexity places points by their closest
+        neighbours), starts at the median position of its 10 closest training
+        points, and is then moved for 250 iterations of gradient descent on
+        its own KL divergence ``KL(P_i || Q_i)`` against the training map,
+        where ``q_{j|i} ∝ (1 + |y_i - y_j|²)⁻¹`` over the training points only
+        (the method of openTSNE). New points neither move the training points
+        nor each other, so a point's position does not depend on the batch it
+        comes in.
+
+        Cost: a neighbour query per new point plus, per iteration, O(k) for
+        attraction and O(log n) (Barnes-Hut, a tree built once on the fixed
+        map) or O(n) (exact) for repulsion.
+
+        Transforming the training data does not give back ``embedding_``
+        exactly: each point is re-placed as if it were new.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_new, n_features) or (n_new, n_samples_fit)
+            New points, or their distances to the training points when
+            ``metric="precomputed"``.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_new, n_components)
+            Positions of the new points in the map.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        if self._input_scale != 1.0:
+            X = X / self._input_scale
+        perplexity = min(self.perplexity, _TRANSFORM_MAX_PERPLEXITY)
+        with numba_threads(self.n_jobs):
+            P_new = self._affinities.to_new(X, perplexity=perplexity)
+            Y_new = _initialization.median_of_neighbors(P_new, self.embedding_)
+            method = "exact" if self.method == "exact" else self.method
+            objective = TSNEObjective(P_new, method, self.angle, Y_ref=self.embedding_)
+            GradientDescent()(
+                Y_new, objective, _TRANSFORM_ITER, _TRANSFORM_LEARNING_RATE,
+                _TRANSFORM_MOMENTUM, exaggeration=_TRANSFORM_EXAGGERATION,
+                kl_every=0, compute_final_kl=False, max_step=_TRANSFORM_MAX_STEP,
+                label=self._label,
+            )
+        return Y_new
