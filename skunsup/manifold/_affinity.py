@@ -28,6 +28,7 @@ points to the training points (for ``TSNE.transform``).
 import numba
 import numpy as np
 import scipy.sparse as sp
+from scipy.spatial.distance import pdist, squareform
 from sklearn.metrics import pairwise_distances
 
 from skunsup.manifold._neighbors import build_knn_index
@@ -156,6 +157,13 @@ def calibrate_rows(dist_sq, perplexity, tol, max_iter, P_out, beta_out, entropy_
 # ---------------------------------------------------------------------------
 # Python layer
 # ---------------------------------------------------------------------------
+
+# scikit-learn metric name -> scipy.spatial.distance.pdist name
+_PDIST_METRICS = {"euclidean": "euclidean", "l2": "euclidean", "manhattan": "cityblock",
+                  "cityblock": "cityblock", "l1": "cityblock", "chebyshev": "chebyshev",
+                  "cosine": "cosine", "correlation": "correlation", "minkowski": "minkowski",
+                  "sqeuclidean": "sqeuclidean", "canberra": "canberra",
+                  "braycurtis": "braycurtis"}
 
 _TOL = 1e-10
 _MAX_ITER = 200
@@ -334,8 +342,11 @@ def exact_affinities(X, perplexity, *, metric="euclidean", symmetrize=True, n_jo
     n_samples = X.shape[0]
     if metric == "precomputed":
         D = np.asarray(X, dtype=np.float64)
+    elif isinstance(metric, str) and metric in _PDIST_METRICS:
+        # direct differences: exact, and the same for any thread count
+        D = squareform(pdist(X, metric=_PDIST_METRICS[metric]))
     else:
-        D = pairwise_distances(X, metric=metric, n_jobs=n_jobs)
+        D = pairwise_distances(X, metric=metric)
     D = np.array(D, dtype=np.float64, copy=True)
     np.fill_diagonal(D, np.inf)
     P, entropies = _calibrate(D, perplexity, n_jobs)

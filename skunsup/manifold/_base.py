@@ -151,11 +151,10 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     Y, objective, max_iter - first.n_iter, learning_rate, MOMENTUM_MAIN,
                     exaggeration=1.0, min_grad_norm=self.min_grad_norm,
                     n_iter_without_progress=self.n_iter_without_progress,
-                    verbose=self.verbose, label=self._label,
+                    compute_final_kl=False, verbose=self.verbose, label=self._label,
                 )
-            kl = result.kl
-            if not np.isfinite(kl) and result.reason != "non_finite":
-                kl = objective(Y, 1.0, True, np.empty_like(Y))
+            # the KL of the embedding we return (one more gradient evaluation)
+            kl = objective(Y, 1.0, True, np.empty_like(Y))
             self._print(1, f"KL divergence after {optimizer.n_iter} iterations: {kl:.6f} "
                            f"({time.perf_counter() - tic:.2f} s)")
 

@@ -322,7 +322,7 @@ class GradientDescent:
         min_grad_norm2 = float(min_grad_norm) ** 2
         try:
             for it in range(1, n_iter + 1):
-                check = kl_every > 0 and (it % kl_every == 0)
+                check = kl_every > 0 and ((self.n_iter + it) % kl_every == 0)
                 last = it == n_iter
                 compute_kl = check or (last and compute_final_kl)
                 value = objective(Y, exaggeration, compute_kl, grad)

@@ -1,0 +1,92 @@
+"""Slow, obviously correct NumPy twins of the SNE / t-SNE kernels."""
+
+import numpy as np
+from scipy.special import logsumexp
+
+
+def entropy_of_row(p):
+    """Shannon entropy (nats) of a probability row."""
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+def conditional_row(dist_sq, perplexity, tol=1e-12, n_steps=200):
+    """p_{j|i} ∝ exp(-beta d²) over the finite entries, beta by plain bisection on log(beta)."""
+    finite = np.isfinite(dist_sq)
+    d = dist_sq[finite]
+    target = np.log(perplexity)
+
+    def row(beta):
+        logits = -beta * (d - d.min())
+        return np.exp(logits - logsumexp(logits))
+
+    lo, hi = -50.0, 50.0  # log(beta) bracket
+    for _ in range(n_steps):
+        mid = 0.5 * (lo + hi)
+        if entropy_of_row(row(np.exp(mid))) > target:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < tol:
+            break
+    out = np.zeros_like(dist_sq)
+    out[finite] = row(np.exp(0.5 * (lo + hi)))
+    return out
+
+
+def pairwise_sq(A, B):
+    """|a_i - b_j|² by broadcasting (no BLAS tricks)."""
+    diff = A[:, None, :] - B[None, :, :]
+    return (diff**2).sum(axis=-1)
+
+
+def tsne_kl_and_grad(P, Y):
+    """Exact t-SNE: KL(P || Q) and 4 sum_j (p_ij - q_ij) w_ij (y_i - y_j)."""
+    n = Y.shape[0]
+    W = 1.0 / (1.0 + pairwise_sq(Y, Y))
+    np.fill_diagonal(W, 0.0)
+    Q = W / W.sum()
+    mask = P > 0
+    kl = float((P[mask] * np.log(P[mask] / Q[mask])).sum())
+    diff = Y[:, None, :] - Y[None, :, :]
+    grad = 4.0 * ((P - Q) * W)[:, :, None] * diff
+    return kl, grad.sum(axis=1).reshape(n, -1)
+
+
+def tsne_terms(P, Y_rows, Y_cols, skip_self):
+    """attr, rep, z, kl_rows of the t-SNE gradient (P dense (m, n))."""
+    W = 1.0 / (1.0 + pairwise_sq(Y_rows, Y_cols))
+    if skip_self:
+        np.fill_diagonal(W, 0.0)
+    diff = Y_rows[:, None, :] - Y_cols[None, :, :]
+    attr = ((P * W)[:, :, None] * diff).sum(axis=1)
+    rep = ((W * W)[:, :, None] * diff).sum(axis=1)
+    z = W.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(P > 0, P * (np.log(P) - np.log(W)), 0.0)
+    return attr, rep, z, terms.sum(axis=1)
+
+
+def new_points_kl_and_grad(P_new, Y_new, Y_ref):
+    """Cost of new points against a fixed map: sum_i KL(P_i || Q_i), q_{j|i} ∝ w_ij."""
+    W = 1.0 / (1.0 + pairwise_sq(Y_new, Y_ref))
+    Q = W / W.sum(axis=1, keepdims=True)
+    mask = P_new > 0
+    kl = float((P_new[mask] * np.log(P_new[mask] / Q[mask])).sum())
+    diff = Y_new[:, None, :] - Y_ref[None, :, :]
+    grad = 2.0 * ((P_new - Q) * W)[:, :, None] * diff
+    return kl, grad.sum(axis=1)
+
+
+def sne_kl_and_grad(P, Y):
+    """Exact SNE: sum_i KL(P_i || Q_i), q_{j|i} ∝ exp(-|y_i - y_j|²), and its gradient."""
+    D = pairwise_sq(Y, Y)
+    np.fill_diagonal(D, np.inf)
+    logQ = -D - logsumexp(-D, axis=1, keepdims=True)
+    Q = np.exp(logQ)
+    mask = P > 0
+    kl = float((P[mask] * (np.log(P[mask]) - logQ[mask])).sum())
+    M = P - Q + (P - Q).T
+    diff = Y[:, None, :] - Y[None, :, :]
+    grad = 2.0 * (M[:, :, None] * diff).sum(axis=1)
+    return kl, grad
