@@ -10,6 +10,9 @@ _OPTIONAL = {
     "skunsup.plotting": "matplotlib",
     "skunsup._tour": "matplotlib",
     "skunsup.utils._torch": "torch",
+    "skunsup.utils._dask": "dask",
+    "skunsup.cluster._kmeans_dask": "dask",
+    "skunsup.decomposition._pca_dask": "dask",
 }
 
 
