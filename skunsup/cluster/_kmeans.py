@@ -194,7 +194,7 @@ def _kmeans_single_lloyd(X, sample_weight, centers_init, *, max_iter, tol, x_squ
         use_hamerly = not sp.issparse(X) and n_clusters > kernels.DIRECT_MAX_CLUSTERS
     else:
         use_hamerly = algorithm == "hamerly"
-    state = kernels.HamerlyState(X, sample_weight, labels) if use_hamerly else None
+    state = kernels.HamerlyState(X, sample_weight, labels, n_clusters) if use_hamerly else None
     strict_convergence = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):

@@ -357,36 +357,42 @@ def _dense_weighted_moments(X, sample_weight, mean, partials):
 
 @jit_parallel
 def _hamerly_bounds_dense(X, sample_weight, centers, labels, upper, lower, half_gap, shift,
-                          max_shift, second_shift, argmax_shift, need, sums, weights):
-    """Hamerly's pruning pass: move the bounds, accumulate the samples that keep their label.
+                          group_shift, need, sums, weights):
+    """Pruning pass: move the bounds, accumulate the samples that keep their label.
 
     Every sample carries an upper bound ``upper`` on the distance to its centre
-    and a lower bound ``lower`` on the distance to any other centre (plain, not
-    squared, distances). After the centres moved by ``shift`` the bounds are
-    loosened; a sample whose upper bound is below ``max(half_gap[a], lower)``
-    (``half_gap[a]`` = half the distance from its centre to the nearest other
-    one) cannot change label. Otherwise its upper bound is recomputed exactly,
-    and if the test still fails, the sample is flagged in ``need``.
+    and, for every group of centres, a lower bound ``lower[:, g]`` on the
+    distance to the centres of the group other than its own (plain, not
+    squared, distances; Hamerly's bound when there is one group, Yinyang's
+    global filter with several). After the centres moved by ``shift`` the
+    upper bound grows by the shift of the own centre and each group bound
+    shrinks by the largest shift in the group. A sample whose upper bound is
+    below ``max(half_gap[a], min_g lower[:, g])`` (``half_gap[a]`` = half the
+    distance from its centre to the nearest other one) cannot change label.
+    Otherwise its upper bound is recomputed exactly, and if the test still
+    fails the sample is flagged in ``need``.
 
     IN: X (n, d), sample_weight (n,), centers (k, d), labels (n,), half_gap (k,),
-    shift (k,), max_shift, second_shift (largest and second largest shift),
-    argmax_shift. INOUT: upper, lower (n,). OUT: need (n,) uint8,
-    sums (G, k, d), weights (G, k) of the samples not flagged.
+    shift (k,), group_shift (G,). INOUT: upper (n,), lower (n, G).
+    OUT: need (n,) uint8, sums (P, k, d), weights (P, k) of the samples not flagged.
     """
     n, d = X.shape
-    n_groups = sums.shape[0]
-    for g in numba.prange(n_groups):
-        start = g * n // n_groups
-        stop = (g + 1) * n // n_groups
-        sums[g] = 0.0
-        weights[g] = 0.0
+    n_bound_groups = lower.shape[1]
+    n_parts = sums.shape[0]
+    for p in numba.prange(n_parts):
+        start = p * n // n_parts
+        stop = (p + 1) * n // n_parts
+        sums[p] = 0.0
+        weights[p] = 0.0
         for i in range(start, stop):
             a = labels[i]
             u = upper[i] + shift[a]
-            if a == argmax_shift:
-                low = lower[i] - second_shift
-            else:
-                low = lower[i] - max_shift
+            low = np.inf
+            for g in range(n_bound_groups):
+                value = lower[i, g] - group_shift[g]
+                lower[i, g] = value
+                if value < low:
+                    low = value
             bound = max(half_gap[a], low)
             flagged = False
             if u > bound:
@@ -398,52 +404,57 @@ def _hamerly_bounds_dense(X, sample_weight, centers, labels, upper, lower, half_
                 u = np.sqrt(np.float64(dist))
                 flagged = u > bound
             upper[i] = u
-            lower[i] = low
             if flagged:
                 need[i] = 1
             else:
                 need[i] = 0
                 w = sample_weight[i]
-                weights[g, a] += w
+                weights[p, a] += w
                 for f in range(d):
-                    sums[g, a, f] += w * X[i, f]
+                    sums[p, a, f] += w * X[i, f]
 
 
 @jit_parallel
 def _hamerly_reassign_dense(Xg, dots, index, x_sq, sample_weight, centers, half_sq, slack,
-                            labels, upper, lower, sums, weights):
-    """Nearest and second nearest centre of flagged samples, from their products.
+                            group_of, labels, upper, lower, sums, weights):
+    """Nearest centre and per-group lower bounds of flagged samples, from their products.
 
     IN: Xg (m, d) the flagged rows, dots (m, k) = Xg @ centers.T, index (m,) their
     row in the full data, x_sq (n,), sample_weight (n,), centers (k, d),
-    half_sq (k,), slack: relative safety margin of the lower bound.
-    OUT: labels, upper (exact distance to the new centre), lower (distance to
-    the second nearest, shrunk by the rounding margin) at ``index``;
-    sums (G, k, d), weights (G, k) of these samples.
+    half_sq (k,), slack: relative safety margin of the lower bounds,
+    group_of (k,) bound group of every centre.
+    OUT at ``index``: labels, upper (exact distance to the new centre), lower
+    (n, G): distance to the nearest other centre of every group, shrunk by the
+    rounding margin of the product formula; sums (P, k, d), weights (P, k).
     """
     m, k = dots.shape
     d = Xg.shape[1]
-    n_groups = sums.shape[0]
-    for g in numba.prange(n_groups):
-        start = g * m // n_groups
-        stop = (g + 1) * m // n_groups
-        sums[g] = 0.0
-        weights[g] = 0.0
+    n_bound_groups = lower.shape[1]
+    n_parts = sums.shape[0]
+    for p in numba.prange(n_parts):
+        start = p * m // n_parts
+        stop = (p + 1) * m // n_parts
+        sums[p] = 0.0
+        weights[p] = 0.0
+        group_min = np.empty(n_bound_groups)
+        group_arg = np.empty(n_bound_groups, dtype=np.int64)
         for r in range(start, stop):
             best = 0
             best_val = np.inf
-            second_val = np.inf
-            second = -1
             for j in range(k):
                 val = half_sq[j] - dots[r, j]
                 if val < best_val:
-                    second_val = best_val
-                    second = best
                     best_val = val
                     best = j
-                elif val < second_val:
-                    second_val = val
-                    second = j
+            group_min[:] = np.inf
+            group_arg[:] = -1
+            for j in range(k):
+                if j != best:
+                    g = group_of[j]
+                    val = half_sq[j] - dots[r, j]
+                    if val < group_min[g]:
+                        group_min[g] = val
+                        group_arg[g] = j
             i = index[r]
             diff = Xg[r, 0] - centers[best, 0]
             dist = diff * diff
@@ -452,16 +463,18 @@ def _hamerly_reassign_dense(Xg, dots, index, x_sq, sample_weight, centers, half_
                 dist += diff * diff
             labels[i] = best
             upper[i] = np.sqrt(np.float64(dist))
-            if second >= 0 and k > 1:
-                second_sq = x_sq[i] + 2.0 * second_val
-                margin = slack * (x_sq[i] + 2.0 * half_sq[second])
-                lower[i] = np.sqrt(max(second_sq - margin, 0.0))
-            else:
-                lower[i] = np.inf
+            for g in range(n_bound_groups):
+                j = group_arg[g]
+                if j < 0:
+                    lower[i, g] = np.inf
+                else:
+                    other_sq = x_sq[i] + 2.0 * group_min[g]
+                    margin = slack * (x_sq[i] + 2.0 * half_sq[j])
+                    lower[i, g] = np.sqrt(max(other_sq - margin, 0.0))
             w = sample_weight[i]
-            weights[g, best] += w
+            weights[p, best] += w
             for f in range(d):
-                sums[g, best, f] += w * Xg[r, f]
+                sums[p, best, f] += w * Xg[r, f]
 
 
 # ---------------------------------------------------------------- Python wrappers
@@ -737,26 +750,36 @@ class HamerlyState:
         Non-negative weights.
     labels : ndarray of shape (n_samples,), dtype int32
         Buffer the labels are written into.
+    n_clusters : int
+        Number of centres; they are split into ``n_clusters // 8`` groups of
+        consecutive centres, each with its own lower bound per sample
+        (Yinyang's global filter; one group is Hamerly's algorithm).
+    n_bound_groups : int, default=None
+        Number of groups (None: ``max(1, n_clusters // 8)``).
 
     Examples
     --------
     >>> import numpy as np
     >>> from skunsup.cluster._kmeans_kernels import HamerlyState
     >>> X = np.array([[0.0], [1.0], [10.0], [12.0]])
-    >>> state = HamerlyState(X, np.ones(4), np.empty(4, dtype=np.int32))
+    >>> state = HamerlyState(X, np.ones(4), np.empty(4, dtype=np.int32), 2)
     >>> sums, weights = state.step(np.array([[0.0], [10.0]]))
     >>> state.labels.tolist(), sums.ravel().tolist(), weights.tolist()
     ([0, 0, 1, 1], [1.0, 22.0], [2.0, 2.0])
     """
 
-    def __init__(self, X, sample_weight, labels):
+    def __init__(self, X, sample_weight, labels, n_clusters, n_bound_groups=None):
         self.X = _check_contiguous(X)
         self.sample_weight = sample_weight
         self.labels = labels
         n = X.shape[0]
         self.x_sq = row_squared_norms(X)
+        # Yinyang-style groups of consecutive centres, about 8 per group
+        if n_bound_groups is None:
+            n_bound_groups = max(1, n_clusters // 8)
+        self.group_of = (np.arange(n_clusters) * n_bound_groups // n_clusters).astype(np.int64)
         self.upper = np.empty(n, dtype=np.float64)
-        self.lower = np.empty(n, dtype=np.float64)
+        self.lower = np.empty((n, n_bound_groups), dtype=np.float64)
         self.need = np.empty(n, dtype=np.uint8)
         self.shift = None
         self.n_recomputed = n
@@ -794,16 +817,14 @@ class HamerlyState:
             np.fill_diagonal(gaps, np.inf)
             half_gap = 0.5 * np.sqrt(np.maximum(gaps.min(axis=1), 0.0)) if k > 1 else (
                 np.full(1, np.inf))
-            order = np.argsort(self.shift)
-            argmax = int(order[-1])
-            max_shift = float(self.shift[argmax])
-            second_shift = float(self.shift[order[-2]]) if k > 1 else 0.0
+            group_shift = np.zeros(self.lower.shape[1])
+            np.maximum.at(group_shift, self.group_of, self.shift)
             groups = n_row_groups(X.shape[0], k, d)
             sums = np.empty((groups, k, d), dtype=np.float64)
             weights = np.empty((groups, k), dtype=np.float64)
             _hamerly_bounds_dense(X, self.sample_weight, centers, self.labels, self.upper,
-                                  self.lower, half_gap, self.shift, max_shift, second_shift,
-                                  argmax, self.need, sums, weights)
+                                  self.lower, half_gap, self.shift, group_shift, self.need,
+                                  sums, weights)
             totals += sums.sum(axis=0)
             total_w += weights.sum(axis=0)
             index = np.flatnonzero(self.need)
@@ -820,8 +841,8 @@ class HamerlyState:
                 sums = np.empty((groups, k, d), dtype=np.float64)
                 weights = np.empty((groups, k), dtype=np.float64)
                 _hamerly_reassign_dense(Xg, dots, rows, self.x_sq, self.sample_weight,
-                                        centers, half_sq, self.slack, self.labels,
-                                        self.upper, self.lower, sums, weights)
+                                        centers, half_sq, self.slack, self.group_of,
+                                        self.labels, self.upper, self.lower, sums, weights)
                 totals += sums.sum(axis=0)
                 total_w += weights.sum(axis=0)
         self.shift = None
