@@ -43,6 +43,7 @@ fig = plot_image_grid(np.concatenate([show, ae.inverse_transform(ae.transform(sh
                       image_shape=shape, n_cols=8,
                       titles=["input"] + [""] * 7 + ["reconstruction"] + [""] * 7)
 fig.suptitle(f"Autoencoder 784-128-32: {data.name} test images")
+fig.tight_layout()
 
 # %%
 # Denoising
@@ -60,6 +61,7 @@ fig = plot_image_grid(np.concatenate([noisy, denoised, show]), image_shape=shape
                       titles=["noisy input"] + [""] * 7 + ["denoised"] + [""] * 7
                       + ["clean"] + [""] * 7)
 fig.suptitle(f"Denoising autoencoder, noise std {noise}")
+fig.tight_layout()
 
 # %%
 # A sparse code
@@ -100,3 +102,4 @@ fig = plot_image_grid(np.concatenate([show, sparse.inverse_transform(codes)]),
                       image_shape=shape, n_cols=8,
                       titles=["input"] + [""] * 7 + ["sparse AE"] + [""] * 7)
 fig.suptitle("Sparse autoencoder (64 units, ρ = 0.05): reconstructions")
+fig.tight_layout()
