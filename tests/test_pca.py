@@ -37,24 +37,21 @@ def projector(components):
     n_samples=st.integers(1, 700),
     n_features=st.integers(1, 9),
     start_frac=st.floats(0, 1),
-    chunk_rows=st.sampled_from([1, 3, 64, 256]),
     dtype=st.sampled_from(DTYPES),
     seed=st.integers(0, 2**16),
 )
-def test_center_block_matches_reference(n_samples, n_features, start_frac, chunk_rows, dtype,
-                                        seed):
+def test_center_block_matches_reference(n_samples, n_features, start_frac, dtype, seed):
     rng = np.random.default_rng(seed)
     X = (rng.standard_normal((n_samples, n_features)) * 5 + 2).astype(dtype)
     start = int(start_frac * (n_samples - 1))
     stop = n_samples
     shift = rng.standard_normal(n_features).astype(dtype)
-    n_chunks = -(-(stop - start) // chunk_rows)
     out = np.full((stop - start + 2, n_features), np.nan, dtype=dtype)
-    sums = np.full((n_chunks + 1, n_features), np.nan)
-    _covariance.center_block(X, start, stop, shift, out, sums, chunk_rows)
-    expected, expected_sums = ref.center_block(X, start, stop, shift, chunk_rows)
+    sums = np.full(n_features, np.nan)
+    _covariance.center_block(X, start, stop, shift, out, sums)
+    expected, expected_sums = ref.center_block(X, start, stop, shift)
     np.testing.assert_array_equal(out[: stop - start], expected)
-    np.testing.assert_allclose(sums[:n_chunks], expected_sums, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(sums, expected_sums, rtol=1e-12, atol=1e-9)
     assert np.isnan(out[stop - start :]).all()  # rows past the block untouched
 
 
@@ -125,7 +122,10 @@ def test_solver_spans_eigh_subspace(solver, n_samples, n_features, rank, dtype, 
     assert pca.components_.dtype == dtype
     atol = 1e-4 if dtype == np.float32 else 1e-8
     np.testing.assert_allclose(projector(pca.components_), projector(components), atol=atol)
-    np.testing.assert_allclose(pca.explained_variance_, variances, rtol=1e-5)
+    # 1e-5 relative, plus the rounding of the data itself for eigenvalues far below
+    # the largest (a float32 input is only known to eps32 relative to its largest scale)
+    np.testing.assert_allclose(pca.explained_variance_, variances, rtol=1e-5,
+                               atol=10 * np.finfo(dtype).eps * variances[0])
     gram = pca.components_.astype(np.float64) @ pca.components_.T
     np.testing.assert_allclose(gram, np.eye(rank), atol=10 * np.finfo(dtype).eps * n_features)
 

@@ -10,31 +10,39 @@ gives the shift, so the data is read once; the exact mean is accumulated on
 the way and the small remaining shift is corrected in float64 at the end.
 
 Kernels follow the house rules: pure functions over C-contiguous arrays,
-parallel over fixed-size chunks with per-chunk partial sums reduced in a fixed
-order, so the result does not depend on the thread count.
+serial or parallel over fixed-size chunks with per-chunk partial sums reduced
+in a fixed order, so the result does not depend on the thread count.
 """
 
 import numba
 import numpy as np
 from scipy.linalg import blas
 
-from skunsup.utils._numba import jit_parallel
+from skunsup.utils._numba import jit_kernel, jit_parallel
 
-# Rows per parallel chunk of the centring kernel (fixed: never depends on the
-# thread count, so the partial sums and their reduction order never change).
+# Rows per parallel chunk of the sum-of-squares kernel, and the granularity of
+# the blocks (fixed: never depends on the thread count, so the partial sums and
+# their reduction order never change).
 CHUNK_ROWS = 256
 
 # Target bytes of one centred block: large enough for the BLAS to run at full
-# speed, small enough to stay in the last-level cache. Measured on Fashion-MNIST
-# (70,000 x 784, float32): blocks of 1,024 to 16,384 rows take the same time
-# and differ in accuracy by less than a factor 2 (4e-7 to 8e-7 worst relative
-# error of the top-50 eigenvalues).
-BLOCK_BYTES = 8 * 1024 * 1024
+# speed and to wake its threads rarely. Measured on Fashion-MNIST (70,000 x 784,
+# float32): blocks of 1,024 to 16,384 rows differ in accuracy by less than a
+# factor 2 (4e-7 to 8e-7 worst relative error of the top-50 eigenvalues) and
+# the larger ones were faster on the loaded machine (8,192 rows: 4.9 s, 2,560:
+# 5.3 s, load 14); on 1,000,000 x 100, 16,384-row blocks beat 1,024-4,096.
+BLOCK_BYTES = 16 * 1024 * 1024
 
 
-@jit_parallel
-def center_block(X, start, stop, shift, out, partial_sums, chunk_rows):
+@jit_kernel
+def center_block(X, start, stop, shift, out, column_sums):
     """Subtract ``shift`` from rows ``start:stop`` of ``X``, summing the result.
+
+    Serial on purpose: it alternates with multi-threaded BLAS calls block by
+    block, and a second thread pool spinning between them cost more than the
+    parallel copy saved on a loaded 2-core machine (measured on Fashion-MNIST:
+    median 7.3 s parallel vs 4.9 s serial for the whole covariance at load 14;
+    the copy is memory-bound either way).
 
     Parameters
     ----------
@@ -46,25 +54,17 @@ def center_block(X, start, stop, shift, out, partial_sums, chunk_rows):
         IN: the value subtracted from every row.
     out : ndarray of shape (>= stop - start, n_features), same dtype as ``X``
         OUT: rows ``0 : stop - start`` receive ``X[start:stop] - shift``.
-    partial_sums : ndarray of shape (>= n_chunks, n_features), float64
-        OUT: row ``c`` receives the float64 column sums of the centred rows of
-        chunk ``c`` (chunks of ``chunk_rows`` rows from ``start``).
-    chunk_rows : int
-        IN: rows per chunk.
+    column_sums : ndarray of shape (n_features,), float64
+        OUT: the float64 column sums of the centred rows, summed in row order.
     """
-    n_rows = stop - start
     n_features = X.shape[1]
-    n_chunks = (n_rows + chunk_rows - 1) // chunk_rows
-    for c in numba.prange(n_chunks):
-        lo = c * chunk_rows
-        hi = min(lo + chunk_rows, n_rows)
+    for j in range(n_features):
+        column_sums[j] = 0.0
+    for i in range(stop - start):
         for j in range(n_features):
-            partial_sums[c, j] = 0.0
-        for i in range(lo, hi):
-            for j in range(n_features):
-                value = X[start + i, j] - shift[j]
-                out[i, j] = value
-                partial_sums[c, j] += value
+            value = X[start + i, j] - shift[j]
+            out[i, j] = value
+            column_sums[j] += value
 
 
 @jit_parallel
@@ -181,14 +181,13 @@ def centered_covariance(X, *, block_rows=None):
 
     syrk = blas.ssyrk if X.dtype == np.float32 else blas.dsyrk
     buffer = np.empty((block_rows, n_features), dtype=X.dtype)
-    partial_sums = np.empty((block_rows // CHUNK_ROWS, n_features), dtype=np.float64)
+    block_sums = np.empty(n_features, dtype=np.float64)
     scatter = np.zeros((n_features, n_features), dtype=np.float64)
     column_sums = np.zeros(n_features, dtype=np.float64)
     for start in range(0, n_samples, block_rows):
         stop = min(start + block_rows, n_samples)
-        center_block(X, start, stop, shift, buffer, partial_sums, CHUNK_ROWS)
-        n_chunks = -(-(stop - start) // CHUNK_ROWS)
-        column_sums += partial_sums[:n_chunks].sum(axis=0)
+        center_block(X, start, stop, shift, buffer, block_sums)
+        column_sums += block_sums
         # buffer.T is a Fortran view of the block: syrk computes block.T @ block
         # (upper triangle) without a copy.
         scatter += syrk(1.0, buffer[: stop - start].T, trans=0, lower=0)

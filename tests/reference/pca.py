@@ -7,14 +7,10 @@ are the references against which float32 results are judged.
 import numpy as np
 
 
-def center_block(X, start, stop, shift, chunk_rows):
-    """Rows ``start:stop`` minus ``shift`` (in X's dtype) and per-chunk float64 column sums."""
+def center_block(X, start, stop, shift):
+    """Rows ``start:stop`` minus ``shift`` (in X's dtype) and their float64 column sums."""
     centered = (X[start:stop] - shift).astype(X.dtype)
-    sums = [
-        centered[lo : lo + chunk_rows].astype(np.float64).sum(axis=0)
-        for lo in range(0, stop - start, chunk_rows)
-    ]
-    return centered, np.array(sums).reshape(-1, X.shape[1])
+    return centered, centered.astype(np.float64).sum(axis=0)
 
 
 def covariance(X):
