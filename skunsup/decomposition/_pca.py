@@ -15,6 +15,7 @@ from skunsup.decomposition._covariance import (
     centered_covariance,
     total_variance,
 )
+from skunsup.utils._dask import is_dask_array
 from skunsup.utils._sklearn_compat import Interval, RealNotInt, StrOptions, _fit_context
 
 # 'auto' picks 'covariance_eigh' for dense data with at most this many features
@@ -364,7 +365,19 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.decomposition import PCA
+        >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
+        >>> PCA(n_components=1).fit(X).n_components_
+        1
         """
+        if is_dask_array(X):  # blocks reduced on the Dask scheduler, see _pca_dask
+            from skunsup.decomposition._pca_dask import fit_pca
+
+            return fit_pca(self, X)
         self._fit(X)
         return self
 
@@ -383,7 +396,19 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         X_new : ndarray of shape (n_samples, n_components_)
             The projections (whitened if ``whiten``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.decomposition import PCA
+        >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
+        >>> PCA(n_components=1).fit_transform(X).round(2).ravel()
+        array([-1.38, -2.22, -3.61,  1.38,  2.22,  3.61])
         """
+        if is_dask_array(X):  # lazy projections of a Dask array
+            from skunsup.decomposition._pca_dask import fit_pca, transform_pca
+
+            return transform_pca(fit_pca(self, X), X)
         X, U = self._fit(X)
         if U is not None:
             k = self.n_components_
@@ -622,8 +647,21 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         X_new : ndarray of shape (n_samples, n_components_)
             ``(X - mean_) @ components_.T``, divided by the square root of
             ``explained_variance_`` if ``whiten``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.decomposition import PCA
+        >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
+        >>> PCA(n_components=1).fit(X).transform(X[:2]).round(3)
+        array([[-1.383],
+               [-2.222]])
         """
         check_is_fitted(self)
+        if is_dask_array(X):  # a lazy Dask array
+            from skunsup.decomposition._pca_dask import transform_pca
+
+            return transform_pca(self, X)
         X = validate_data(
             self,
             X,
@@ -647,8 +685,22 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         X_original : ndarray of shape (n_samples, n_features)
             ``X @ components_ + mean_`` (undoing whitening first): the
             closest point of the principal subspace, exact at full rank.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.decomposition import PCA
+        >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
+        >>> pca = PCA(n_components=1).fit(X)
+        >>> pca.inverse_transform(pca.transform(X[:2])).round(2)
+        array([[-1.16, -0.75],
+               [-1.86, -1.21]])
         """
         check_is_fitted(self)
+        if is_dask_array(X):  # a lazy Dask array
+            from skunsup.decomposition._pca_dask import inverse_transform_pca
+
+            return inverse_transform_pca(self, X)
         X = check_array(X, dtype=[np.float64, np.float32])
         if X.shape[1] != self.n_components_:
             raise ValueError(
@@ -670,6 +722,15 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         cov : ndarray of shape (n_features, n_features)
             Estimated covariance of the data.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.decomposition import PCA
+        >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
+        >>> PCA(n_components=1).fit(X).get_covariance().round(3)
+        array([[5.6, 3.6],
+               [3.6, 2.4]])
         """
         check_is_fitted(self)
         V = self.components_.astype(np.float64)
@@ -692,6 +753,15 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ValueError
             If the model covariance is singular: no noise variance and fewer
             components than features, or a zero explained variance.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.decomposition import PCA
+        >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
+        >>> PCA(n_components=1).fit(X).get_precision().round(3)
+        array([[ 5.   , -7.5  ],
+               [-7.5  , 11.667]])
         """
         check_is_fitted(self)
         n_features = self.components_.shape[1]
@@ -726,6 +796,14 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         log_likelihood : ndarray of shape (n_samples,)
             Gaussian log-density with the covariance of :meth:`get_covariance`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.decomposition import PCA
+        >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
+        >>> PCA(n_components=1).fit(X).score_samples(X[:2]).round(3)
+        array([-2.304, -2.304])
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
@@ -752,6 +830,14 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         ll : float
             Mean of :meth:`score_samples`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.decomposition import PCA
+        >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
+        >>> round(PCA(n_components=1).fit(X).score(X), 3)
+        -2.304
         """
         return float(np.mean(self.score_samples(X)))
 
