@@ -5,17 +5,102 @@ later queries, and the ``k`` nearest neighbours of every training point
 (excluding the point itself), sorted by increasing distance. Distances are
 the metric's own values (for ``"euclidean"``, not squared).
 ``index.query(X_new, k)`` gives the neighbours of new points among the
-training points. Further search methods (approximate, or exact brute force by
-BLAS products) plug in as new ``method`` values behind the same API.
+training points.
+
+Methods:
+
+* ``"exact"``: for the Euclidean metric, brute force by BLAS products on
+  blocks of rows with a Numba top-k selection (:mod:`._knn_kernels`), the
+  chosen neighbours' distances recomputed in float64; every other metric goes
+  through :class:`sklearn.neighbors.NearestNeighbors`.
+* ``"approx"``: NN-descent (``pynndescent``, an optional dependency) for
+  large data sets; queries of new points still use the exact search.
+* ``"auto"``: ``"exact"`` up to :data:`APPROX_MIN_SAMPLES` training points (measured
+  on 2 cores: the brute force takes O(n^2 d) but at BLAS speed, and beats
+  NN-descent below that size on 50-dimensional data), ``"approx"`` above
+  when pynndescent is installed.
 """
+
+import importlib.util
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
 
-__all__ = ["KNNIndex", "build_knn_index"]
+from skunsup.manifold._knn_kernels import (
+    exact_distances,
+    init_heaps,
+    resort_rows,
+    select_k_smallest,
+    sort_heaps,
+)
+from skunsup.utils._numba import numba_threads, resolve_n_threads
 
-_METHODS = ("exact",)
+__all__ = ["APPROX_MIN_SAMPLES", "KNNIndex", "build_knn_index"]
+
+_METHODS = ("auto", "exact", "approx")
+
+#: "auto" uses NN-descent from this many training points on (see the module doc).
+APPROX_MIN_SAMPLES = 200_000
+
+# Query rows per thread task, reference rows per BLAS tile (a 1 MiB float32 tile).
+_ROWS = 128
+_COLS = 2048
+
+
+def _has_pynndescent():
+    return importlib.util.find_spec("pynndescent") is not None
+
+
+def _brute_force_knn(Q, R, R_sq, k, exclude_self, n_jobs, Q_exact=None, R_exact=None):
+    """k nearest rows of R for every row of Q.
+
+    Blocks of ``_ROWS`` query rows go to a pool of threads; each multiplies
+    its block by tiles of ``_COLS`` reference rows (single-threaded float32
+    BLAS, so that the product tile stays in cache) and pushes the tile into
+    its rows' heaps (numba, GIL released). A few more candidates than ``k``
+    are kept, their distances recomputed in float64 from ``Q_exact`` /
+    ``R_exact`` (default: Q, R), and the best ``k`` of them returned: float32
+    rounding of ``|r|^2 - 2 q.r`` can only swap near-ties, which the exact
+    re-ranking puts right.
+    """
+    m = Q.shape[0]
+    n = R.shape[0]
+    k_cand = min(k + max(4, k // 8), n - 1 if exclude_self else n)
+    keys = np.empty((m, k_cand), dtype=np.float64)
+    indices = np.empty((m, k_cand), dtype=np.int64)
+
+    def run_block(start):
+        stop = min(start + _ROWS, m)
+        block_keys = keys[start:stop]
+        block_vals = indices[start:stop]
+        init_heaps(block_keys, block_vals)
+        tile = np.empty((stop - start, _COLS), dtype=np.float32)
+        for col in range(0, n, _COLS):
+            c = min(_COLS, n - col)
+            products = tile if c == _COLS else np.empty((stop - start, c), np.float32)
+            np.matmul(Q[start:stop], R[col:col + c].T, out=products)
+            select_k_smallest(products, R_sq, col, start if exclude_self else -1,
+                              block_keys, block_vals)
+        sort_heaps(block_keys, block_vals)
+
+    n_threads = resolve_n_threads(n_jobs)
+    with threadpool_limits(limits=1, user_api="blas"):
+        if n_threads == 1:
+            for start in range(0, m, _ROWS):
+                run_block(start)
+        else:
+            with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                list(pool.map(run_block, range(0, m, _ROWS)))
+    distances = keys  # reuse the buffer
+    with numba_threads(n_jobs):
+        exact_distances(Q if Q_exact is None else Q_exact, R if R_exact is None else R_exact,
+                        indices, distances)
+    resort_rows(indices, distances)
+    return np.ascontiguousarray(indices[:, :k]), np.ascontiguousarray(distances[:, :k])
 
 
 class KNNIndex:
@@ -30,10 +115,10 @@ class KNNIndex:
         Any metric of :class:`sklearn.neighbors.NearestNeighbors`, or
         ``"precomputed"``: then the data are distances (training: a square
         ``(n, n)`` matrix; queries: ``(m, n)`` distances to the training points).
-    method : {"exact"}, default="exact"
-        How neighbours are searched.
+    method : {"auto", "exact", "approx"}, default="exact"
+        How neighbours are searched (see the module documentation).
     random_state : int, RandomState instance or None, default=None
-        Seed of randomised methods (unused by ``"exact"``).
+        Seed of randomised methods (``"approx"``).
     n_jobs : int, default=None
         Parallel jobs for the search (scikit-learn's convention).
 
@@ -41,6 +126,8 @@ class KNNIndex:
     ----------
     n_samples_fit_ : int
         Number of training points.
+    method_ : str
+        The method used (``"auto"`` resolved).
 
     Examples
     --------
@@ -60,6 +147,26 @@ class KNNIndex:
         self.random_state = random_state
         self.n_jobs = n_jobs
 
+    def _resolve_method(self, n_samples):
+        if self.method not in _METHODS:
+            raise ValueError(
+                f"unknown neighbour search method {self.method!r}; use one of {_METHODS}"
+            )
+        if self.metric == "precomputed":
+            return "exact"
+        if self.method == "auto":
+            if n_samples >= APPROX_MIN_SAMPLES and _has_pynndescent():
+                return "approx"
+            return "exact"
+        if self.method == "approx" and not _has_pynndescent():
+            warnings.warn(
+                "method='approx' needs the optional package pynndescent "
+                "(pip install pynndescent); using the exact search instead",
+                UserWarning, stacklevel=3,
+            )
+            return "exact"
+        return self.method
+
     def build(self, X, n_neighbors):
         """Index ``X`` and return the neighbours of its own points.
 
@@ -77,9 +184,8 @@ class KNNIndex:
         distances : ndarray of shape (n_samples, n_neighbors)
             Ascending along each row.
         """
-        if self.method not in _METHODS:
-            raise ValueError(f"unknown neighbour search method {self.method!r}; use one of {_METHODS}")
         n_samples = X.shape[0]
+        method = self._resolve_method(n_samples)
         if not 1 <= n_neighbors < n_samples:
             raise ValueError(
                 f"n_neighbors={n_neighbors} must be at least 1 and less than "
@@ -87,19 +193,47 @@ class KNNIndex:
             )
         check_random_state(self.random_state)
         self.n_samples_fit_ = n_samples
+        self.method_ = method
+        self._nn = None
+        self._R = None
         if self.metric == "precomputed":
             D = np.asarray(X)
             if D.ndim != 2 or D.shape[0] != D.shape[1]:
                 raise ValueError(
                     f"a precomputed distance matrix must be square; got shape {D.shape}"
                 )
-            self._nn = None
             masked = np.array(D, dtype=np.float64, copy=True)
             np.fill_diagonal(masked, np.inf)
             return _smallest_per_row(masked, n_neighbors)
+        if self.metric == "euclidean":
+            # centred before the cast to float32: smaller norms, less cancellation
+            self._mean = np.asarray(X, dtype=np.float64).mean(axis=0)
+            self._R = np.ascontiguousarray(X - self._mean, dtype=np.float32)
+            self._R_sq = np.einsum("ij,ij->i", self._R, self._R)
+            if method == "approx":
+                return self._nn_descent(X, n_neighbors)
+            X_exact = np.ascontiguousarray(X)
+            return _brute_force_knn(self._R, self._R, self._R_sq, n_neighbors, True,
+                                    self.n_jobs, X_exact, X_exact)
+        if method == "approx":
+            return self._nn_descent(X, n_neighbors)
         self._nn = NearestNeighbors(metric=self.metric, n_jobs=self.n_jobs).fit(X)
         distances, indices = self._nn.kneighbors(n_neighbors=n_neighbors, return_distance=True)
         return indices.astype(np.int64, copy=False), distances
+
+    def _nn_descent(self, X, n_neighbors):
+        from pynndescent import NNDescent
+
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        n_jobs = -1 if self.n_jobs is None else self.n_jobs
+        nnd = NNDescent(
+            np.asarray(X, dtype=np.float32), metric=self.metric, n_neighbors=n_neighbors + 1,
+            random_state=seed, n_jobs=n_jobs, low_memory=True, compressed=True,
+        )
+        self._nnd = nnd
+        indices, distances = nnd.neighbor_graph
+        return _drop_self(indices, distances, n_neighbors)
 
     def query(self, X_new, n_neighbors):
         """The ``n_neighbors`` nearest training points of each new point.
@@ -131,8 +265,34 @@ class KNNIndex:
                     f"training point ({self.n_samples_fit_}); got shape {D.shape}"
                 )
             return _smallest_per_row(D, n_neighbors)
+        if self._R is not None:
+            X_new = np.asarray(X_new)
+            if X_new.ndim != 2 or X_new.shape[1] != self._R.shape[1]:
+                raise ValueError(
+                    f"new points must have {self._R.shape[1]} features; got shape "
+                    f"{X_new.shape}"
+                )
+            Q = np.ascontiguousarray(X_new - self._mean, dtype=np.float32)
+            return _brute_force_knn(Q, self._R, self._R_sq, n_neighbors, False, self.n_jobs)
+        if self._nn is None:  # NN-descent with another metric
+            indices, distances = self._nnd.query(np.asarray(X_new, dtype=np.float32),
+                                                 k=n_neighbors)
+            return indices.astype(np.int64), distances.astype(np.float64)
         distances, indices = self._nn.kneighbors(X_new, n_neighbors=n_neighbors)
         return indices.astype(np.int64, copy=False), distances
+
+
+def _drop_self(indices, distances, k):
+    """Remove each point from its own neighbour list (NN-descent includes it, usually first)."""
+    n = indices.shape[0]
+    own = indices == np.arange(n)[:, None]
+    # rows without themselves drop their last (farthest) entry instead
+    missing = ~own.any(axis=1)
+    own[missing, -1] = True
+    keep = ~own
+    out_i = indices[keep].reshape(n, -1)[:, :k].astype(np.int64)
+    out_d = distances[keep].reshape(n, -1)[:, :k].astype(np.float64)
+    return np.ascontiguousarray(out_i), np.ascontiguousarray(out_d)
 
 
 def _smallest_per_row(D, k):
@@ -159,8 +319,8 @@ def build_knn_index(X, n_neighbors, *, metric="euclidean", method="exact",
         Neighbours per point, the point itself excluded.
     metric : str or callable, default="euclidean"
         A metric of :class:`sklearn.neighbors.NearestNeighbors`, or ``"precomputed"``.
-    method : {"exact"}, default="exact"
-        Search method.
+    method : {"auto", "exact", "approx"}, default="exact"
+        Search method (see the module documentation).
     random_state : int, RandomState instance or None, default=None
         Seed of randomised methods.
     n_jobs : int, default=None
