@@ -149,7 +149,7 @@ def main():
     n_blobs = 1_000_000
     seeds = list(range(5))
     default_ks = [10, 100]
-    max_iter = {"fashion-mnist": 30, "blobs": 20}
+    max_iter = {"fashion-mnist": 40, "blobs": 20}
     repeats = args.repeats
     if args.quick:
         fashion = fashion[:5000]

@@ -84,12 +84,13 @@ def test_kmeans_plusplus_trials_match_reference(problem, n_trials):
     np.testing.assert_allclose(pots, ref_pots, rtol=rtol, atol=rtol * scale * len(X) * 4)
 
 
+@pytest.mark.parametrize("k", [7, 45])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_hamerly_equals_plain_lloyd(dtype):
+def test_hamerly_equals_plain_lloyd(dtype, k):
     X, _ = make_blobs(3000, 12, centers=50, cluster_std=2.0, random_state=1)
     X = X.astype(dtype)
     w = np.random.default_rng(0).uniform(0.5, 2, size=len(X))
-    init = X[:45].copy()
+    init = X[:k].copy()
     runs = [_kmeans_single_lloyd(X, w, init, max_iter=60, tol=0, x_squared_norms=None,
                                  algorithm=a) for a in ("lloyd", "hamerly")]
     np.testing.assert_array_equal(runs[0][0], runs[1][0])

@@ -180,9 +180,9 @@ def _kmeans_single_lloyd(X, sample_weight, centers_init, *, max_iter, tol, x_squ
                          verbose=0, algorithm="auto"):
     """Lloyd iterations from given centres; returns (labels, inertia, centers, n_iter).
 
-    ``algorithm='auto'`` prunes distance computations with Hamerly's bounds on
-    dense data with more than ``DIRECT_MAX_CLUSTERS`` clusters, and otherwise
-    runs plain fused Lloyd steps; 'lloyd' and 'hamerly' force one of them.
+    ``algorithm='auto'`` prunes distance computations with Hamerly's bounds
+    (Yinyang's grouped bounds for many clusters) on dense data, and runs plain
+    fused Lloyd steps on CSR data; 'lloyd' and 'hamerly' force one of them.
     """
     n_samples = X.shape[0]
     n_clusters = centers_init.shape[0]
@@ -191,7 +191,7 @@ def _kmeans_single_lloyd(X, sample_weight, centers_init, *, max_iter, tol, x_squ
     labels_old = np.full(n_samples, -1, dtype=np.int32)
     distances = np.empty(n_samples, dtype=np.float64)
     if algorithm == "auto":
-        use_hamerly = not sp.issparse(X) and n_clusters > kernels.DIRECT_MAX_CLUSTERS
+        use_hamerly = not sp.issparse(X)
     else:
         use_hamerly = algorithm == "hamerly"
     state = kernels.HamerlyState(X, sample_weight, labels, n_clusters) if use_hamerly else None
@@ -340,14 +340,18 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     See Also
     --------
     kmeans_plusplus : The k-means++ seeding on its own.
-    sklearn.cluster.KMeans : scikit-learn's implementation.
+    sklearn.cluster.KMeans : The implementation of scikit-learn.
 
     Notes
     -----
-    Every iteration costs O(n_samples * n_clusters * n_features). Up to 32
-    clusters the distances are computed by a direct loop fused with the
-    centre update (one pass over X); above, by matrix products on blocks of
-    rows. The nearest centre is chosen with ``||c||^2 - 2 x.c`` (as
+    Every Lloyd iteration costs O(n_samples * n_clusters * n_features) at
+    most. On dense data, bounds on the distances of every sample to its own
+    and to the other centres (Hamerly's algorithm, with Yinyang's groups of
+    centres when there are many) skip the samples that cannot change cluster;
+    the distances of the others are computed by a direct loop up to 32
+    clusters and by matrix products on blocks of rows above. The result is
+    that of Lloyd's algorithm (up to ties and rounding). CSR input runs plain
+    Lloyd steps fused with the centre update. The nearest centre is chosen with ``||c||^2 - 2 x.c`` (as
     scikit-learn does) and the distance to it recomputed as ``sum((x - c)^2)``,
     so ``inertia_`` is accurate in float32 too.
 

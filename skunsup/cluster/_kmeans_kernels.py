@@ -477,6 +477,68 @@ def _hamerly_reassign_dense(Xg, dots, index, x_sq, sample_weight, centers, half_
                 sums[p, best, f] += w * Xg[r, f]
 
 
+@jit_parallel
+def _hamerly_reassign_direct(X, index, x_sq, sample_weight, centers, half_sq, slack,
+                             group_of, labels, upper, lower, sums, weights):
+    """Twin of :func:`_hamerly_reassign_dense` computing the products by a direct loop.
+
+    For few clusters (no matrix product, no gathered copy): IN: X (n, d), index (m,)
+    the flagged rows, the rest as in :func:`_hamerly_reassign_dense`.
+    """
+    m = index.shape[0]
+    k, d = centers.shape
+    n_bound_groups = lower.shape[1]
+    n_parts = sums.shape[0]
+    for p in numba.prange(n_parts):
+        start = p * m // n_parts
+        stop = (p + 1) * m // n_parts
+        sums[p] = 0.0
+        weights[p] = 0.0
+        vals = np.empty(k)
+        group_min = np.empty(n_bound_groups)
+        group_arg = np.empty(n_bound_groups, dtype=np.int64)
+        for r in range(start, stop):
+            i = index[r]
+            best = 0
+            best_val = np.inf
+            for j in range(k):
+                dot = X[i, 0] * centers[j, 0]
+                for f in range(1, d):
+                    dot += X[i, f] * centers[j, f]
+                val = half_sq[j] - dot
+                vals[j] = val
+                if val < best_val:
+                    best_val = val
+                    best = j
+            group_min[:] = np.inf
+            group_arg[:] = -1
+            for j in range(k):
+                if j != best:
+                    g = group_of[j]
+                    if vals[j] < group_min[g]:
+                        group_min[g] = vals[j]
+                        group_arg[g] = j
+            diff = X[i, 0] - centers[best, 0]
+            dist = diff * diff
+            for f in range(1, d):
+                diff = X[i, f] - centers[best, f]
+                dist += diff * diff
+            labels[i] = best
+            upper[i] = np.sqrt(np.float64(dist))
+            for g in range(n_bound_groups):
+                j = group_arg[g]
+                if j < 0:
+                    lower[i, g] = np.inf
+                else:
+                    other_sq = x_sq[i] + 2.0 * group_min[g]
+                    margin = slack * (x_sq[i] + 2.0 * half_sq[j])
+                    lower[i, g] = np.sqrt(max(other_sq - margin, 0.0))
+            w = sample_weight[i]
+            weights[p, best] += w
+            for f in range(d):
+                sums[p, best, f] += w * X[i, f]
+
+
 # ---------------------------------------------------------------- Python wrappers
 
 
@@ -829,7 +891,16 @@ class HamerlyState:
             total_w += weights.sum(axis=0)
             index = np.flatnonzero(self.need)
         self.n_recomputed = index.size
-        if index.size:
+        if index.size and k <= DIRECT_MAX_CLUSTERS:
+            groups = n_row_groups(index.size, k, d)
+            sums = np.empty((groups, k, d), dtype=np.float64)
+            weights = np.empty((groups, k), dtype=np.float64)
+            _hamerly_reassign_direct(X, index, self.x_sq, self.sample_weight, centers,
+                                     half_sq, self.slack, self.group_of, self.labels,
+                                     self.upper, self.lower, sums, weights)
+            totals += sums.sum(axis=0)
+            total_w += weights.sum(axis=0)
+        elif index.size:
             whole = index.size == X.shape[0]
             centers_t = np.ascontiguousarray(centers.T)
             block = max(BLAS_BLOCK_ROWS, (2**24) // max(k, 1))
