@@ -248,7 +248,7 @@ def digits_split():
     X, y = load_digits(return_X_y=True)
     order = np.random.RandomState(0).permutation(len(X))
     train, test = order[:1500], order[1500:]
-    tsne = TSNE(random_state=0).fit(X[train])
+    tsne = TSNE(max_iter=500, random_state=0).fit(X[train])
     return X, y, train, test, tsne
 
 
@@ -257,6 +257,7 @@ def test_digits_trustworthiness(digits_split):
     assert trustworthiness(X[train], tsne.embedding_, n_neighbors=10) >= 0.97
     assert tsne.n_iter_ <= 1000 and np.isfinite(tsne.kl_divergence_)
     assert tsne.learning_rate_ == pytest.approx(max(1500 / 12 / 4, 50))
+    assert tsne.n_iter_ <= 500
 
 
 def test_transform_places_held_out_digits_among_their_class(digits_split):
@@ -281,8 +282,8 @@ def test_kl_divergence_is_that_of_the_returned_embedding():
 
 @pytest.mark.parametrize("method", ["barnes_hut", "exact"])
 def test_result_does_not_depend_on_thread_count(method):
-    X = np.random.RandomState(0).normal(size=(300, 5))
-    params = dict(perplexity=10, method=method, max_iter=300, random_state=0)
+    X = np.random.RandomState(0).normal(size=(150, 5))
+    params = dict(perplexity=10, method=method, max_iter=120, random_state=0)
     one = TSNE(n_jobs=1, **params).fit(X)
     two = TSNE(n_jobs=2, **params).fit(X)
     np.testing.assert_array_equal(one.embedding_, two.embedding_)
@@ -291,12 +292,12 @@ def test_result_does_not_depend_on_thread_count(method):
 
 
 def test_exact_and_barnes_hut_in_1d_and_3d():
-    X = np.random.RandomState(0).normal(size=(100, 5))
+    X = np.random.RandomState(0).normal(size=(60, 5))
     for n_components in (1, 3):
         for method in ("barnes_hut", "exact"):
-            Y = TSNE(n_components, perplexity=10, method=method, max_iter=250,
+            Y = TSNE(n_components, perplexity=10, method=method, max_iter=100,
                      random_state=0).fit_transform(X)
-            assert Y.shape == (100, n_components) and np.all(np.isfinite(Y))
+            assert Y.shape == (60, n_components) and np.all(np.isfinite(Y))
 
 
 def test_precomputed_metric_gives_the_euclidean_map():

@@ -43,6 +43,9 @@ __all__ = [
 ]
 
 
+#: exp(-x) for x beyond this is below 1e-304: counted as 0 (denormals are very slow)
+_EXP_CUTOFF = 700.0
+
 # ---------------------------------------------------------------------------
 # Exact SNE (conditional Gaussian Q with sigma² = 1/2: q_{j|i} ∝ exp(-|yi - yj|²))
 # ---------------------------------------------------------------------------
@@ -77,7 +80,9 @@ def sne_row_normalizers(Y, shift_out, z_out):
             for c in range(dim):
                 diff = Y[i, c] - Y[k, c]
                 d2 += diff * diff
-            z += np.exp(-(d2 - m))
+            arg = d2 - m
+            if arg < _EXP_CUTOFF:  # beyond it exp() is denormal: slow and negligible
+                z += np.exp(-arg)
         shift_out[i] = m
         z_out[i] = z
 
@@ -118,8 +123,10 @@ def sne_gradient(P, P_sym, Y, shift, z, exaggeration, compute_kl, grad_out, kl_r
             for c in range(dim):
                 diff = Y[i, c] - Y[j, c]
                 d2 += diff * diff
-            q_ji = np.exp(-(d2 - shift[i])) / z[i]
-            q_ij = np.exp(-(d2 - shift[j])) / z[j]
+            a_i = d2 - shift[i]
+            a_j = d2 - shift[j]
+            q_ji = np.exp(-a_i) / z[i] if a_i < _EXP_CUTOFF else 0.0
+            q_ij = np.exp(-a_j) / z[j] if a_j < _EXP_CUTOFF else 0.0
             coef = 2.0 * (exaggeration * P_sym[i, j] - q_ji - q_ij)
             for c in range(dim):
                 grad_out[i, c] += coef * (Y[i, c] - Y[j, c])
@@ -553,3 +560,135 @@ def bh_repulsive_forces(Y_query, query_pos, angle, Y_sorted, start, end, first_c
             z_out[i] = _bh_one_point(Y_query[i], query_pos[i], angle2, Y_sorted, start,
                                      end, first_child, n_children, com, side2, stack,
                                      rep_out[i])
+
+
+# ---------------------------------------------------------------------------
+# 2-D specialisations (the common case): node records packed in one row each
+# ---------------------------------------------------------------------------
+
+
+@jit_kernel
+def pack_nodes_2d(com, side2, start, end, first_child, n_children):
+    """Node records for :func:`bh_repulsive_forces_2d`: ``(n_nodes, 4)`` float and int arrays.
+
+    ``node_f[k] = (com_x, com_y, side², count)``, ``node_i[k] = (start, end,
+    first_child, n_children)``, so a visit touches one cache line of each.
+    """
+    n_nodes = start.shape[0]
+    node_f = np.empty((n_nodes, 4))
+    node_i = np.empty((n_nodes, 4), dtype=np.int64)
+    for k in range(n_nodes):
+        node_f[k, 0] = com[k, 0]
+        node_f[k, 1] = com[k, 1]
+        node_f[k, 2] = side2[k]
+        node_f[k, 3] = end[k] - start[k]
+        node_i[k, 0] = start[k]
+        node_i[k, 1] = end[k]
+        node_i[k, 2] = first_child[k]
+        node_i[k, 3] = n_children[k]
+    return node_f, node_i
+
+
+@jit_parallel
+def bh_repulsive_forces_2d(Y_query, query_pos, angle, Y_sorted, node_f, node_i, max_stack,
+                           chunk_size, rep_out, z_out):
+    """:func:`bh_repulsive_forces` for 2-D maps, on packed nodes (same arguments otherwise)."""
+    m = Y_query.shape[0]
+    angle2 = angle * angle
+    n_chunks = (m + chunk_size - 1) // chunk_size
+    for chunk in numba.prange(n_chunks):
+        stack = np.empty(max_stack, dtype=np.int64)
+        lo = chunk * chunk_size
+        hi = min(m, lo + chunk_size)
+        for i in range(lo, hi):
+            qx = Y_query[i, 0]
+            qy = Y_query[i, 1]
+            own = query_pos[i]
+            rx = 0.0
+            ry = 0.0
+            z = 0.0
+            stack[0] = 0
+            top = 1
+            while top > 0:
+                top -= 1
+                node = stack[top]
+                dx = qx - node_f[node, 0]
+                dy = qy - node_f[node, 1]
+                d2 = dx * dx + dy * dy
+                s = node_i[node, 0]
+                e = node_i[node, 1]
+                if node_f[node, 2] < angle2 * d2 and not (s <= own < e):
+                    w = 1.0 / (1.0 + d2)
+                    cw = node_f[node, 3] * w
+                    z += cw
+                    cww = cw * w
+                    rx += cww * dx
+                    ry += cww * dy
+                elif node_i[node, 2] < 0:
+                    for p in range(s, e):
+                        if p == own:
+                            continue
+                        ex = qx - Y_sorted[p, 0]
+                        ey = qy - Y_sorted[p, 1]
+                        w = 1.0 / (1.0 + ex * ex + ey * ey)
+                        z += w
+                        ww = w * w
+                        rx += ww * ex
+                        ry += ww * ey
+                else:
+                    f = node_i[node, 2]
+                    for k in range(node_i[node, 3] - 1, -1, -1):
+                        stack[top] = f + k
+                        top += 1
+            rep_out[i, 0] = rx
+            rep_out[i, 1] = ry
+            z_out[i] = z
+
+
+@jit_parallel
+def attractive_forces_2d(P_data, P_indices, P_indptr, Y_rows, Y_cols, compute_kl, attr_out,
+                         kl_rows):
+    """:func:`attractive_forces` for 2-D maps (same arguments)."""
+    m = Y_rows.shape[0]
+    for i in numba.prange(m):
+        xi = Y_rows[i, 0]
+        yi = Y_rows[i, 1]
+        ax = 0.0
+        ay = 0.0
+        kl = 0.0
+        lo = P_indptr[i]
+        hi = P_indptr[i + 1]
+        if compute_kl:
+            for idx in range(lo, hi):
+                j = P_indices[idx]
+                p = P_data[idx]
+                dx = xi - Y_cols[j, 0]
+                dy = yi - Y_cols[j, 1]
+                d2 = dx * dx + dy * dy
+                pw = p / (1.0 + d2)
+                ax += pw * dx
+                ay += pw * dy
+                if p > 0.0:
+                    kl += p * (np.log(p) + np.log1p(d2))
+        else:
+            for idx in range(lo, hi):
+                j = P_indices[idx]
+                dx = xi - Y_cols[j, 0]
+                dy = yi - Y_cols[j, 1]
+                pw = P_data[idx] / (1.0 + dx * dx + dy * dy)
+                ax += pw * dx
+                ay += pw * dy
+        attr_out[i, 0] = ax
+        attr_out[i, 1] = ay
+        kl_rows[i] = kl
+
+
+@jit_parallel
+def scatter_rows(src, src_z, perm, dst, dst_z):
+    """``dst[perm[p]] = src[p]`` and ``dst_z[perm[p]] = src_z[p]`` (undo the tree order)."""
+    n, dim = src.shape
+    for p in numba.prange(n):
+        i = perm[p]
+        for c in range(dim):
+            dst[i, c] = src[p, c]
+        dst_z[i] = src_z[p]

@@ -53,27 +53,36 @@ class BHTree:
 
     def __init__(self, Y, leaf_size=_LEAF_SIZE, max_depth=_MAX_DEPTH):
         Y = np.ascontiguousarray(Y, dtype=np.float64)
+        self.dim = Y.shape[1]
         (self.perm, self.position, self.Y_sorted, self.start, self.end, self.first_child,
          self.n_children, self.com, self.side2) = G.build_tree(Y, leaf_size, max_depth)
-        self.max_stack = (max_depth + 2) * (1 << Y.shape[1])
+        self.max_stack = (max_depth + 2) * (1 << self.dim)
+        if self.dim == 2:
+            self.node_f, self.node_i = G.pack_nodes_2d(self.com, self.side2, self.start,
+                                                       self.end, self.first_child,
+                                                       self.n_children)
 
     def repulsion(self, Y_query, query_pos, angle, rep_out, z_out):
-        """Run :func:`~skunsup.manifold._gradients.bh_repulsive_forces` on this tree."""
-        G.bh_repulsive_forces(Y_query, query_pos, float(angle), self.Y_sorted, self.start,
-                              self.end, self.first_child, self.n_children, self.com,
-                              self.side2, self.max_stack, _CHUNK, rep_out, z_out)
+        """Barnes-Hut repulsion of ``Y_query`` (``query_pos``: their tree positions or -1)."""
+        if self.dim == 2:
+            G.bh_repulsive_forces_2d(Y_query, query_pos, float(angle), self.Y_sorted,
+                                     self.node_f, self.node_i, self.max_stack, _CHUNK,
+                                     rep_out, z_out)
+        else:
+            G.bh_repulsive_forces(Y_query, query_pos, float(angle), self.Y_sorted, self.start,
+                                  self.end, self.first_child, self.n_children, self.com,
+                                  self.side2, self.max_stack, _CHUNK, rep_out, z_out)
 
 
 def bh_repulsion(Y_query, Y_ref, is_training, angle, rep_out, z_out, tree=None):
     """Barnes-Hut repulsion; for training, ``Y_query is Y_ref`` and self-pairs are skipped."""
     if is_training:
         tree = BHTree(Y_ref)
+        n = tree.perm.shape[0]
         rep_sorted = np.empty_like(rep_out)
         z_sorted = np.empty_like(z_out)
-        tree.repulsion(tree.Y_sorted, np.arange(tree.perm.shape[0]), angle, rep_sorted,
-                       z_sorted)
-        rep_out[tree.perm] = rep_sorted
-        z_out[tree.perm] = z_sorted
+        tree.repulsion(tree.Y_sorted, np.arange(n), angle, rep_sorted, z_sorted)
+        G.scatter_rows(rep_sorted, z_sorted, tree.perm, rep_out, z_out)
     else:
         tree = BHTree(Y_ref) if tree is None else tree
         tree.repulsion(Y_query, np.full(Y_query.shape[0], -1, dtype=np.int64), angle,
@@ -152,8 +161,9 @@ class TSNEObjective:
         else:
             if self.dense:
                 raise ValueError("a dense P is only used by the exact method")
-            G.attractive_forces(self.P_data, self.P_indices, self.P_indptr, Y, Y_ref,
-                                compute_kl, attr, kl_rows)
+            attraction = G.attractive_forces_2d if Y.shape[1] == 2 else G.attractive_forces
+            attraction(self.P_data, self.P_indices, self.P_indptr, Y, Y_ref, compute_kl, attr,
+                       kl_rows)
             REPULSION_METHODS[self.method](Y, Y_ref, training, self.angle, rep, z,
                                            tree=self._tree)
         if training:
