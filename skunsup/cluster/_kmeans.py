@@ -16,6 +16,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skunsup.cluster import _kmeans_kernels as kernels
+from skunsup.utils._dask import is_dask_array
 from skunsup.utils._sklearn_compat import (
     Interval,
     StrOptions,
@@ -507,6 +508,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         >>> KMeans(n_clusters=2, random_state=0).fit(X).cluster_centers_.shape
         (2, 1)
         """
+        if is_dask_array(X):  # k-means|| and Lloyd over the blocks, see _kmeans_dask
+            from skunsup.cluster._kmeans_dask import fit_kmeans
+
+            return fit_kmeans(self, X, sample_weight)
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                           order="C", accept_large_sparse=False)
         if sp.issparse(X):
@@ -600,6 +605,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         ...     np.array([[0.0], [0.1], [9.0], [9.1]])).shape
         (4, 2)
         """
+        if is_dask_array(X):  # a lazy Dask array
+            return self.fit(X, sample_weight=sample_weight).transform(X)
         return self.fit(X, sample_weight=sample_weight)._transform(self._check_test_data(X))
 
     # --------------------------------------------------------- predict & co.
@@ -637,6 +644,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         True
         """
         check_is_fitted(self)
+        if is_dask_array(X):  # a lazy Dask array
+            from skunsup.cluster._kmeans_dask import predict_kmeans
+
+            return predict_kmeans(self, X)
         X = self._check_test_data(X)
         labels, _ = kernels.assign_labels(X, self._centers_for(X))
         return labels
@@ -663,6 +674,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         [1.0, 3.0]
         """
         check_is_fitted(self)
+        if is_dask_array(X):  # a lazy Dask array
+            from skunsup.cluster._kmeans_dask import transform_kmeans
+
+            return transform_kmeans(self, X)
         return self._transform(self._check_test_data(X))
 
     def _transform(self, X):
@@ -704,6 +719,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         -2.0
         """
         check_is_fitted(self)
+        if is_dask_array(X):  # reduced over the blocks
+            from skunsup.cluster._kmeans_dask import score_kmeans
+
+            return score_kmeans(self, X, sample_weight)
         X = self._check_test_data(X)
         sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
         _, distances = kernels.assign_labels(X, self._centers_for(X))

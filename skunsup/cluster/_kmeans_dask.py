@@ -445,7 +445,7 @@ def kmeans_parallel(X, n_clusters, *, sample_weight=None, oversampling_factor=2.
     --------
     >>> import dask.array as da
     >>> import numpy as np
-    >>> from skunsup.cluster._kmeans_dask import kmeans_parallel
+    >>> from skunsup.cluster import kmeans_parallel
     >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [10.0, 10.0], [10.1, 10.0]] * 5)
     >>> centers = kmeans_parallel(da.from_array(X, chunks=(4, 2)), 2, random_state=0)
     >>> sorted(np.round(centers[:, 0]).tolist())
