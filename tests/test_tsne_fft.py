@@ -216,3 +216,107 @@ def test_bad_input_is_refused_clearly():
         repulsion(np.zeros((5, 2)), np.zeros((4, 2)), np.zeros(5))
     with pytest.raises(ValueError, match="n_interpolation_points"):
         FFTRepulsion(2, n_interpolation_points=0)
+
+
+# --------------------------------------------------------------------------
+# TSNE(method="fft") and method="auto"
+# --------------------------------------------------------------------------
+import warnings  # noqa: E402
+
+import scipy.sparse as sp  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.manifold import trustworthiness  # noqa: E402
+
+from skunsup.manifold import TSNE  # noqa: E402
+from skunsup.manifold._interpolation import FFTObjective  # noqa: E402
+from skunsup.manifold._optimizer import TSNEObjective  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+@pytest.fixture(scope="module")
+def digits_maps(digits):
+    X, _ = digits
+    maps = {}
+    for method in ("fft", "barnes_hut"):
+        tsne = TSNE(method=method, max_iter=500, random_state=0, n_jobs=2)
+        maps[method] = (tsne, tsne.fit_transform(X[:1500]))
+    return maps
+
+
+def test_fft_quality_on_digits_matches_barnes_hut(digits, digits_maps):
+    X, _ = digits
+    trust = {m: trustworthiness(X[:1500], Y, n_neighbors=10) for m, (_, Y) in digits_maps.items()}
+    assert trust["fft"] >= 0.97
+    assert abs(trust["fft"] - trust["barnes_hut"]) <= 0.01
+    tsne = digits_maps["fft"][0]
+    assert tsne._method == "fft"
+    # the KL from the FFT's normaliser is the exact KL of the map's Q (same P)
+    Y = tsne.embedding_
+    exact = TSNEObjective(tsne._affinities.P, "exact")
+    kl_exact = exact(Y, 1.0, True, np.empty_like(Y))
+    assert tsne.kl_divergence_ == pytest.approx(kl_exact, rel=2e-3)
+
+
+def test_fft_transform_places_new_digits_with_their_class(digits, digits_maps):
+    X, y = digits
+    tsne, Y = digits_maps["fft"]
+    Y_new = tsne.transform(X[1500:])
+    assert Y_new.shape == (X.shape[0] - 1500, 2) and np.isfinite(Y_new).all()
+    d = ((Y_new[:, None, :] - Y[None, :, :]) ** 2).sum(-1)
+    nearest = np.argsort(d, axis=1)[:, :10]
+    votes = np.array([np.bincount(y[:1500][row], minlength=10).argmax() for row in nearest])
+    assert np.mean(votes == y[1500:]) >= 0.9
+
+
+def test_fft_objective_matches_exact_objective():
+    rng = np.random.default_rng(0)
+    n = 600
+    Y = _embedding(8, n, 2, 20.0, "clusters")
+    P = sp.random(n, n, density=0.05, random_state=0, format="csr")
+    P = sp.csr_array(P + P.T)
+    P.data /= P.data.sum()
+    for exaggeration in (1.0, 12.0):
+        g_fft, g_exact = np.empty_like(Y), np.empty_like(Y)
+        kl_fft = FFTObjective(P)(Y, exaggeration, True, g_fft)
+        kl_exact = TSNEObjective(P, "exact")(Y, exaggeration, True, g_exact)
+        assert kl_fft == pytest.approx(kl_exact, rel=1e-3)
+        assert np.linalg.norm(g_fft - g_exact) / np.linalg.norm(g_exact) < 0.03
+    # new points against a fixed map: one normaliser per new point
+    Y_new = rng.normal(size=(20, 2)) * 5
+    P_new = sp.csr_array(sp.random(20, n, density=0.05, random_state=1, format="csr"))
+    P_new = sp.csr_array(P_new.multiply(1.0 / P_new.sum(axis=1)[:, None]))
+    g_fft, g_exact = np.empty_like(Y_new), np.empty_like(Y_new)
+    kl_fft = FFTObjective(P_new, Y_ref=Y)(Y_new, 1.0, True, g_fft)
+    kl_exact = TSNEObjective(P_new, "exact", Y_ref=Y)(Y_new, 1.0, True, g_exact)
+    assert kl_fft == pytest.approx(kl_exact, rel=1e-3)
+    assert np.linalg.norm(g_fft - g_exact) / np.linalg.norm(g_exact) < 0.05
+
+
+def test_auto_method_by_size_and_dimension():
+    X = np.random.default_rng(0).normal(size=(1000, 4))
+    cases = [(200, 2, "exact"), (1000, 2, "fft"), (1000, 1, "fft"), (1000, 3, "barnes_hut"),
+             (1000, 4, "exact")]
+    for n, dim, expected in cases:
+        assert TSNE(n_components=dim)._resolve_method(n) == expected
+    tsne = TSNE(max_iter=250, random_state=0).fit(X)
+    assert tsne._method == "fft"
+    assert np.isfinite(tsne.embedding_).all() and np.isfinite(tsne.kl_divergence_)
+
+
+def test_fft_refuses_three_components_and_falls_back_for_tiny_n():
+    X = np.random.default_rng(0).normal(size=(150, 3))
+    with pytest.raises(ValueError, match="n_components 1 or 2"):
+        TSNE(n_components=3, method="fft").fit(X)
+    with pytest.warns(UserWarning, match="using method='exact'"):
+        tsne = TSNE(method="fft", perplexity=5, max_iter=250, random_state=0).fit(X[:40])
+    assert tsne._method == "exact" and tsne.embedding_.shape == (40, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Y = TSNE(n_components=1, method="fft", perplexity=10, max_iter=250,
+                 random_state=0).fit_transform(X)
+    assert Y.shape == (150, 1) and np.isfinite(Y).all()

@@ -17,6 +17,7 @@ Extension points for new gradient methods (e.g. ``method="fft"``)
   normaliser per new point).
 """
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -25,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from skunsup.manifold import _initialization
 from skunsup.manifold._affinity import check_dense_memory, exact_affinities, knn_affinities
 from skunsup.manifold._base import _BaseSNE
+from skunsup.manifold._interpolation import FFTObjective, check_fft_components
 from skunsup.manifold._optimizer import GradientDescent, TSNEObjective
 from skunsup.utils._numba import numba_threads
 from skunsup.utils._sklearn_compat import Interval, StrOptions, _fit_context
@@ -38,6 +40,10 @@ _TRANSFORM_MOMENTUM = 0.8
 _TRANSFORM_EXAGGERATION = 1.5
 _TRANSFORM_MAX_STEP = 0.25
 _TRANSFORM_MAX_PERPLEXITY = 5.0
+# method="auto": exact below this many samples (see the class docstring)
+_AUTO_EXACT_BELOW = 1000
+# method="fft" falls back to exact below this many samples
+_FFT_MIN_SAMPLES = 100
 
 
 class TSNE(_BaseSNE):
@@ -82,11 +88,20 @@ class TSNE(_BaseSNE):
         Initial map. ``"pca"``: the first principal components (classical MDS
         of the distances when ``metric="precomputed"``) rescaled to a standard
         deviation of 1e-4; ``"random"``: Gaussian noise of that size.
-    method : {"barnes_hut", "exact"}, default="barnes_hut"
-        ``"barnes_hut"``: sparse P over the ``⌊3·perplexity⌋`` nearest
-        neighbours and Barnes-Hut repulsion, O(n log n) per iteration and O(n)
-        memory. ``"exact"``: dense P and exact O(n²) gradient (refused when
-        the n × n matrices would not fit in memory).
+    method : {"auto", "fft", "barnes_hut", "exact"}, default="auto"
+        ``"fft"``: sparse P over the ``⌊3·perplexity⌋`` nearest neighbours and
+        the repulsion by FFT-accelerated interpolation (Linderman et al.,
+        2019), O(n + G log G) per iteration for a grid of G nodes that grows
+        with the map's extent, O(n) memory; 1-D and 2-D maps only.
+        ``"barnes_hut"``: the same P and Barnes-Hut repulsion, O(n log n) per
+        iteration and O(n) memory. ``"exact"``: dense P and exact O(n²)
+        gradient (refused when the n × n matrices would not fit in memory).
+        ``"auto"``: ``"exact"`` below 1,000 samples, else ``"fft"`` for 1-D
+        and 2-D maps, ``"barnes_hut"`` for 3-D and ``"exact"`` beyond
+        (measured on 2 cores: the FFT gradient step was 1.5-4x faster than
+        Barnes-Hut from 1,000 to 30,000 points, and the exact step is cheaper
+        than both below about 1,000). ``method="fft"`` with fewer than 100
+        samples falls back to ``"exact"`` with a warning.
     angle : float, default=0.5
         Barnes-Hut trade-off (``θ``): a cell of side ``s`` at distance ``d`` is
         summarised by its centre of mass when ``s < θ·d``. 0 is exact
@@ -152,7 +167,7 @@ class TSNE(_BaseSNE):
 
     _parameter_constraints: dict = {
         **_BaseSNE._parameter_constraints,
-        "method": [StrOptions({"barnes_hut", "exact"})],
+        "method": [StrOptions({"auto", "barnes_hut", "exact", "fft"})],
         "angle": [Interval(Real, 0, 1, closed="both")],
     }
 
@@ -170,7 +185,7 @@ class TSNE(_BaseSNE):
         min_grad_norm=1e-7,
         metric="euclidean",
         init="pca",
-        method="barnes_hut",
+        method="auto",
         angle=0.5,
         random_state=None,
         verbose=0,
@@ -191,29 +206,51 @@ class TSNE(_BaseSNE):
         self.verbose = verbose
         self.n_jobs = n_jobs
 
+    def _resolve_method(self, n_samples):
+        """The gradient method used for ``n_samples`` training points ("auto" resolved)."""
+        method = self.method
+        if method == "auto":
+            if n_samples < _AUTO_EXACT_BELOW or self.n_components > 3:
+                return "exact"
+            return "fft" if self.n_components <= 2 else "barnes_hut"
+        if method == "fft" and n_samples < _FFT_MIN_SAMPLES:
+            return "exact"
+        return method
+
     def _check_params_vs_input(self, X):
         super()._check_params_vs_input(X)
-        if self.method == "barnes_hut" and self.n_components > 3:
+        if self.method == "fft":
+            check_fft_components(self.n_components)
+            if X.shape[0] < _FFT_MIN_SAMPLES:
+                warnings.warn(
+                    f"method='fft' needs at least {_FFT_MIN_SAMPLES} samples to be worth its "
+                    f"interpolation grid; got {X.shape[0]}, using method='exact'",
+                    UserWarning, stacklevel=3,
+                )
+        self._method = self._resolve_method(X.shape[0])
+        if self._method == "barnes_hut" and self.n_components > 3:
             raise ValueError(
                 f"method='barnes_hut' supports n_components in {{1, 2, 3}} (a tree of "
                 f"2**n_components children per cell); got n_components={self.n_components}. "
                 "Use method='exact' for more dimensions"
             )
-        if self.method == "exact":
+        if self._method == "exact":
             check_dense_memory(X.shape[0], 4, "TSNE(method='exact')")
 
     def _auto_learning_rate(self, n_samples):
         return max(n_samples / self.early_exaggeration / 4.0, 50.0)
 
     def _make_affinities(self, X, rng):
-        if self.method == "exact":
+        if self._method == "exact":
             return exact_affinities(X, self.perplexity, metric=self.metric, symmetrize=True,
                                     n_jobs=self.n_jobs)
-        return knn_affinities(X, self.perplexity, metric=self.metric, random_state=rng,
-                              n_jobs=self.n_jobs)
+        return knn_affinities(X, self.perplexity, metric=self.metric, knn_method="auto",
+                              random_state=rng, n_jobs=self.n_jobs)
 
     def _make_objective(self, affinities):
-        return TSNEObjective(affinities.P, self.method, self.angle)
+        if self._method == "fft":
+            return FFTObjective(affinities.P)
+        return TSNEObjective(affinities.P, self._method, self.angle)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -267,8 +304,10 @@ class TSNE(_BaseSNE):
         comes in.
 
         Cost: a neighbour query per new point plus, per iteration, O(k) for
-        attraction and O(log n) (Barnes-Hut, a tree built once on the fixed
-        map) or O(n) (exact) for repulsion.
+        attraction and, for repulsion, O(1) (FFT: the training map's
+        potentials are put on the interpolation grid once, each step only
+        interpolates them), O(log n) (Barnes-Hut, a tree built once on the
+        fixed map) or O(n) (exact).
 
         Transforming the training data does not give back ``embedding_``
         exactly: each point is re-placed as if it were new.
@@ -292,8 +331,11 @@ class TSNE(_BaseSNE):
         with numba_threads(self.n_jobs):
             P_new = self._affinities.to_new(X, perplexity=perplexity)
             Y_new = _initialization.median_of_neighbors(P_new, self.embedding_)
-            method = "exact" if self.method == "exact" else self.method
-            objective = TSNEObjective(P_new, method, self.angle, Y_ref=self.embedding_)
+            method = self._method
+            if method == "fft":
+                objective = FFTObjective(P_new, Y_ref=self.embedding_)
+            else:
+                objective = TSNEObjective(P_new, method, self.angle, Y_ref=self.embedding_)
             GradientDescent()(
                 Y_new, objective, _TRANSFORM_ITER, _TRANSFORM_LEARNING_RATE,
                 _TRANSFORM_MOMENTUM, exaggeration=_TRANSFORM_EXAGGERATION,
