@@ -356,9 +356,9 @@ def _dense_weighted_moments(X, sample_weight, mean, partials):
 
 
 @jit_parallel
-def _hamerly_bounds_dense(X, sample_weight, centers, labels, upper, lower, half_gap, shift,
-                          group_shift, need, sums, weights):
-    """Pruning pass: move the bounds, accumulate the samples that keep their label.
+def _hamerly_bounds_dense(X, centers, labels, upper, lower, half_gap, shift, group_shift,
+                          need):
+    """Pruning pass: move the bounds and flag the samples that may change cluster.
 
     Every sample carries an upper bound ``upper`` on the distance to its centre
     and, for every group of centres, a lower bound ``lower[:, g]`` on the
@@ -368,67 +368,101 @@ def _hamerly_bounds_dense(X, sample_weight, centers, labels, upper, lower, half_
     upper bound grows by the shift of the own centre and each group bound
     shrinks by the largest shift in the group. A sample whose upper bound is
     below ``max(half_gap[a], min_g lower[:, g])`` (``half_gap[a]`` = half the
-    distance from its centre to the nearest other one) cannot change label.
-    Otherwise its upper bound is recomputed exactly, and if the test still
-    fails the sample is flagged in ``need``.
+    distance from its centre to the nearest other one) cannot change cluster
+    and X is not even read for it. Otherwise its upper bound is recomputed
+    exactly, and if the test still fails the sample is flagged in ``need``.
 
-    IN: X (n, d), sample_weight (n,), centers (k, d), labels (n,), half_gap (k,),
-    shift (k,), group_shift (G,). INOUT: upper (n,), lower (n, G).
-    OUT: need (n,) uint8, sums (P, k, d), weights (P, k) of the samples not flagged.
+    IN: X (n, d), centers (k, d), labels (n,), half_gap (k,), shift (k,),
+    group_shift (G,). INOUT: upper (n,), lower (n, G). OUT: need (n,) uint8.
     """
     n, d = X.shape
     n_bound_groups = lower.shape[1]
-    n_parts = sums.shape[0]
-    for p in numba.prange(n_parts):
-        start = p * n // n_parts
-        stop = (p + 1) * n // n_parts
-        sums[p] = 0.0
-        weights[p] = 0.0
-        for i in range(start, stop):
-            a = labels[i]
-            u = upper[i] + shift[a]
-            low = np.inf
-            for g in range(n_bound_groups):
-                value = lower[i, g] - group_shift[g]
-                lower[i, g] = value
-                if value < low:
-                    low = value
-            bound = max(half_gap[a], low)
-            flagged = False
+    for i in numba.prange(n):
+        a = labels[i]
+        u = upper[i] + shift[a]
+        low = np.inf
+        for g in range(n_bound_groups):
+            value = lower[i, g] - group_shift[g]
+            lower[i, g] = value
+            if value < low:
+                low = value
+        bound = max(half_gap[a], low)
+        flagged = 0
+        if u > bound:
+            diff = X[i, 0] - centers[a, 0]
+            dist = diff * diff
+            for f in range(1, d):
+                diff = X[i, f] - centers[a, f]
+                dist += diff * diff
+            u = np.sqrt(np.float64(dist))
             if u > bound:
-                diff = X[i, 0] - centers[a, 0]
-                dist = diff * diff
-                for f in range(1, d):
-                    diff = X[i, f] - centers[a, f]
-                    dist += diff * diff
-                u = np.sqrt(np.float64(dist))
-                flagged = u > bound
-            upper[i] = u
-            if flagged:
-                need[i] = 1
-            else:
-                need[i] = 0
-                w = sample_weight[i]
-                weights[p, a] += w
-                for f in range(d):
-                    sums[p, a, f] += w * X[i, f]
+                flagged = 1
+        upper[i] = u
+        need[i] = flagged
+
+
+@jit_kernel
+def _hamerly_settle(X, row, i, best, vals, group_of, x_sq, sample_weight, centers, half_sq,
+                    slack, labels, upper, lower, group_min, group_arg, sums, weights,
+                    counts, part):
+    """Store the new label and bounds of sample ``i`` and record its move in the partials."""
+    k, d = centers.shape
+    n_bound_groups = lower.shape[1]
+    group_min[:] = np.inf
+    group_arg[:] = -1
+    for j in range(k):
+        if j != best:
+            g = group_of[j]
+            if vals[j] < group_min[g]:
+                group_min[g] = vals[j]
+                group_arg[g] = j
+    diff = X[row, 0] - centers[best, 0]
+    dist = diff * diff
+    for f in range(1, d):
+        diff = X[row, f] - centers[best, f]
+        dist += diff * diff
+    upper[i] = np.sqrt(np.float64(dist))
+    for g in range(n_bound_groups):
+        j = group_arg[g]
+        if j < 0:
+            lower[i, g] = np.inf
+        else:
+            other_sq = x_sq[i] + 2.0 * group_min[g]
+            margin = slack * (x_sq[i] + 2.0 * half_sq[j])
+            lower[i, g] = np.sqrt(max(other_sq - margin, 0.0))
+    old = labels[i]
+    if old != best:
+        w = sample_weight[i]
+        positive = 1 if w > 0 else 0
+        if old >= 0:
+            weights[part, old] -= w
+            counts[part, old] -= positive
+            for f in range(d):
+                sums[part, old, f] -= w * X[row, f]
+        weights[part, best] += w
+        counts[part, best] += positive
+        for f in range(d):
+            sums[part, best, f] += w * X[row, f]
+        labels[i] = best
 
 
 @jit_parallel
 def _hamerly_reassign_dense(Xg, dots, index, x_sq, sample_weight, centers, half_sq, slack,
-                            group_of, labels, upper, lower, sums, weights):
+                            group_of, labels, upper, lower, sums, weights, counts):
     """Nearest centre and per-group lower bounds of flagged samples, from their products.
 
     IN: Xg (m, d) the flagged rows, dots (m, k) = Xg @ centers.T, index (m,) their
     row in the full data, x_sq (n,), sample_weight (n,), centers (k, d),
     half_sq (k,), slack: relative safety margin of the lower bounds,
     group_of (k,) bound group of every centre.
-    OUT at ``index``: labels, upper (exact distance to the new centre), lower
-    (n, G): distance to the nearest other centre of every group, shrunk by the
-    rounding margin of the product formula; sums (P, k, d), weights (P, k).
+    INOUT at ``index``: labels (-1 = none yet), upper (exact distance to the
+    new centre), lower (n, G): distance to the nearest other centre of every
+    group, shrunk by the rounding margin of the product formula.
+    OUT: sums (P, k, d), weights (P, k), counts (P, k): the changes of the
+    clusters' weighted sums, weights and positive-weight counts caused by the
+    samples that changed cluster.
     """
     m, k = dots.shape
-    d = Xg.shape[1]
     n_bound_groups = lower.shape[1]
     n_parts = sums.shape[0]
     for p in numba.prange(n_parts):
@@ -436,6 +470,8 @@ def _hamerly_reassign_dense(Xg, dots, index, x_sq, sample_weight, centers, half_
         stop = (p + 1) * m // n_parts
         sums[p] = 0.0
         weights[p] = 0.0
+        counts[p] = 0
+        vals = np.empty(k)
         group_min = np.empty(n_bound_groups)
         group_arg = np.empty(n_bound_groups, dtype=np.int64)
         for r in range(start, stop):
@@ -443,43 +479,18 @@ def _hamerly_reassign_dense(Xg, dots, index, x_sq, sample_weight, centers, half_
             best_val = np.inf
             for j in range(k):
                 val = half_sq[j] - dots[r, j]
+                vals[j] = val
                 if val < best_val:
                     best_val = val
                     best = j
-            group_min[:] = np.inf
-            group_arg[:] = -1
-            for j in range(k):
-                if j != best:
-                    g = group_of[j]
-                    val = half_sq[j] - dots[r, j]
-                    if val < group_min[g]:
-                        group_min[g] = val
-                        group_arg[g] = j
-            i = index[r]
-            diff = Xg[r, 0] - centers[best, 0]
-            dist = diff * diff
-            for f in range(1, d):
-                diff = Xg[r, f] - centers[best, f]
-                dist += diff * diff
-            labels[i] = best
-            upper[i] = np.sqrt(np.float64(dist))
-            for g in range(n_bound_groups):
-                j = group_arg[g]
-                if j < 0:
-                    lower[i, g] = np.inf
-                else:
-                    other_sq = x_sq[i] + 2.0 * group_min[g]
-                    margin = slack * (x_sq[i] + 2.0 * half_sq[j])
-                    lower[i, g] = np.sqrt(max(other_sq - margin, 0.0))
-            w = sample_weight[i]
-            weights[p, best] += w
-            for f in range(d):
-                sums[p, best, f] += w * Xg[r, f]
+            _hamerly_settle(Xg, r, index[r], best, vals, group_of, x_sq, sample_weight,
+                            centers, half_sq, slack, labels, upper, lower, group_min,
+                            group_arg, sums, weights, counts, p)
 
 
 @jit_parallel
 def _hamerly_reassign_direct(X, index, x_sq, sample_weight, centers, half_sq, slack,
-                             group_of, labels, upper, lower, sums, weights):
+                             group_of, labels, upper, lower, sums, weights, counts):
     """Twin of :func:`_hamerly_reassign_dense` computing the products by a direct loop.
 
     For few clusters (no matrix product, no gathered copy): IN: X (n, d), index (m,)
@@ -494,6 +505,7 @@ def _hamerly_reassign_direct(X, index, x_sq, sample_weight, centers, half_sq, sl
         stop = (p + 1) * m // n_parts
         sums[p] = 0.0
         weights[p] = 0.0
+        counts[p] = 0
         vals = np.empty(k)
         group_min = np.empty(n_bound_groups)
         group_arg = np.empty(n_bound_groups, dtype=np.int64)
@@ -510,33 +522,9 @@ def _hamerly_reassign_direct(X, index, x_sq, sample_weight, centers, half_sq, sl
                 if val < best_val:
                     best_val = val
                     best = j
-            group_min[:] = np.inf
-            group_arg[:] = -1
-            for j in range(k):
-                if j != best:
-                    g = group_of[j]
-                    if vals[j] < group_min[g]:
-                        group_min[g] = vals[j]
-                        group_arg[g] = j
-            diff = X[i, 0] - centers[best, 0]
-            dist = diff * diff
-            for f in range(1, d):
-                diff = X[i, f] - centers[best, f]
-                dist += diff * diff
-            labels[i] = best
-            upper[i] = np.sqrt(np.float64(dist))
-            for g in range(n_bound_groups):
-                j = group_arg[g]
-                if j < 0:
-                    lower[i, g] = np.inf
-                else:
-                    other_sq = x_sq[i] + 2.0 * group_min[g]
-                    margin = slack * (x_sq[i] + 2.0 * half_sq[j])
-                    lower[i, g] = np.sqrt(max(other_sq - margin, 0.0))
-            w = sample_weight[i]
-            weights[p, best] += w
-            for f in range(d):
-                sums[p, best, f] += w * X[i, f]
+            _hamerly_settle(X, i, i, best, vals, group_of, x_sq, sample_weight, centers,
+                            half_sq, slack, labels, upper, lower, group_min, group_arg,
+                            sums, weights, counts, p)
 
 
 # ---------------------------------------------------------------- Python wrappers
@@ -796,13 +784,16 @@ def kmeans_plusplus_trials(X, x_squared_norms, sample_weight, candidates, closes
 
 
 class HamerlyState:
-    """Bounds of Hamerly's accelerated Lloyd iterations on a dense block of samples.
+    """Bounds and running sums of accelerated Lloyd iterations on a dense block of samples.
 
     One object per block: :meth:`step` runs one Lloyd step (assignment with
-    pruning, then the per-cluster partial sums) and keeps the bounds for the
-    next step; :meth:`moved` tells it how far the centres then moved. The
-    result of every step is that of a plain Lloyd step up to ties and rounding
-    (the pruning only skips distance computations that cannot change a label).
+    pruning) and returns the per-cluster sums; :meth:`moved` tells it how far
+    the centres then moved. The result of every step is that of a plain Lloyd
+    step up to ties and rounding: the pruning only skips distance
+    computations that cannot change a label. The per-cluster sums are kept up
+    to date by adding and removing only the samples that change cluster (in
+    float64, in a fixed order), so a step reads X only for the samples whose
+    bounds fail.
 
     Parameters
     ----------
@@ -834,7 +825,7 @@ class HamerlyState:
         self.X = _check_contiguous(X)
         self.sample_weight = sample_weight
         self.labels = labels
-        n = X.shape[0]
+        n, d = X.shape
         self.x_sq = row_squared_norms(X)
         # Yinyang-style groups of consecutive centres, about 8 per group
         if n_bound_groups is None:
@@ -843,17 +834,31 @@ class HamerlyState:
         self.upper = np.empty(n, dtype=np.float64)
         self.lower = np.empty((n, n_bound_groups), dtype=np.float64)
         self.need = np.empty(n, dtype=np.uint8)
+        self.sums = np.zeros((n_clusters, d), dtype=np.float64)
+        self.weights = np.zeros(n_clusters, dtype=np.float64)
+        self.counts = np.zeros(n_clusters, dtype=np.int64)
         self.shift = None
         self.n_recomputed = n
         # rounding margin of ||x||^2 - 2 x.c + ||c||^2 (worst case of a d-term dot)
-        self.slack = float(4 * (X.shape[1] + 2) * np.finfo(X.dtype).eps)
+        self.slack = float(4 * (d + 2) * np.finfo(X.dtype).eps)
 
     def moved(self, shift):
-        """Record how far every centre moved since the last step (plain distances)."""
+        """Record how far every centre moved since the last step (plain distances).
+
+        Parameters
+        ----------
+        shift : ndarray of shape (n_clusters,)
+            Euclidean distance between the old and the new position of every centre.
+        """
         self.shift = np.asarray(shift, dtype=np.float64)
 
+    def _add(self, sums, weights, counts):
+        self.sums += sums.sum(axis=0)
+        self.weights += weights.sum(axis=0)
+        self.counts += counts.sum(axis=0)
+
     def step(self, centers):
-        """Assign every sample to its nearest centre and return the partial sums.
+        """Assign every sample to its nearest centre and return the cluster sums.
 
         Parameters
         ----------
@@ -863,16 +868,19 @@ class HamerlyState:
         Returns
         -------
         sums : ndarray of shape (n_clusters, n_features), dtype float64
-            Weighted sums of the samples of every cluster.
+            Weighted sums of the samples of every cluster (a copy).
         weights : ndarray of shape (n_clusters,), dtype float64
-            Total weight of every cluster.
+            Total weight of every cluster; exactly 0 for a cluster without a
+            sample of positive weight.
         """
         X, k, d = self.X, centers.shape[0], self.X.shape[1]
         half_sq = half_squared_norms(centers)
-        totals = np.zeros((k, d), dtype=np.float64)
-        total_w = np.zeros(k, dtype=np.float64)
         if self.shift is None:
             index = np.arange(X.shape[0], dtype=np.intp)
+            self.labels[:] = -1
+            self.sums[:] = 0.0
+            self.weights[:] = 0.0
+            self.counts[:] = 0
         else:
             c64 = centers.astype(np.float64)
             gaps = 2.0 * half_sq[:, None] + 2.0 * half_sq[None, :] - 2.0 * (c64 @ c64.T)
@@ -881,40 +889,41 @@ class HamerlyState:
                 np.full(1, np.inf))
             group_shift = np.zeros(self.lower.shape[1])
             np.maximum.at(group_shift, self.group_of, self.shift)
-            groups = n_row_groups(X.shape[0], k, d)
-            sums = np.empty((groups, k, d), dtype=np.float64)
-            weights = np.empty((groups, k), dtype=np.float64)
-            _hamerly_bounds_dense(X, self.sample_weight, centers, self.labels, self.upper,
-                                  self.lower, half_gap, self.shift, group_shift, self.need,
-                                  sums, weights)
-            totals += sums.sum(axis=0)
-            total_w += weights.sum(axis=0)
+            _hamerly_bounds_dense(X, centers, self.labels, self.upper, self.lower, half_gap,
+                                  self.shift, group_shift, self.need)
             index = np.flatnonzero(self.need)
         self.n_recomputed = index.size
         if index.size and k <= DIRECT_MAX_CLUSTERS:
-            groups = n_row_groups(index.size, k, d)
-            sums = np.empty((groups, k, d), dtype=np.float64)
-            weights = np.empty((groups, k), dtype=np.float64)
+            parts = n_row_groups(index.size, k, d)
+            sums = np.empty((parts, k, d), dtype=np.float64)
+            weights = np.empty((parts, k), dtype=np.float64)
+            counts = np.empty((parts, k), dtype=np.int64)
             _hamerly_reassign_direct(X, index, self.x_sq, self.sample_weight, centers,
                                      half_sq, self.slack, self.group_of, self.labels,
-                                     self.upper, self.lower, sums, weights)
-            totals += sums.sum(axis=0)
-            total_w += weights.sum(axis=0)
+                                     self.upper, self.lower, sums, weights, counts)
+            self._add(sums, weights, counts)
         elif index.size:
-            whole = index.size == X.shape[0]
+            # Above half the rows, a product with every row beats gathering the flagged
+            # ones; recomputing a row that was not flagged is exact, just unneeded.
+            whole = 2 * index.size > X.shape[0]
+            if whole:
+                index = np.arange(X.shape[0], dtype=np.intp)
             centers_t = np.ascontiguousarray(centers.T)
             block = max(BLAS_BLOCK_ROWS, (2**24) // max(k, 1))
             for start in range(0, index.size, block):
                 rows = index[start:start + block]
                 Xg = X[start:start + block] if whole else X[rows]
                 dots = Xg @ centers_t
-                groups = n_row_groups(rows.size, k, d)
-                sums = np.empty((groups, k, d), dtype=np.float64)
-                weights = np.empty((groups, k), dtype=np.float64)
+                parts = n_row_groups(rows.size, k, d)
+                sums = np.empty((parts, k, d), dtype=np.float64)
+                weights = np.empty((parts, k), dtype=np.float64)
+                counts = np.empty((parts, k), dtype=np.int64)
                 _hamerly_reassign_dense(Xg, dots, rows, self.x_sq, self.sample_weight,
                                         centers, half_sq, self.slack, self.group_of,
-                                        self.labels, self.upper, self.lower, sums, weights)
-                totals += sums.sum(axis=0)
-                total_w += weights.sum(axis=0)
+                                        self.labels, self.upper, self.lower, sums, weights,
+                                        counts)
+                self._add(sums, weights, counts)
         self.shift = None
-        return totals, total_w
+        weights = self.weights.copy()
+        weights[self.counts <= 0] = 0.0
+        return self.sums.copy(), weights
