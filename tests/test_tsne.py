@@ -395,7 +395,8 @@ def _X(n=30, d=4):
     "params, X, match",
     [
         (dict(perplexity=30), _X(30), "perplexity .* must be less than n_samples"),
-        (dict(perplexity=5, n_components=4), _X(), "n_components in \\{1, 2, 3\\}"),
+        (dict(perplexity=5, n_components=4, method="barnes_hut"), _X(),
+         "n_components in \\{1, 2, 3\\}"),
         (dict(perplexity=5, metric="precomputed"), _X(30, 4), "square"),
         (dict(perplexity=5, metric="precomputed"), -np.abs(cdist(_X(), _X())), "Negative"),
         (dict(perplexity=5), np.where(_X() > 1, np.nan, _X()), "NaN"),
