@@ -195,6 +195,15 @@ def main():
         "dask-ml on Dask": measured("dask-ml on Dask", dask_ml_kmeans),
         "skunsup in memory": measured("skunsup in memory", skunsup_memory),
     }
+    if "algorithm" in KMeans().get_params():
+        # The in-memory default prunes with bounds; the Dask path runs plain
+        # Lloyd steps per block: show the in-memory plain Lloyd too.
+        def skunsup_memory_lloyd():
+            return KMeans(N_CLUSTERS, init=init, n_init=1, max_iter=iters, tol=0,
+                          algorithm="lloyd").fit(X)
+
+        contenders["skunsup in memory (algorithm='lloyd')"] = measured(
+            "skunsup in memory (algorithm='lloyd')", skunsup_memory_lloyd)
     times, results = interleave(contenders, repeats=repeats)
     per_iter = {name: median(t) / results[name].n_iter_ for name, t in times.items()}
     reference_inertia, _ = inertia_of(X, results["skunsup in memory"].cluster_centers_)
