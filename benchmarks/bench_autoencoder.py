@@ -17,10 +17,13 @@ with its default penalty (its mean code activation must end within 2x of the tar
     python benchmarks/bench_autoencoder.py --quick    # smoke run (small data, no record)
     python benchmarks/bench_autoencoder.py --device cuda --json-out out.json
     python benchmarks/bench_autoencoder.py --from-json out.json --name autoencoder_cuda
+
+(``--from-json`` reads ``gpu.txt`` beside the JSON, as benchmarks/gpu_check.sh writes it.)
 """
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -90,9 +93,11 @@ def main():
     parser.add_argument("--from-json", default=None)
     parser.add_argument("--name", default="autoencoder")
     args = parser.parse_args()
-    if args.from_json:
-        run = json.loads(Path(args.from_json).read_text())
-        record(args.name, run["rows"], notes=run["notes"], command=run["command"])
+    if args.from_json:  # a run of the device machine (benchmarks/gpu_check.sh)
+        from _device import record_device_run
+
+        machine = Path(args.from_json).with_name("gpu.txt").read_text().strip()
+        record_device_run(args.name, args.from_json, machine)
         return
 
     import torch
@@ -199,6 +204,9 @@ def main():
         "SparseAutoencoder's default sparsity_target and sparsity_weight with 64 sigmoid "
         "units; its mean code activation must end within 2x of 0.05."
     )
+    if hasattr(os, "getloadavg"):
+        notes += (f" Load average of the machine at the end of the run: "
+                  f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.")
     command = "python " + " ".join(sys.argv)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps({"rows": rows, "notes": notes,

@@ -10,10 +10,13 @@ example's model and loss) and skunsup's ``VAE`` run interleaved in the same proc
     python benchmarks/bench_vae.py --quick    # smoke run (small data, no record)
     python benchmarks/bench_vae.py --device cuda --json-out out.json
     python benchmarks/bench_vae.py --from-json out.json --name vae_cuda
+
+(``--from-json`` reads ``gpu.txt`` beside the JSON, as benchmarks/gpu_check.sh writes it.)
 """
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -109,9 +112,11 @@ def main():
     parser.add_argument("--from-json", default=None)
     parser.add_argument("--name", default="vae")
     args = parser.parse_args()
-    if args.from_json:
-        run = json.loads(Path(args.from_json).read_text())
-        record(args.name, run["rows"], notes=run["notes"], command=run["command"])
+    if args.from_json:  # a run of the device machine (benchmarks/gpu_check.sh)
+        from _device import record_device_run
+
+        machine = Path(args.from_json).with_name("gpu.txt").read_text().strip()
+        record_device_run(args.name, args.from_json, machine)
         return
 
     import torch
@@ -171,6 +176,9 @@ def main():
         "figures from ANCHORS.md for the hand loop: 262.5 / 247.4 / 244.4 nats, 3.64 s "
         "per epoch on 2 cores."
     )
+    if hasattr(os, "getloadavg"):
+        notes += (f" Load average of the machine at the end of the run: "
+                  f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.")
     command = "python " + " ".join(sys.argv)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps({"rows": rows, "notes": notes,

@@ -341,23 +341,26 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                     order = torch.randperm(n_samples, generator=generator, device=device)
                 else:
                     order = torch.arange(n_samples, device=device)
-                total = torch.zeros((), device=device)
-                log_totals = {}
+                # loss and logged terms summed on the device in one small tensor (two
+                # kernels per batch, no host sync): a GPU at these sizes is launch-bound
+                totals, names = None, ()
                 for start in range(0, n_samples, batch_size):
                     batch = X_t[order[start:start + batch_size]]
                     loss, logs = self._loss(module, batch, generator)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
-                    weight = batch.shape[0]
-                    total += loss.detach() * weight
-                    for name, value in logs.items():
-                        log_totals[name] = log_totals.get(name, 0.0) + value.detach() * weight
-                train_loss = float(total) / n_samples
+                    with torch.no_grad():
+                        values = torch.stack([loss, *logs.values()]) if logs else loss[None]
+                        if totals is None:
+                            totals, names = values * batch.shape[0], tuple(logs)
+                        else:
+                            totals.add_(values, alpha=batch.shape[0])
+                sums = (totals / n_samples).tolist()
+                train_loss = sums[0]
                 self.n_iter_ += 1
                 entry = {"epoch": self.n_iter_, "train_loss": train_loss}
-                entry.update({name: float(value) / n_samples
-                              for name, value in log_totals.items()})
+                entry.update(zip(names, sums[1:]))
                 if not np.isfinite(train_loss):
                     diverged = (self.n_iter_, train_loss)
                     break
