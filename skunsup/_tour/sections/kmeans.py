@@ -82,5 +82,5 @@ def run(ctx):
     figure = plot_image_grid(km.cluster_centers_[order], image_shape=ctx.image_shape,
                              n_cols=min(10, n_clusters), titles=titles, vmin=None, vmax=None)
     ctx.save_figure(figure, "kmeans_centroids",
-                    f"The {n_clusters} centroids of {name.split(',')[0]} ({name.split(', ')[1]}) "
-                    "drawn as images, with the majority class and purity of their cluster.")
+                    f"The {n_clusters} centroids of the lowest-inertia run ({name}) drawn as "
+                    "images, with the majority class and purity of their cluster.")
