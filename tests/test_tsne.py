@@ -81,6 +81,13 @@ def test_sparse_attraction_and_exact_repulsion_match_reference(params, n_new):
     ref_attr, ref_rep, ref_z, ref_kl = tsne_terms(P, Y_new, Y_ref, skip_self=False)
     np.testing.assert_allclose(attr, ref_attr, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(kl_rows, ref_kl, rtol=1e-10, atol=1e-12)
+    if dim == 2:
+        attr2, kl2 = np.empty_like(Y_new), np.empty(n_new)
+        _gradients.attractive_forces_2d(P_csr.data, P_csr.indices.astype(np.int64),
+                                        P_csr.indptr.astype(np.int64), Y_new, Y_ref, True,
+                                        attr2, kl2)
+        np.testing.assert_allclose(attr2, ref_attr, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(kl2, ref_kl, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(rep, ref_rep, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(z, ref_z, rtol=1e-10)
 
@@ -100,6 +107,21 @@ def test_barnes_hut_with_angle_zero_equals_exact(params, duplicates):
     bh_repulsion(Y, Y, True, 0.0, rep_bh, z_bh)
     np.testing.assert_allclose(rep_bh, rep, rtol=1e-9, atol=1e-13)
     np.testing.assert_allclose(z_bh, z, rtol=1e-9)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_barnes_hut_objective_with_angle_zero_is_the_exact_objective(dim):
+    rng = np.random.RandomState(dim)
+    X = rng.normal(size=(120, 4))
+    P = knn_affinities(X, 5.0).P
+    Y = rng.normal(size=(120, dim)) * 5
+    g_exact, g_bh = np.empty_like(Y), np.empty_like(Y)
+    kl_exact = TSNEObjective(P, "exact")(Y, 2.0, True, g_exact)
+    kl_bh = TSNEObjective(P, "barnes_hut", angle=0.0)(Y, 2.0, True, g_bh)
+    np.testing.assert_allclose(g_bh, g_exact, rtol=1e-9, atol=1e-15)
+    assert kl_bh == pytest.approx(kl_exact, rel=1e-12)
+    kl_ref, grad_ref = tsne_kl_and_grad(P.toarray(), Y)
+    assert kl_exact == pytest.approx(kl_ref, rel=1e-10)
 
 
 def test_barnes_hut_approximates_exact_gradient():
@@ -248,7 +270,7 @@ def digits_split():
     X, y = load_digits(return_X_y=True)
     order = np.random.RandomState(0).permutation(len(X))
     train, test = order[:1500], order[1500:]
-    tsne = TSNE(max_iter=500, random_state=0).fit(X[train])
+    tsne = TSNE(method="barnes_hut", max_iter=500, random_state=0).fit(X[train])
     return X, y, train, test, tsne
 
 

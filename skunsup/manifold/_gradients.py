@@ -683,12 +683,13 @@ def attractive_forces_2d(P_data, P_indices, P_indptr, Y_rows, Y_cols, compute_kl
         kl_rows[i] = kl
 
 
-@jit_parallel
+@jit_kernel
 def scatter_rows(src, src_z, perm, dst, dst_z):
     """``dst[perm[p]] = src[p]`` and ``dst_z[perm[p]] = src_z[p]`` (undo the tree order)."""
     n, dim = src.shape
-    for p in numba.prange(n):
+    for p in range(n):
         i = perm[p]
         for c in range(dim):
             dst[i, c] = src[p, c]
         dst_z[i] = src_z[p]
+
