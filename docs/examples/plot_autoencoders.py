@@ -15,7 +15,7 @@ x̂ = h(z), and the weights minimise the reconstruction loss between x and x̂
 * **sparse**: a wide code whose units must be mostly off, enforced by the
   penalty β Σ_j KL(ρ ‖ ρ̂_j) (:class:`~skunsup.neural_network.SparseAutoencoder`).
 
-To run in seconds this example trains on 2,000 images for 15 short epochs; the
+To run in seconds this example trains on 1,600 images for a dozen short epochs; the
 tour (``python -m skunsup tour``) trains on more.
 """
 
@@ -26,8 +26,8 @@ from skunsup.datasets import load_tour_data
 from skunsup.neural_network import Autoencoder, SparseAutoencoder
 from skunsup.plotting import plot_image_grid
 
-data = load_tour_data("auto", n_samples=2500, random_state=0)
-X_train, X_test = data.data[:2000], data.data[2000:]
+data = load_tour_data("auto", n_samples=2000, random_state=0)
+X_train, X_test = data.data[:1600], data.data[1600:]
 shape = data.image_shape
 show = X_test[:8]
 
@@ -35,7 +35,7 @@ show = X_test[:8]
 # Compression: 784 numbers to 32 and back
 # ---------------------------------------
 
-ae = Autoencoder(n_components=32, hidden_layer_sizes=(128,), max_epochs=15, batch_size=128,
+ae = Autoencoder(n_components=32, hidden_layer_sizes=(128,), max_epochs=12, batch_size=128,
                  random_state=0, device="cpu").fit(X_train)
 codes = ae.transform(X_test)
 print(f"code shape {codes.shape}, test BCE per pixel {-ae.score(X_test):.4f}")
@@ -53,7 +53,7 @@ fig.tight_layout()
 
 noise = 0.25
 denoiser = Autoencoder(n_components=32, hidden_layer_sizes=(128,), noise_std=noise,
-                       max_epochs=15, batch_size=128, random_state=0, device="cpu").fit(X_train)
+                       max_epochs=12, batch_size=128, random_state=0, device="cpu").fit(X_train)
 rng = np.random.default_rng(1)
 noisy = np.clip(show + rng.normal(scale=noise, size=show.shape), 0, 1).astype(np.float32)
 denoised = denoiser.inverse_transform(denoiser.transform(noisy))
@@ -71,9 +71,9 @@ fig.tight_layout()
 # and many units saturate at 0 or 1; with it most activations are near 0 and
 # none comes close to 1. ``mean_activation_`` checks that the constraint holds.
 
-sparse = SparseAutoencoder(n_components=64, sparsity_target=0.05, max_epochs=15, batch_size=128,
+sparse = SparseAutoencoder(n_components=64, sparsity_target=0.05, max_epochs=12, batch_size=128,
                            random_state=0, device="cpu").fit(X_train)
-dense = SparseAutoencoder(n_components=64, sparsity_weight=0.0, max_epochs=15, batch_size=128,
+dense = SparseAutoencoder(n_components=64, sparsity_weight=0.0, max_epochs=6, batch_size=128,
                           random_state=0, device="cpu").fit(X_train)
 print(f"mean code activation: sparse {sparse.mean_activation_:.3f}, "
       f"unpenalised {dense.mean_activation_:.3f} (target 0.05)")

@@ -26,7 +26,7 @@ strategies = {
     "random, best of 10": {"init": "random", "n_init": 10},
     "k-means++, 1 run": {"init": "k-means++", "n_init": 1},
 }
-seeds = range(20)
+seeds = range(10)
 inertias = {
     name: [KMeans(n_clusters=12, random_state=seed, **params).fit(X).inertia_ for seed in seeds]
     for name, params in strategies.items()
@@ -35,7 +35,7 @@ for name, values in inertias.items():
     print(f"{name:20s} median J = {np.median(values):8.1f}   worst J = {np.max(values):8.1f}")
 
 # %%
-# The final J of 20 seeds per strategy
+# The final J of 10 seeds per strategy
 # ------------------------------------
 # One random start often ends in a local minimum where one centre sits
 # between two blobs and another blob holds two centres. Ten restarts or

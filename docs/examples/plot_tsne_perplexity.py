@@ -2,7 +2,7 @@
 t-SNE of Fashion-MNIST and the effect of perplexity
 ===================================================
 
-A t-SNE map of 1,500 Fashion-MNIST images (scikit-learn's digits where
+A t-SNE map of 1,000 Fashion-MNIST images (scikit-learn's digits where
 Fashion-MNIST is not installed), made the usual way: PCA to 50 dimensions
 first (fast neighbour search, less noise), then t-SNE, chained in a
 ``Pipeline``. The perplexity, the effective number of neighbours every point
@@ -21,7 +21,7 @@ from skunsup.decomposition import PCA
 from skunsup.manifold import TSNE
 from skunsup.plotting import plot_embedding
 
-data = load_tour_data("auto", n_samples=1500, random_state=0)
+data = load_tour_data("auto", n_samples=1000, random_state=0)
 X, y = data.data, data.target
 
 # %%
