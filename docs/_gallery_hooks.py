@@ -3,7 +3,7 @@
 import re
 
 
-def reset_torch_threads(gallery_conf, fname, *args):
+def reset_torch_threads(gallery_conf, fname):
     """Run every gallery example with torch on one thread, as the tests do.
 
     On a busy 2-core machine two torch threads were 2-3x slower than one for
