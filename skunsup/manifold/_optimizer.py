@@ -3,7 +3,9 @@
 An *objective* is a callable ``objective(Y, exaggeration, compute_kl, grad_out)
 -> kl`` that writes the gradient at ``Y`` into ``grad_out`` and returns the KL
 divergence (NaN when ``compute_kl`` is False); it carries P and its work
-buffers, so a gradient step allocates nothing of size n. The objectives here:
+buffers, so a gradient step allocates nothing of size n. An objective may set
+``last_grad_norm2`` (the squared gradient norm, found while writing it) to
+spare the optimiser a pass over the gradient. The objectives here:
 
 * :class:`SNEObjective` -- exact SNE (dense conditional P);
 * :class:`TSNEObjective` -- t-SNE with a sparse or dense P and a repulsion
@@ -336,7 +338,9 @@ class GradientDescent:
                 last = it == n_iter
                 compute_kl = check or (last and compute_final_kl)
                 value = objective(Y, exaggeration, compute_kl, grad)
-                grad_norm2 = objective.last_grad_norm2
+                grad_norm2 = getattr(objective, "last_grad_norm2", None)
+                if grad_norm2 is None:
+                    grad_norm2 = float(np.sum(grad * grad))
                 if compute_kl:
                     kl = value
                     history.append((self.n_iter + it, kl))

@@ -163,6 +163,14 @@ class SNE(_BaseSNE):
         -------
         self : SNE
             The fitted estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.manifold import SNE
+        >>> X = np.random.RandomState(0).normal(size=(30, 3))
+        >>> SNE(perplexity=5, max_iter=100, random_state=0).fit(X).embedding_.shape
+        (30, 2)
         """
         self._fit_embedding(X)
         return self
@@ -182,5 +190,13 @@ class SNE(_BaseSNE):
         -------
         X_new : ndarray of shape (n_samples, n_components)
             ``embedding_``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.manifold import SNE
+        >>> X = np.random.RandomState(0).normal(size=(30, 3))
+        >>> SNE(perplexity=5, max_iter=100, random_state=0).fit_transform(X).shape
+        (30, 2)
         """
         return self._fit_embedding(X)

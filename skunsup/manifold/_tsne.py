@@ -47,7 +47,7 @@ _FFT_MIN_SAMPLES = 100
 
 
 class TSNE(_BaseSNE):
-    """t-distributed Stochastic Neighbor Embedding.
+    """The t-distributed Stochastic Neighbor Embedding.
 
     t-SNE turns distances into joint probabilities ``p_ij`` (symmetrised
     conditional Gaussians calibrated to a perplexity) and finds a
@@ -132,7 +132,7 @@ class TSNE(_BaseSNE):
     See Also
     --------
     SNE : The original, asymmetric stochastic neighbour embedding.
-    sklearn.manifold.TSNE : scikit-learn's t-SNE (no ``transform``).
+    sklearn.manifold.TSNE : The t-SNE of scikit-learn (no ``transform``).
 
     Notes
     -----
@@ -267,6 +267,14 @@ class TSNE(_BaseSNE):
         -------
         self : TSNE
             The fitted estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.manifold import TSNE
+        >>> X = np.random.RandomState(0).normal(size=(40, 3))
+        >>> TSNE(perplexity=5, max_iter=250, random_state=0).fit(X).embedding_.shape
+        (40, 2)
         """
         self._fit_embedding(X)
         return self
@@ -286,6 +294,14 @@ class TSNE(_BaseSNE):
         -------
         X_new : ndarray of shape (n_samples, n_components)
             ``embedding_``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.manifold import TSNE
+        >>> X = np.random.RandomState(0).normal(size=(40, 3))
+        >>> TSNE(perplexity=5, max_iter=250, random_state=0).fit_transform(X).shape
+        (40, 2)
         """
         return self._fit_embedding(X)
 
@@ -322,6 +338,15 @@ class TSNE(_BaseSNE):
         -------
         X_new : ndarray of shape (n_new, n_components)
             Positions of the new points in the map.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.manifold import TSNE
+        >>> X = np.random.RandomState(0).normal(size=(40, 3))
+        >>> tsne = TSNE(perplexity=5, max_iter=250, random_state=0).fit(X)
+        >>> tsne.transform(X[:2] + 0.01).shape
+        (2, 2)
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
