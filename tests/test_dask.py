@@ -256,6 +256,8 @@ def test_bad_input_is_refused_clearly(threads):
         PCA(2, svd_solver="arpack").fit(Xd)
 
     est = KMeans(3, n_init=1, random_state=0).fit(Xd)
+    with pytest.raises(ValueError, match="non-negative"):
+        est.score(Xd, sample_weight=-np.ones(500))
     with pytest.raises(ValueError, match="features"):
         est.predict(Xd[:, :2])
     lazy = est.predict(da.from_array(bad, chunks=(100, -1)))  # lazy: no error yet

@@ -173,6 +173,8 @@ def _score_block(X, sample_weight, centers):
     X = as_block(X)
     _check_finite_block(X)
     w = block_weights(sample_weight, X.shape[0])
+    if not np.isfinite(w).all() or np.any(w < 0):
+        raise ValueError("sample_weight must be finite and non-negative.")
     with numba_threads(1):
         _, distances = kernels.assign_labels(X, centers)
     return float(np.dot(w, distances))
