@@ -144,28 +144,33 @@ def pca50(X, seed=0):
     return PCA(50, random_state=seed).fit_transform(X).astype(np.float64)
 
 
-def run_rows(X, names, *, size_label, max_iter, seed, quality):
+def run_rows(X, names, *, size_label, max_iter, seed, quality, on_row=None):
+    """Run each contender once, in order; a row (with its quality) per contender.
+
+    ``on_row(rows_so_far)`` is called after each contender, so that a long run
+    records what it has even if a later contender does not finish.
+    """
     rows = []
-    results = {}
-    order = list(names)
-    for name in order:  # one run each (long); alternation matters little at these lengths
+    for name in names:  # one run each (long); alternation matters little at these lengths
         print(f"[bench_tsne] N={size_label}: {name} ...", flush=True)
         tic = time.perf_counter()
+        cpu = time.process_time()
         Y, own_kl = CONTENDERS[name](X, seed, max_iter)
         seconds = time.perf_counter() - tic
-        results[name] = (seconds, Y, own_kl)
-        print(f"[bench_tsne]   {seconds:.1f} s", flush=True)
-    for name in order:
-        seconds, Y, own_kl = results[name]
+        cpu_seconds = time.process_time() - cpu
+        print(f"[bench_tsne]   {seconds:.1f} s (process CPU {cpu_seconds:.1f} s)", flush=True)
         rows.append({
             "N": size_label,
             "implementation": name,
             "iterations": max_iter,
             "seconds": round(seconds, 2),
+            "CPU seconds": round(cpu_seconds, 1),
             "KL (common)": round(quality.common_kl(Y), 4),
             "own KL": round(float(own_kl), 4),
             "10-NN kept": round(quality.knn_kept(Y), 4),
         })
+        if on_row is not None:
+            on_row(rows)
     return rows
 
 
@@ -195,25 +200,6 @@ def main(argv=None):
     if args.quick:
         args.sizes, args.exact_size, args.max_iter = [1500], 500, 300
 
-    X_all, _ = load_fashion_mnist_float32("all")
-    rows = []
-    for n in args.sizes:
-        X = pca50(X_all[:n], args.seed)
-        quality = Quality(X)
-        rows += run_rows(X, ["skunsup TSNE barnes_hut", "scikit-learn TSNE barnes_hut"],
-                         size_label=n, max_iter=args.max_iter, seed=args.seed,
-                         quality=quality)
-    if args.exact_size:
-        X = pca50(X_all[:args.exact_size], args.seed)
-        quality = Quality(X)
-        rows += run_rows(X, ["skunsup SNE (exact)", "skunsup TSNE exact",
-                             "scikit-learn TSNE exact"],
-                         size_label=args.exact_size, max_iter=args.max_iter, seed=args.seed,
-                         quality=quality)
-    add_ratios(rows, "skunsup TSNE barnes_hut", "scikit-learn TSNE barnes_hut")
-    add_ratios(rows, "skunsup TSNE exact", "scikit-learn TSNE exact")
-    add_ratios(rows, "skunsup SNE (exact)", "scikit-learn TSNE exact")
-
     notes = (
         "Fashion-MNIST (first N of the 70,000 images, [0, 1] float32) after PCA to 50 "
         "dimensions; both libraries get the same array, perplexity 30, 1000 iterations "
@@ -224,14 +210,44 @@ def main(argv=None):
         "of per-point KLs and not comparable). *10-NN kept*: mean fraction of each point's "
         "10 nearest neighbours in the 50-d space kept among its 10 nearest in the map. "
         "Goal (issue 5): Barnes-Hut >= 5x faster than scikit-learn at equal or better KL. "
-        "One run per contender (they take minutes), on a shared 2-core machine."
+        "One run per contender (they take minutes), on a shared 2-core machine; *CPU "
+        "seconds* is the process CPU time of each fit (the machine was shared, so wall "
+        "time depends on the load)."
     )
+    X_all, _ = load_fashion_mnist_float32("all")
+    rows = []
+
+    def finish(new_rows, final=False):
+        table = rows + new_rows
+        add_ratios(table, "skunsup TSNE barnes_hut", "scikit-learn TSNE barnes_hut")
+        add_ratios(table, "skunsup TSNE exact", "scikit-learn TSNE exact")
+        add_ratios(table, "skunsup SNE (exact)", "scikit-learn TSNE exact")
+        if not args.quick:
+            partial = "" if final else (
+                "\n\n**Partial run**: the contenders missing from the table had not finished "
+                "when this was recorded.")
+            record(args.name, table, notes=notes + partial)
+        return table
+
+    for n in args.sizes:
+        X = pca50(X_all[:n], args.seed)
+        quality = Quality(X)
+        rows += run_rows(X, ["skunsup TSNE barnes_hut", "scikit-learn TSNE barnes_hut"],
+                         size_label=n, max_iter=args.max_iter, seed=args.seed,
+                         quality=quality, on_row=finish)
+    if args.exact_size:
+        X = pca50(X_all[:args.exact_size], args.seed)
+        quality = Quality(X)
+        rows += run_rows(X, ["skunsup SNE (exact)", "skunsup TSNE exact",
+                             "scikit-learn TSNE exact"],
+                         size_label=args.exact_size, max_iter=args.max_iter, seed=args.seed,
+                         quality=quality, on_row=finish)
+    rows = finish([], final=True)
+
     if args.quick:
         from _harness import render_table
 
         print(render_table(rows))
-        return rows
-    record(args.name, rows, notes=notes)
     return rows
 
 
