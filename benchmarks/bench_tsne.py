@@ -47,11 +47,19 @@ N_JOBS = 2
 # ---------------------------------------------------------------------------
 
 
+def _sklearn_learning_rate(X):
+    """scikit-learn's learning_rate='auto': max(N / early_exaggeration / 4, 50)."""
+    return max(X.shape[0] / 12.0 / 4.0, 50.0)
+
+
 def skunsup_bh(X, seed, max_iter):
     from skunsup.manifold import TSNE
 
+    # scikit-learn's schedule (its 'auto' rate in both phases), so that both
+    # libraries take the same optimisation path and only the speed differs
     tsne = TSNE(perplexity=PERPLEXITY, max_iter=max_iter, method="barnes_hut", angle=0.5,
-                init="pca", random_state=seed, n_jobs=N_JOBS).fit(X)
+                init="pca", learning_rate=_sklearn_learning_rate(X), random_state=seed,
+                n_jobs=N_JOBS).fit(X)
     return tsne.embedding_, tsne.kl_divergence_
 
 
@@ -68,7 +76,8 @@ def skunsup_tsne_exact(X, seed, max_iter):
     from skunsup.manifold import TSNE
 
     tsne = TSNE(perplexity=PERPLEXITY, max_iter=max_iter, method="exact", init="pca",
-                random_state=seed, n_jobs=N_JOBS).fit(X)
+                learning_rate=_sklearn_learning_rate(X), random_state=seed,
+                n_jobs=N_JOBS).fit(X)
     return tsne.embedding_, tsne.kl_divergence_
 
 
