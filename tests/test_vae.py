@@ -163,3 +163,17 @@ def test_bad_inputs_of_the_generation_methods(vae, binary_digits):
         vae.log_likelihood(X[:2], n_importance_samples=0)
     with pytest.raises(ValueError, match="NaN"):
         vae.score_samples(np.where(X[:5] > 0.5, np.nan, X[:5]))
+
+
+def test_score_draws_depend_on_the_row_alone():
+    from skunsup.neural_network._vae import _row_keyed_normals
+
+    X = np.random.default_rng(0).random((2000, 5))
+    draws = _row_keyed_normals(X, 7, (4, 3))
+    assert draws.shape == (2000, 4, 3)
+    np.testing.assert_array_equal(_row_keyed_normals(X[::-1], 7, (4, 3)), draws[::-1])
+    np.testing.assert_array_equal(_row_keyed_normals(X[5:6].astype(np.float32), 7, (4, 3))[0],
+                                  _row_keyed_normals(X[5:6].astype(np.float32).astype(float),
+                                                     7, (4, 3))[0])
+    assert abs(draws.mean()) < 0.02 and abs(draws.std() - 1) < 0.02
+    assert not np.array_equal(_row_keyed_normals(X, 8, (4, 3)), draws)

@@ -158,8 +158,9 @@ class VAE(BaseTorchEstimator):
     -----
     ``score`` and ``score_samples`` estimate the ELBO with 4 draws of eps per
     sample, drawn from a hash of the sample's values: a sample's score does not
-    depend on the batch or the order it is scored in. :meth:`log_likelihood` gives the tighter importance-weighted
-    bound (IWAE). Losses are in nats per sample (sums over features).
+    depend on the batch or the order it is scored in. :meth:`log_likelihood`
+    gives the tighter importance-weighted bound (IWAE). Losses are in nats per
+    sample (sums over features).
 
     References
     ----------
