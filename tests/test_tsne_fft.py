@@ -232,6 +232,9 @@ from skunsup.manifold._interpolation import FFTObjective  # noqa: E402
 from skunsup.manifold._optimizer import TSNEObjective  # noqa: E402
 
 
+_N_TRAIN = 1200  # digits used to fit; the rest are transformed
+
+
 @pytest.fixture(scope="module")
 def digits():
     X, y = load_digits(return_X_y=True)
@@ -244,13 +247,13 @@ def digits_maps(digits):
     maps = {}
     for method in ("fft", "barnes_hut"):
         tsne = TSNE(method=method, max_iter=500, random_state=0, n_jobs=2)
-        maps[method] = (tsne, tsne.fit_transform(X[:1500]))
+        maps[method] = (tsne, tsne.fit_transform(X[:_N_TRAIN]))
     return maps
 
 
 def test_fft_quality_on_digits_matches_barnes_hut(digits, digits_maps):
     X, _ = digits
-    trust = {m: trustworthiness(X[:1500], Y, n_neighbors=10) for m, (_, Y) in digits_maps.items()}
+    trust = {m: trustworthiness(X[:_N_TRAIN], Y, n_neighbors=10) for m, (_, Y) in digits_maps.items()}
     assert trust["fft"] >= 0.97
     assert abs(trust["fft"] - trust["barnes_hut"]) <= 0.01
     tsne = digits_maps["fft"][0]
@@ -265,12 +268,13 @@ def test_fft_quality_on_digits_matches_barnes_hut(digits, digits_maps):
 def test_fft_transform_places_new_digits_with_their_class(digits, digits_maps):
     X, y = digits
     tsne, Y = digits_maps["fft"]
-    Y_new = tsne.transform(X[1500:])
-    assert Y_new.shape == (X.shape[0] - 1500, 2) and np.isfinite(Y_new).all()
+    Y_new = tsne.transform(X[_N_TRAIN:])
+    assert Y_new.shape == (X.shape[0] - _N_TRAIN, 2) and np.isfinite(Y_new).all()
     d = ((Y_new[:, None, :] - Y[None, :, :]) ** 2).sum(-1)
     nearest = np.argsort(d, axis=1)[:, :10]
-    votes = np.array([np.bincount(y[:1500][row], minlength=10).argmax() for row in nearest])
-    assert np.mean(votes == y[1500:]) >= 0.9
+    votes = np.array([np.bincount(y[:_N_TRAIN][row], minlength=10).argmax()
+                      for row in nearest])
+    assert np.mean(votes == y[_N_TRAIN:]) >= 0.9
 
 
 def test_fft_objective_matches_exact_objective():

@@ -70,6 +70,13 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _auto_learning_rate(self, n_samples):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _auto_main_phase(self, n_samples, learning_rate):
+        """(learning rate, per-point step limit) of the main phase under ``learning_rate="auto"``.
+
+        Default: the exaggeration phase's rate, no step limit (0).
+        """
+        return learning_rate, 0.0
+
     # -- shared machinery -------------------------------------------------------
     @property
     def _n_features_out(self):
@@ -126,8 +133,10 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         max_iter = DEFAULT_MAX_ITER if self.max_iter is None else self.max_iter
         if self.learning_rate == "auto":
             learning_rate = self._auto_learning_rate(n_samples)
+            main_learning_rate, max_step = self._auto_main_phase(n_samples, learning_rate)
         else:
-            learning_rate = float(self.learning_rate)
+            learning_rate = main_learning_rate = float(self.learning_rate)
+            max_step = 0.0
 
         with numba_threads(self.n_jobs):
             tic = time.perf_counter()
@@ -142,16 +151,17 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             first = optimizer(
                 Y, objective, n_early, learning_rate, MOMENTUM_EARLY,
                 exaggeration=self.early_exaggeration, min_grad_norm=self.min_grad_norm,
-                n_iter_without_progress=None, compute_final_kl=False,
+                n_iter_without_progress=None, compute_final_kl=False, max_step=max_step,
                 verbose=self.verbose, label=self._label,
             )
             result = first
             if first.reason in ("max_iter", "min_grad_norm"):
                 result = optimizer(
-                    Y, objective, max_iter - first.n_iter, learning_rate, MOMENTUM_MAIN,
+                    Y, objective, max_iter - first.n_iter, main_learning_rate, MOMENTUM_MAIN,
                     exaggeration=1.0, min_grad_norm=self.min_grad_norm,
                     n_iter_without_progress=self.n_iter_without_progress,
-                    compute_final_kl=False, verbose=self.verbose, label=self._label,
+                    compute_final_kl=False, max_step=max_step, verbose=self.verbose,
+                    label=self._label,
                 )
             # the KL of the embedding we return (one more gradient evaluation)
             kl = objective(Y, 1.0, True, np.empty_like(Y))
