@@ -10,7 +10,7 @@ filled: every point of it decodes to a plausible image. That is what makes
 the lecture's figures possible: sampling new images, walking from one image
 to another, and adding a feature by vector arithmetic.
 
-To run in seconds, this example trains small models on 3,000 images for a
+To run in seconds, this example trains small models on 2,000 images for a
 few epochs; the tour (``python -m skunsup tour``) trains longer.
 """
 
@@ -21,9 +21,9 @@ from skunsup.datasets import load_tour_data
 from skunsup.neural_network import VAE
 from skunsup.plotting import plot_embedding, plot_image_grid
 
-data = load_tour_data("auto", n_samples=3500, random_state=0)
-X_train, X_test = data.data[:3000], data.data[3000:]
-y_train, y_test = data.target[:3000], data.target[3000:]
+data = load_tour_data("auto", n_samples=2500, random_state=0)
+X_train, X_test = data.data[:2000], data.data[2000:]
+y_train, y_test = data.target[:2000], data.target[2000:]
 shape, names = data.image_shape, data.target_names
 
 # %%
@@ -32,7 +32,7 @@ shape, names = data.image_shape, data.target_names
 # With ``n_components=2`` the posterior means (``transform``) can be drawn
 # directly, and a regular grid of latent points can be decoded.
 
-vae2 = VAE(n_components=2, hidden_layer_sizes=(256,), max_epochs=20, batch_size=128,
+vae2 = VAE(n_components=2, hidden_layer_sizes=(256,), max_epochs=15, batch_size=128,
            random_state=0, device="cpu").fit(X_train)
 print(f"2-D VAE: test ELBO {vae2.score(X_test):.1f} nats per image")
 last = vae2.history_[-1]
@@ -62,7 +62,7 @@ fig.tight_layout()
 # More latent dimensions reconstruct better. ``sample`` decodes draws from
 # the prior :math:`\\mathcal N(0, I)`: images that are in no data set.
 
-vae = VAE(n_components=16, hidden_layer_sizes=(256,), max_epochs=20, batch_size=128,
+vae = VAE(n_components=16, hidden_layer_sizes=(256,), max_epochs=15, batch_size=128,
           random_state=0, device="cpu").fit(X_train)
 print(f"16-D VAE: test ELBO {vae.score(X_test):.1f} nats per image")
 fig = plot_image_grid(vae.sample(16, random_state=0), image_shape=shape, n_cols=8)
