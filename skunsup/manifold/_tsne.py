@@ -15,6 +15,12 @@ Extension points for new gradient methods (e.g. ``method="fft"``)
 * ``transform`` builds ``TSNEObjective(P_new, method, angle, Y_ref=embedding_)``:
   the same repulsion with ``is_training=False`` (reference points fixed, one
   normaliser per new point).
+
+``method="fft"`` is wired this way: ``_make_objective`` and ``transform``
+return :class:`~skunsup.manifold._interpolation.FFTObjective` (FFT-interpolated
+repulsion, float32 attraction fused with the gradient, Z from the FFT for the
+KL); ``_resolve_method`` turns ``"auto"`` (and ``"fft"`` on tiny data) into the
+method used, stored in ``_method`` at fit.
 """
 
 import warnings
