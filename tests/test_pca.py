@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 from sklearn.decomposition import PCA as SklearnPCA
@@ -102,6 +102,7 @@ def test_centered_covariance_needs_two_rows():
 
 # ---------------------------------------------------------------- solvers
 @pytest.mark.parametrize("solver", SOLVERS)
+@settings(max_examples=15)  # x 4 solvers
 @given(
     n_samples=st.integers(4, 60),
     n_features=st.integers(2, 60),
@@ -150,6 +151,7 @@ def test_explained_variance_matches_float64_reference_on_digits(solver, dtype):
 
 @pytest.mark.parametrize("solver", ["covariance_eigh", "full"])
 @pytest.mark.parametrize("whiten", [False, True])
+@settings(max_examples=12)  # x 4 combinations
 @given(
     n_samples=st.integers(2, 40),
     n_features=st.integers(1, 40),
