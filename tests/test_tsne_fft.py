@@ -232,7 +232,7 @@ from skunsup.manifold._interpolation import FFTObjective  # noqa: E402
 from skunsup.manifold._optimizer import TSNEObjective  # noqa: E402
 
 
-_N_TRAIN = 1200  # digits used to fit; the rest are transformed
+_N_TRAIN = 1000  # digits used to fit; the rest are transformed
 
 
 @pytest.fixture(scope="module")
@@ -246,7 +246,7 @@ def digits_maps(digits):
     X, _ = digits
     maps = {}
     for method in ("fft", "barnes_hut"):
-        tsne = TSNE(method=method, max_iter=500, random_state=0, n_jobs=2)
+        tsne = TSNE(method=method, max_iter=400, random_state=0, n_jobs=2)
         maps[method] = (tsne, tsne.fit_transform(X[:_N_TRAIN]))
     return maps
 
