@@ -29,6 +29,9 @@ def test_render_table_keeps_column_order_and_formats_numbers():
 def test_record_writes_json_history_and_results_md(tmp_path, monkeypatch):
     monkeypatch.setattr(_harness, "RESULTS_DIR", tmp_path / "results")
     monkeypatch.setattr(_harness, "RESULTS_MD", tmp_path / "RESULTS.md")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{_harness.README_START}\nold\n{_harness.README_END}\nrest\n")
+    monkeypatch.setattr(_harness, "README_MD", readme)
     _harness.record("demo", [{"method": "ours", "s": 1.0}], notes="Goal: be fast.",
                     command="python bench_demo.py")
     run = json.loads((tmp_path / "results" / "demo.json").read_text())
@@ -37,6 +40,9 @@ def test_record_writes_json_history_and_results_md(tmp_path, monkeypatch):
     assert "## demo" in markdown and "`python bench_demo.py`" in markdown
     assert "Goal: be fast." in markdown
     assert len((tmp_path / "results" / "history.jsonl").read_text().splitlines()) == 1
+    text = readme.read_text()
+    assert "old" not in text and "| ours | 1 |" in text
+    assert text.startswith("intro\n") and text.endswith("rest\n")
 
 
 @pytest.mark.parametrize("values, expected", [([3.0, 1.0, 2.0], 2.0), ([1.0, 2.0], 1.5)])

@@ -278,6 +278,16 @@ class Autoencoder(BaseTorchEstimator):
         -------
         score : float
             Minus the mean BCE (or squared error) per feature and sample.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.neural_network import Autoencoder
+        >>> X = np.random.default_rng(0).random((60, 8))
+        >>> ae = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=2,
+        ...                  random_state=0, device="cpu").fit(X)
+        >>> bool(ae.score(X) < 0)
+        True
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)

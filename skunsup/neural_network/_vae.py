@@ -307,6 +307,16 @@ class VAE(BaseTorchEstimator):
         -------
         elbo : ndarray of shape (n_samples,)
             ``E_q[log p(x | z)] - KL(q(z | x) || p(z))`` estimated with 4 draws.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.neural_network import VAE
+        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
+        >>> vae = VAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
+        ...           random_state=0, device="cpu").fit(X)
+        >>> vae.score_samples(X[:3]).shape
+        (3,)
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
@@ -337,6 +347,16 @@ class VAE(BaseTorchEstimator):
         -------
         score : float
             Mean of :meth:`score_samples`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.neural_network import VAE
+        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
+        >>> vae = VAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
+        ...           random_state=0, device="cpu").fit(X)
+        >>> bool(vae.score(X) < 0)
+        True
         """
         return float(np.mean(self.score_samples(X)))
 
@@ -360,6 +380,17 @@ class VAE(BaseTorchEstimator):
         -------
         log_px : ndarray of shape (n_samples,)
             The estimate for every sample.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.neural_network import VAE
+        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
+        >>> vae = VAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
+        ...           random_state=0, device="cpu").fit(X)
+        >>> ll = vae.log_likelihood(X[:3], n_importance_samples=8, random_state=0)
+        >>> bool(np.all(ll >= vae.score_samples(X[:3]) - 1.0))
+        True
         """
         check_is_fitted(self)
         if not isinstance(n_importance_samples, Integral) or n_importance_samples < 1:
@@ -402,6 +433,16 @@ class VAE(BaseTorchEstimator):
         -------
         X_new : ndarray of shape (n_samples, n_features_in_)
             Decoded means (probabilities in [0, 1] for the BCE likelihood).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.neural_network import VAE
+        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
+        >>> vae = VAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
+        ...           random_state=0, device="cpu").fit(X)
+        >>> vae.sample(4, random_state=0).shape
+        (4, 16)
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
@@ -435,6 +476,16 @@ class VAE(BaseTorchEstimator):
         -------
         path : ndarray of shape (n_steps, n_features_in_)
             Decoded points from ``x_a``'s reconstruction to ``x_b``'s.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.neural_network import VAE
+        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
+        >>> vae = VAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
+        ...           random_state=0, device="cpu").fit(X)
+        >>> vae.interpolate(X[0], X[1], n_steps=5).shape
+        (5, 16)
         """
         check_is_fitted(self)
         if not isinstance(n_steps, Integral) or n_steps < 2:
@@ -458,6 +509,16 @@ class VAE(BaseTorchEstimator):
         -------
         vector : ndarray of shape (n_components,)
             To be used with :meth:`add_attribute`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.neural_network import VAE
+        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
+        >>> vae = VAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
+        ...           random_state=0, device="cpu").fit(X)
+        >>> vae.attribute_vector(X[:10], X[10:20]).shape
+        (2,)
         """
         return self.transform(X_with).mean(axis=0) - self.transform(X_without).mean(axis=0)
 
@@ -477,6 +538,17 @@ class VAE(BaseTorchEstimator):
         -------
         X_new : ndarray of shape (n_samples, n_features_in_)
             Decoded ``mu(X) + scale * vector``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.neural_network import VAE
+        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
+        >>> vae = VAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
+        ...           random_state=0, device="cpu").fit(X)
+        >>> vector = vae.attribute_vector(X[:10], X[10:20])
+        >>> vae.add_attribute(X[:3], vector, scale=0.5).shape
+        (3, 16)
         """
         check_is_fitted(self)
         vector = np.asarray(vector, dtype=np.float64)
