@@ -165,8 +165,8 @@ def write_results_md():
         "Ours and the peer's figures in a table come from the same process, "
         "interleaved. Do not edit by hand: rerun the benchmark.\n",
     ]
-    for path in sorted(RESULTS_DIR.glob("*.json")):
-        run = json.loads(path.read_text())
+    runs = [json.loads(path.read_text()) for path in sorted(RESULTS_DIR.glob("*.json"))]
+    for run in runs:
         machine = run["machine"]
         sections += [
             f"## {run['benchmark']}\n",
@@ -181,19 +181,18 @@ def write_results_md():
         if run.get("notes"):
             sections.append(run["notes"].strip() + "\n")
     RESULTS_MD.write_text("\n".join(sections))
-    _update_readme()
+    _update_readme(runs)
 
 
-def _update_readme():
-    """Copy every benchmark's latest table into the README, between its markers."""
+def _update_readme(runs):
+    """Copy every run's table into the README, between its markers."""
     if not README_MD.exists():
         return
     text = README_MD.read_text()
     if README_START not in text or README_END not in text:
         return
     blocks = []
-    for path in sorted(RESULTS_DIR.glob("*.json")):
-        run = json.loads(path.read_text())
+    for run in runs:
         blocks.append(f"**{run['benchmark']}** ({run['date']}, {run['machine']['cores']} cores)\n\n"
                       + render_table(run["rows"]) + "\n")
     head, rest = text.split(README_START, 1)

@@ -91,8 +91,8 @@ def find_fashion_mnist(data_home=None):
     >>> from skunsup.datasets import find_fashion_mnist
     >>> folder = find_fashion_mnist()  # None when the data is not installed
     """
+    stems = [stem for images, labels, _ in _FILES.values() for stem in (images, labels)]
     for folder in _candidate_folders(data_home):
-        stems = [stem for images, labels, _ in _FILES.values() for stem in (images, labels)]
         if all(_find(folder, stem) is not None for stem in stems):
             return folder
     return None
