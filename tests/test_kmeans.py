@@ -84,9 +84,15 @@ def test_kmeans_plusplus_trials_match_reference(problem, n_trials):
     np.testing.assert_allclose(pots, ref_pots, rtol=rtol, atol=rtol * scale * len(X) * 4)
 
 
-@pytest.mark.parametrize("k", [7, 45])
+@pytest.mark.parametrize("k", [7, 45, 130])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_hamerly_equals_plain_lloyd(dtype, k):
+@pytest.mark.parametrize("flagged_rows", ["cost model", "local filter", "matrix product"])
+def test_hamerly_equals_plain_lloyd(dtype, k, flagged_rows, monkeypatch):
+    # the pruned steps treat the flagged rows by Yinyang's local filter or by a
+    # matrix product with every centre (k > 32), chosen by a cost model: force each
+    cost = {"cost model": kernels.DIRECT_PRODUCT_COST, "local filter": 0.0,
+            "matrix product": np.inf}[flagged_rows]
+    monkeypatch.setattr(kernels, "DIRECT_PRODUCT_COST", cost)
     X, _ = make_blobs(3000, 12, centers=50, cluster_std=2.0, random_state=1)
     X = X.astype(dtype)
     w = np.random.default_rng(0).uniform(0.5, 2, size=len(X))

@@ -31,6 +31,11 @@ PARTIALS_BYTES = 32 * 2**20
 BLAS_BLOCK_ROWS = 4096
 # Up to this many clusters a direct loop (one pass over X) beats the product.
 DIRECT_MAX_CLUSTERS = 32
+# Cost of a product computed in a direct loop relative to one inside a BLAS
+# matrix product: a pruned step takes the matrix product with every centre
+# when Yinyang's local filter would compute more than 1 / DIRECT_PRODUCT_COST
+# of the products (and there are more than DIRECT_MAX_CLUSTERS clusters).
+DIRECT_PRODUCT_COST = 3.0
 
 
 def n_row_groups(n_samples, n_clusters, n_features):
@@ -370,10 +375,11 @@ def _hamerly_bounds_dense(X, centers, labels, upper, lower, half_gap, shift, gro
     below ``max(half_gap[a], min_g lower[:, g])`` (``half_gap[a]`` = half the
     distance from its centre to the nearest other one) cannot change cluster
     and X is not even read for it. Otherwise its upper bound is recomputed
-    exactly, and if the test still fails the sample is flagged in ``need``.
+    exactly, and if the test still fails the sample is flagged in ``need`` with
+    the number of groups that may hold a closer centre (at least 1).
 
     IN: X (n, d), centers (k, d), labels (n,), half_gap (k,), shift (k,),
-    group_shift (G,). INOUT: upper (n,), lower (n, G). OUT: need (n,) uint8.
+    group_shift (G,). INOUT: upper (n,), lower (n, G). OUT: need (n,) int32.
     """
     n, d = X.shape
     n_bound_groups = lower.shape[1]
@@ -396,7 +402,9 @@ def _hamerly_bounds_dense(X, centers, labels, upper, lower, half_gap, shift, gro
                 dist += diff * diff
             u = np.sqrt(np.float64(dist))
             if u > bound:
-                flagged = 1
+                for g in range(n_bound_groups):
+                    if lower[i, g] < u:
+                        flagged += 1
         upper[i] = u
         need[i] = flagged
 
@@ -525,6 +533,129 @@ def _hamerly_reassign_direct(X, index, x_sq, sample_weight, centers, half_sq, sl
             _hamerly_settle(X, i, i, best, vals, group_of, x_sq, sample_weight, centers,
                             half_sq, slack, labels, upper, lower, group_min, group_arg,
                             sums, weights, counts, p)
+
+
+@jit_kernel
+def _row_dot(X, i, centers, j):
+    """``X[i] . centers[j]`` in the dtype of X (vectorised by numba)."""
+    dot = X[i, 0] * centers[j, 0]
+    for f in range(1, X.shape[1]):
+        dot += X[i, f] * centers[j, f]
+    return dot
+
+
+@jit_kernel
+def _lower_bound(x_sq, val, half_sq_j, slack):
+    """Plain distance lower bound from ``val = ||c_j||^2 / 2 - x.c_j`` (inf stays inf)."""
+    if val == np.inf:
+        return np.inf
+    other_sq = x_sq + 2.0 * val
+    margin = slack * (x_sq + 2.0 * half_sq_j)
+    return np.sqrt(max(other_sq - margin, 0.0))
+
+
+@jit_parallel
+def _yinyang_reassign_direct(X, index, x_sq, sample_weight, centers, half_sq, slack,
+                             group_ptr, members, group_of, labels, upper, lower, sums,
+                             weights, counts):
+    """Nearest centre of flagged samples, visiting only the groups that may hold it.
+
+    Yinyang's local filter (Ding et al. 2015): a group of centres whose lower
+    bound ``lower[i, g]`` is not below the exact distance ``upper[i]`` to the
+    current centre cannot hold a closer one and is skipped; in the other
+    groups every centre's product is computed directly (no matrix product, no
+    gathered copy), and their bounds become exact again. Ties go to the lowest
+    index, as in a plain Lloyd step.
+
+    IN: X (n, d), index (m,) the flagged rows (each already has a label and an
+    exact ``upper``), x_sq (n,), sample_weight (n,), centers (k, d), half_sq (k,),
+    slack (rounding margin of the bounds), group_ptr (G + 1,) and members (k,):
+    the centres of group g are ``members[group_ptr[g]:group_ptr[g + 1]]``,
+    group_of (k,) the group of every centre.
+    INOUT at ``index``: labels, upper, lower (n, G).
+    OUT: sums (P, k, d), weights (P, k), counts (P, k): the changes of the
+    clusters' weighted sums, weights and positive-weight counts.
+    """
+    m = index.shape[0]
+    d = X.shape[1]
+    n_bound_groups = lower.shape[1]
+    n_parts = sums.shape[0]
+    for p in numba.prange(n_parts):
+        start = p * m // n_parts
+        stop = (p + 1) * m // n_parts
+        sums[p] = 0.0
+        weights[p] = 0.0
+        counts[p] = 0
+        first = np.empty(n_bound_groups)
+        first_arg = np.empty(n_bound_groups, dtype=np.int64)
+        second = np.empty(n_bound_groups)
+        second_arg = np.empty(n_bound_groups, dtype=np.int64)
+        examined = np.zeros(n_bound_groups, dtype=np.uint8)
+        for r in range(start, stop):
+            i = index[r]
+            own = labels[i]
+            u = upper[i]
+            own_val = half_sq[own] - _row_dot(X, i, centers, own)
+            best = own
+            best_val = own_val
+            for g in range(n_bound_groups):
+                if lower[i, g] >= u:
+                    examined[g] = 0
+                    continue
+                examined[g] = 1
+                v1 = np.inf
+                v2 = np.inf
+                a1 = -1
+                a2 = -1
+                for q in range(group_ptr[g], group_ptr[g + 1]):
+                    j = members[q]
+                    val = own_val if j == own else half_sq[j] - _row_dot(X, i, centers, j)
+                    if val < v1 or (val == v1 and j < a1):
+                        v2 = v1
+                        a2 = a1
+                        v1 = val
+                        a1 = j
+                    elif val < v2 or (val == v2 and j < a2):
+                        v2 = val
+                        a2 = j
+                    if val < best_val or (val == best_val and j < best):
+                        best_val = val
+                        best = j
+                first[g] = v1
+                first_arg[g] = a1
+                second[g] = v2
+                second_arg[g] = a2
+            for g in range(n_bound_groups):
+                if examined[g]:
+                    if first_arg[g] == best:
+                        lower[i, g] = _lower_bound(x_sq[i], second[g],
+                                                   half_sq[max(second_arg[g], 0)], slack)
+                    else:
+                        lower[i, g] = _lower_bound(x_sq[i], first[g],
+                                                   half_sq[first_arg[g]], slack)
+            if best == own:
+                continue
+            # the old centre is now an "other" centre of its group
+            g_own = group_of[own]
+            if not examined[g_own]:
+                lower[i, g_own] = min(lower[i, g_own],
+                                      _lower_bound(x_sq[i], own_val, half_sq[own], slack))
+            diff = X[i, 0] - centers[best, 0]
+            dist = diff * diff
+            for f in range(1, d):
+                diff = X[i, f] - centers[best, f]
+                dist += diff * diff
+            upper[i] = np.sqrt(np.float64(dist))
+            w = sample_weight[i]
+            positive = 1 if w > 0 else 0
+            weights[p, own] -= w
+            counts[p, own] -= positive
+            weights[p, best] += w
+            counts[p, best] += positive
+            for f in range(d):
+                sums[p, own, f] -= w * X[i, f]
+                sums[p, best, f] += w * X[i, f]
+            labels[i] = best
 
 
 # ---------------------------------------------------------------- Python wrappers
@@ -783,6 +914,50 @@ def kmeans_plusplus_trials(X, x_squared_norms, sample_weight, candidates, closes
     return trial_dist, pots.sum(axis=0)
 
 
+def group_centers(centers, n_groups, n_iter=5):
+    """Split the centres into groups of nearby ones (a few Lloyd steps on the centres).
+
+    Yinyang k-means keeps one lower bound per group of centres; groups of
+    nearby centres keep those bounds tight. Deterministic: the groups start
+    from evenly spaced centres.
+
+    Parameters
+    ----------
+    centers : ndarray of shape (n_clusters, n_features)
+        The centres.
+    n_groups : int
+        Number of groups (at most ``n_clusters``; a group may end up empty).
+    n_iter : int, default=5
+        Lloyd steps on the centres.
+
+    Returns
+    -------
+    group_of : ndarray of shape (n_clusters,), dtype int64
+        The group of every centre.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_kernels import group_centers
+    >>> group_centers(np.array([[0.0], [10.0], [0.5], [10.5]]), 2).tolist()
+    [0, 1, 0, 1]
+    """
+    centers = np.asarray(centers, dtype=np.float64)
+    n_clusters = centers.shape[0]
+    if n_groups <= 1:
+        return np.zeros(n_clusters, dtype=np.int64)
+    seeds = centers[np.linspace(0, n_clusters - 1, n_groups).astype(np.intp)].copy()
+    sq = np.einsum("ij,ij->i", centers, centers)
+    for _ in range(n_iter):
+        group_of = np.argmin(sq[:, None] - 2.0 * centers @ seeds.T
+                             + np.einsum("ij,ij->i", seeds, seeds)[None, :], axis=1)
+        for g in range(n_groups):
+            mine = group_of == g
+            if mine.any():
+                seeds[g] = centers[mine].mean(axis=0)
+    return group_of.astype(np.int64)
+
+
 class HamerlyState:
     """Bounds and running sums of accelerated Lloyd iterations on a dense block of samples.
 
@@ -827,13 +1002,14 @@ class HamerlyState:
         self.labels = labels
         n, d = X.shape
         self.x_sq = row_squared_norms(X)
-        # Yinyang-style groups of consecutive centres, about 8 per group
+        # Yinyang's groups of nearby centres, about 8 per group, formed at the first step
         if n_bound_groups is None:
             n_bound_groups = max(1, n_clusters // 8)
-        self.group_of = (np.arange(n_clusters) * n_bound_groups // n_clusters).astype(np.int64)
+        self.n_bound_groups = n_bound_groups
+        self.group_of = self.group_ptr = self.members = None
         self.upper = np.empty(n, dtype=np.float64)
         self.lower = np.empty((n, n_bound_groups), dtype=np.float64)
-        self.need = np.empty(n, dtype=np.uint8)
+        self.need = np.empty(n, dtype=np.int32)
         self.sums = np.zeros((n_clusters, d), dtype=np.float64)
         self.weights = np.zeros(n_clusters, dtype=np.float64)
         self.counts = np.zeros(n_clusters, dtype=np.int64)
@@ -875,7 +1051,12 @@ class HamerlyState:
         """
         X, k, d = self.X, centers.shape[0], self.X.shape[1]
         half_sq = half_squared_norms(centers)
-        if self.shift is None:
+        first_step = self.shift is None
+        if first_step:
+            self.group_of = group_centers(centers, self.n_bound_groups)
+            self.members = np.argsort(self.group_of, kind="stable")
+            self.group_ptr = np.searchsorted(self.group_of[self.members],
+                                             np.arange(self.n_bound_groups + 1))
             index = np.arange(X.shape[0], dtype=np.intp)
             self.labels[:] = -1
             self.sums[:] = 0.0
@@ -893,7 +1074,23 @@ class HamerlyState:
                                   self.shift, group_shift, self.need)
             index = np.flatnonzero(self.need)
         self.n_recomputed = index.size
-        if index.size and k <= DIRECT_MAX_CLUSTERS:
+        # Yinyang's local filter computes the products with the centres of the
+        # groups in ``need`` one by one; the matrix product computes them all, faster
+        # per product: take it when the local filter would visit most centres.
+        local_filter = k <= DIRECT_MAX_CLUSTERS or (
+            not first_step and DIRECT_PRODUCT_COST * self.need.sum(dtype=np.int64)
+            * (k / self.n_bound_groups) < index.size * k)
+        if index.size and not first_step and local_filter:
+            parts = n_row_groups(index.size, k, d)
+            sums = np.empty((parts, k, d), dtype=np.float64)
+            weights = np.empty((parts, k), dtype=np.float64)
+            counts = np.empty((parts, k), dtype=np.int64)
+            _yinyang_reassign_direct(X, index, self.x_sq, self.sample_weight, centers, half_sq,
+                                     self.slack, self.group_ptr, self.members, self.group_of,
+                                     self.labels, self.upper, self.lower, sums, weights,
+                                     counts)
+            self._add(sums, weights, counts)
+        elif index.size and k <= DIRECT_MAX_CLUSTERS:
             parts = n_row_groups(index.size, k, d)
             sums = np.empty((parts, k, d), dtype=np.float64)
             weights = np.empty((parts, k), dtype=np.float64)
