@@ -227,8 +227,10 @@ import scipy.sparse as sp  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.manifold import trustworthiness  # noqa: E402
 
-from skunsup.manifold import TSNE  # noqa: E402
+from skunsup.manifold import TSNE, _base  # noqa: E402
+from skunsup.manifold._affinity import knn_affinities  # noqa: E402
 from skunsup.manifold._interpolation import FFTObjective  # noqa: E402
+from skunsup.manifold._locality import locality_order, permute_symmetric  # noqa: E402
 from skunsup.manifold._optimizer import TSNEObjective  # noqa: E402
 
 
@@ -324,3 +326,43 @@ def test_fft_refuses_three_components_and_falls_back_for_tiny_n():
         Y = TSNE(n_components=1, method="fft", perplexity=10, max_iter=250,
                  random_state=0).fit_transform(X)
     assert Y.shape == (150, 1) and np.isfinite(Y).all()
+
+
+def test_permute_symmetric_matches_fancy_indexing():
+    rng = np.random.default_rng(3)
+    P = sp.random_array((60, 60), density=0.1, random_state=4, format="csr")
+    P = sp.csr_array(P + P.T)
+    order = rng.permutation(60)
+    permuted = permute_symmetric(P, order)
+    assert permuted.has_sorted_indices
+    np.testing.assert_array_equal(permuted.toarray(), P.toarray()[order][:, order])
+
+
+@pytest.mark.parametrize("method", ["fft", "barnes_hut"])
+def test_locality_order_gives_the_same_gradient(digits, method):
+    """The objective on renumbered points is the renumbered objective (to rounding)."""
+    X = digits[0][:400]
+    P = knn_affinities(X, 30.0, random_state=0).P
+    Y = np.random.default_rng(0).normal(scale=5.0, size=(400, 2))
+    order = locality_order(P)
+    make = {"fft": FFTObjective, "barnes_hut": lambda P: TSNEObjective(P, "barnes_hut", 0.5)}
+    grad, grad_reordered = np.empty_like(Y), np.empty_like(Y)
+    kl = make[method](P)(Y, 1.0, True, grad)
+    kl_reordered = make[method](permute_symmetric(P, order))(
+        np.ascontiguousarray(Y[order]), 1.0, True, grad_reordered)
+    # the FFT sums its grid in float32 and P is float32: rounding at ~1e-7
+    np.testing.assert_allclose(grad_reordered, grad[order], rtol=1e-5,
+                               atol=1e-5 * np.abs(grad).max())
+    assert kl_reordered == pytest.approx(kl, rel=1e-6)
+
+
+def test_locality_order_keeps_the_map_quality(digits, monkeypatch):
+    """A fit on renumbered points (done above LOCALITY_MIN_SAMPLES) returns its map in the
+    data's order, as good as without (the float sums' order differs, so not the same map)."""
+    X = digits[0][:600]
+    params = dict(max_iter=500, random_state=0, n_jobs=2)
+    plain = TSNE(**params).fit_transform(X)
+    monkeypatch.setattr(_base, "LOCALITY_MIN_SAMPLES", 0)
+    reordered = TSNE(**params).fit_transform(X)
+    assert trustworthiness(X, reordered, n_neighbors=10) == pytest.approx(
+        trustworthiness(X, plain, n_neighbors=10), abs=0.01)

@@ -145,8 +145,8 @@ class SNE(_BaseSNE):
         return exact_affinities(X, self.perplexity, metric=self.metric, symmetrize=False,
                                 n_jobs=self.n_jobs)
 
-    def _make_objective(self, affinities):
-        return SNEObjective(affinities.P)
+    def _make_objective(self, P):
+        return SNEObjective(P)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -266,10 +266,10 @@ class TSNE(_BaseSNE):
         return knn_affinities(X, self.perplexity, metric=self.metric, knn_method="auto",
                               random_state=rng, n_jobs=self.n_jobs)
 
-    def _make_objective(self, affinities):
+    def _make_objective(self, P):
         if self._method == "fft":
-            return FFTObjective(affinities.P)
-        return TSNEObjective(affinities.P, self._method, self.angle)
+            return FFTObjective(P)
+        return TSNEObjective(P, self._method, self.angle)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
