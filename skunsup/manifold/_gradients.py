@@ -290,7 +290,7 @@ def attractive_forces(P_data, P_indices, P_indptr, Y_rows, Y_cols, compute_kl,
         kl = 0.0
         for idx in range(P_indptr[i], P_indptr[i + 1]):
             j = P_indices[idx]
-            p = P_data[idx]
+            p = np.float64(P_data[idx])
             d2 = 0.0
             for c in range(dim):
                 diff = Y_rows[i, c] - Y_cols[j, c]
@@ -374,10 +374,17 @@ def build_tree(Y, leaf_size, max_depth):
     n, dim = Y.shape
     n_codes = 1 << dim
     perm = np.arange(n)
+    # the points in the current tree order, moved along with perm: every
+    # level reads them sequentially
+    Y_sorted = Y.copy()
     codes = np.empty(n, dtype=np.int64)
     scratch = np.empty(n, dtype=np.int64)
+    scratch_y = np.empty((n, dim))
 
-    capacity = max(16, 2 * n + n_codes)
+    # about the number of nodes of a tree of spread points (it grows when
+    # needed): allocating for the worst case (2n nodes) cost more than the
+    # whole build, its fresh pages faulted in at every iteration
+    capacity = max(64, (4 * n) // max(leaf_size, 1) + n_codes)
     start = np.zeros(capacity, dtype=np.int64)
     end = np.zeros(capacity, dtype=np.int64)
     first_child = np.full(capacity, -1, dtype=np.int64)
@@ -417,14 +424,16 @@ def build_tree(Y, leaf_size, max_depth):
         s = start[node]
         e = end[node]
         count = e - s
-        for c in range(dim):
-            com[node, c] = 0.0
-        for p in range(s, e):
-            for c in range(dim):
-                com[node, c] += Y[perm[p], c]
-        for c in range(dim):
-            com[node, c] /= max(count, 1)
         if count <= leaf_size or depth[node] >= max_depth or half[node] <= min_half:
+            # a leaf: its centre of mass from its points (inner nodes get
+            # theirs from their children, below)
+            for c in range(dim):
+                com[node, c] = 0.0
+            for p in range(s, e):
+                for c in range(dim):
+                    com[node, c] += Y_sorted[p, c]
+            for c in range(dim):
+                com[node, c] /= max(count, 1)
             node += 1
             continue
         for k in range(n_codes):
@@ -432,7 +441,7 @@ def build_tree(Y, leaf_size, max_depth):
         for p in range(s, e):
             code = 0
             for c in range(dim):
-                if Y[perm[p], c] > center[node, c]:
+                if Y_sorted[p, c] > center[node, c]:
                     code |= 1 << c
             codes[p] = code
             counts[code] += 1
@@ -442,10 +451,15 @@ def build_tree(Y, leaf_size, max_depth):
             acc += counts[k]
         for p in range(s, e):
             code = codes[p]
-            scratch[offsets[code]] = perm[p]
+            target = offsets[code]
+            scratch[target] = perm[p]
+            for c in range(dim):
+                scratch_y[target, c] = Y_sorted[p, c]
             offsets[code] += 1
         for p in range(s, e):
             perm[p] = scratch[p]
+            for c in range(dim):
+                Y_sorted[p, c] = scratch_y[p, c]
         n_new = 0
         for k in range(n_codes):
             if counts[k] > 0:
@@ -485,12 +499,23 @@ def build_tree(Y, leaf_size, max_depth):
                     center[child, c] = center[node, c] - quarter
         node += 1
 
+    # centres of mass of the inner nodes, children before parents (children
+    # always have larger indices than their parent)
+    for node in range(n_nodes - 1, -1, -1):
+        if first_child[node] < 0:
+            continue
+        for c in range(dim):
+            com[node, c] = 0.0
+        for child in range(first_child[node], first_child[node] + n_children[node]):
+            weight = end[child] - start[child]
+            for c in range(dim):
+                com[node, c] += weight * com[child, c]
+        for c in range(dim):
+            com[node, c] /= end[node] - start[node]
+
     position = np.empty(n, dtype=np.int64)
-    Y_sorted = np.empty((n, dim))
     for p in range(n):
         position[perm[p]] = p
-        for c in range(dim):
-            Y_sorted[p, c] = Y[perm[p], c]
     side2 = np.empty(n_nodes)
     for k in range(n_nodes):
         side2[k] = 4.0 * half[k] * half[k]
@@ -691,7 +716,7 @@ def attractive_forces_2d(P_data, P_indices, P_indptr, Y_rows, Y_cols, compute_kl
         if compute_kl:
             for idx in range(lo, hi):
                 j = P_indices[idx]
-                p = P_data[idx]
+                p = np.float64(P_data[idx])
                 dx = xi - Y_cols[j, 0]
                 dy = yi - Y_cols[j, 1]
                 d2 = dx * dx + dy * dy
@@ -711,6 +736,63 @@ def attractive_forces_2d(P_data, P_indices, P_indptr, Y_rows, Y_cols, compute_kl
         attr_out[i, 0] = ax
         attr_out[i, 1] = ay
         kl_rows[i] = kl
+
+
+@jit_parallel
+def attractive_forces_symmetric_2d(U_data, U_indices, U_indptr, row_bounds, Y, compute_kl,
+                                   partials, partial_kl, attr_out):
+    """:func:`attractive_forces_2d` of a symmetric P from its strict upper triangle.
+
+    Each pair is visited once and its force added to both points: half the
+    divisions and half the bytes of P. Rows are split into fixed groups
+    (``row_bounds``, balanced by entries); group ``g`` accumulates into
+    ``partials[g]``, summed in group order afterwards, so the result does not
+    depend on the thread count.
+
+    With ``compute_kl``, ``partial_kl[g]`` receives group g's share of
+    ``sum_{i<j} p_ij log(1 + |y_i - y_j|^2)`` (the KL's part that depends on Y).
+
+    IN: U_* (CSR of the strict upper triangle of P, n x n), row_bounds (G + 1,),
+    Y (n, 2), compute_kl. SCRATCH: partials (G, n, 2). OUT: partial_kl (G,),
+    attr_out (n, 2).
+    """
+    n = Y.shape[0]
+    n_groups = row_bounds.shape[0] - 1
+    for g in numba.prange(n_groups):
+        for i in range(n):
+            partials[g, i, 0] = 0.0
+            partials[g, i, 1] = 0.0
+        kl = 0.0
+        for i in range(row_bounds[g], row_bounds[g + 1]):
+            xi = Y[i, 0]
+            yi = Y[i, 1]
+            ax = 0.0
+            ay = 0.0
+            for idx in range(U_indptr[i], U_indptr[i + 1]):
+                j = U_indices[idx]
+                dx = xi - Y[j, 0]
+                dy = yi - Y[j, 1]
+                d2 = dx * dx + dy * dy
+                pw = U_data[idx] / (1.0 + d2)
+                fx = pw * dx
+                fy = pw * dy
+                ax += fx
+                ay += fy
+                partials[g, j, 0] -= fx
+                partials[g, j, 1] -= fy
+                if compute_kl:
+                    kl += np.float64(U_data[idx]) * np.log1p(d2)
+            partials[g, i, 0] += ax
+            partials[g, i, 1] += ay
+        partial_kl[g] = kl
+    for i in numba.prange(n):
+        sx = 0.0
+        sy = 0.0
+        for g in range(n_groups):
+            sx += partials[g, i, 0]
+            sy += partials[g, i, 1]
+        attr_out[i, 0] = sx
+        attr_out[i, 1] = sy
 
 
 @jit_kernel
