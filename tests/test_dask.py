@@ -271,38 +271,6 @@ def test_bad_input_is_refused_clearly(threads):
 # -------------------------------------------------------------- lost worker
 
 
-def _worker_states():
-    from skunsup.cluster import _kmeans_dask
-
-    return {key: (step, state.n_recomputed, state.X.shape[0])
-            for key, (step, state) in _kmeans_dask._BLOCK_STATES.items()}
-
-
-def test_pruned_steps_reuse_their_bounds_on_the_workers(client):
-    """The second pruned pass finds each block's bounds where the block lives, reads
-    only the rows whose bounds fail, and still equals a plain Lloyd pass."""
-    from skunsup.cluster import _kmeans_dask
-
-    X, _ = _blobs(20000, 6, centers=12)
-    Xd = client.persist(da.from_array(X, chunks=(5000, -1)))
-    distributed.wait(Xd)
-    blocks = _kmeans_dask._Blocks(Xd, None)
-    centers = np.ascontiguousarray(X[:12])
-    sums, weights, _ = _kmeans_dask._pruned_lloyd_pass(blocks, centers, np.zeros(12), "t", 1)
-    new_centers = sums / weights[:, None]
-    shift = np.sqrt(((new_centers - centers) ** 2).sum(axis=1))
-    sums, weights, _ = _kmeans_dask._pruned_lloyd_pass(blocks, new_centers, shift, "t", 2)
-    plain_sums, plain_weights, _ = _kmeans_dask._lloyd_pass(blocks, new_centers)
-    assert_allclose(sums, plain_sums, rtol=1e-10)
-    assert_array_equal(weights, plain_weights)
-    states = [s for per_worker in client.run(_worker_states).values()
-              for s in per_worker.values()]
-    assert len(states) == 4 and all(step == 2 for step, _, _ in states)
-    assert sum(recomputed for _, recomputed, _ in states) < 0.5 * len(X)
-    _kmeans_dask._drop_states_everywhere("t")
-    assert not any(client.run(_worker_states).values())
-
-
 def test_fit_survives_a_killed_worker(client, monkeypatch):
     """A worker process is SIGKILLed during a Lloyd pass: Dask recomputes, the fit ends."""
     from skunsup.cluster import _kmeans_dask
@@ -315,16 +283,16 @@ def test_fit_survives_a_killed_worker(client, monkeypatch):
     distributed.wait(Xd)
     pids = client.run(os.getpid)
     victim = sorted(pids.values())[0]
-    original = _kmeans_dask._pruned_lloyd_pass
+    original = _kmeans_dask._lloyd_pass
     calls = []
 
-    def lloyd_pass_with_a_kill(*args):
+    def lloyd_pass_with_a_kill(blocks, centers):
         calls.append(1)
         if len(calls) == 4:  # mid-fit: the kill lands while this pass runs
             threading.Timer(0.02, os.kill, (victim, signal.SIGKILL)).start()
-        return original(*args)
+        return original(blocks, centers)
 
-    monkeypatch.setattr(_kmeans_dask, "_pruned_lloyd_pass", lloyd_pass_with_a_kill)
+    monkeypatch.setattr(_kmeans_dask, "_lloyd_pass", lloyd_pass_with_a_kill)
     est = KMeans(30, init=init, n_init=1, max_iter=12, tol=0).fit(Xd)
     client.wait_for_workers(2, timeout=120)
     assert victim not in set(client.run(os.getpid).values())  # it really died

@@ -330,6 +330,28 @@ def test_bad_input_is_rejected_clearly(X, params, error, match):
         PCA(**params).fit(X)
 
 
+@pytest.mark.parametrize("solver", ["covariance_eigh", "full", "randomized", "arpack"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_non_finite_values_are_refused_by_every_solver(solver, bad, dtype):
+    # dense 'covariance_eigh' finds them in its own pass; the others beforehand
+    X = np.random.default_rng(0).normal(size=(50, 6)).astype(dtype)
+    X[17, 3] = bad
+    with pytest.raises(ValueError, match="NaN" if np.isnan(bad) else "infinity"):
+        PCA(2, svd_solver=solver).fit(X)
+    X_sparse = sparse.csr_matrix(np.where(np.abs(X) > 1, X, 0))
+    if solver != "full":
+        with pytest.raises(ValueError, match="NaN" if np.isnan(bad) else "infinity"):
+            PCA(2, svd_solver=solver).fit(X_sparse)
+
+
+def test_values_near_the_dtype_limit_are_refused_clearly():
+    # finite, but centring them overflows float32 (and the variances would too)
+    X = (np.random.default_rng(1).choice([-1.0, 1.0], size=(40, 3)) * 3e38)
+    with pytest.raises(ValueError, match="overflows float32.*float64"):
+        PCA(2, svd_solver="covariance_eigh").fit(X.astype(np.float32))
+
+
 def test_bad_input_after_fit():
     from sklearn.exceptions import NotFittedError
 

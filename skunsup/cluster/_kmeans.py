@@ -275,6 +275,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     Dense float32 data stays float32 and CSR matrices stay sparse; X is never
     copied. Results do not depend on the number of threads.
 
+    Read more in the :ref:`User Guide <clustering>`.
+
     Parameters
     ----------
     n_clusters : int, default=8
@@ -347,14 +349,20 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     -----
     Every Lloyd iteration costs O(n_samples * n_clusters * n_features) at
     most. On dense data, bounds on the distances of every sample to its own
-    and to the other centres (Hamerly's algorithm, with Yinyang's groups of
-    centres when there are many) skip the samples that cannot change cluster;
-    the distances of the others are computed by a direct loop up to 32
-    clusters and by matrix products on blocks of rows above. The result is
-    that of Lloyd's algorithm (up to ties and rounding). CSR input runs plain
-    Lloyd steps fused with the centre update. The nearest centre is chosen with ``||c||^2 - 2 x.c`` (as
-    scikit-learn does) and the distance to it recomputed as ``sum((x - c)^2)``,
-    so ``inertia_`` is accurate in float32 too.
+    centre and to groups of nearby centres (Hamerly's algorithm, with
+    Yinyang's groups when there are more than 4 centres) skip the samples
+    that cannot change cluster; for the others only the groups that may hold
+    a closer centre are searched (Yinyang's local filter, a direct loop), or,
+    when most groups would be, every centre by a matrix product. The bounds
+    take about ``2 * n_clusters + 24`` bytes per sample. The result is that of
+    Lloyd's algorithm up to ties and rounding: over many iterations a sample
+    within rounding of two centres may go either way, so runs that take
+    different paths (scikit-learn's 'lloyd' and 'elkan' among them) end at
+    inertias about 1e-4 apart on Fashion-MNIST after 40 iterations. CSR input
+    runs plain Lloyd steps fused with the centre update. The nearest centre
+    is chosen with ``||c||^2 - 2 x.c`` (as scikit-learn does) and the
+    distance to it recomputed as ``sum((x - c)^2)``, so ``inertia_`` is
+    accurate in float32 too.
 
     The lecture writes the objective with plain distances; Lloyd's algorithm
     minimises the sum of squared distances, which is what ``inertia_`` holds.
@@ -370,6 +378,12 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     D. Arthur and S. Vassilvitskii, "k-means++: the advantages of careful
     seeding", SODA 2007.
+
+    G. Hamerly, "Making k-means even faster", SDM 2010.
+
+    Y. Ding, Y. Zhao, X. Shen, M. Musuvathi and T. Mytkowicz, "Yinyang
+    K-means: a drop-in replacement of the classic K-means with consistent
+    speedup", ICML 2015.
 
     Examples
     --------

@@ -10,8 +10,8 @@ depends only on the number of blocks, hence the result does not depend on which
 worker ran which block, and equals the in-memory fit up to the order of the
 float64 sums.
 
-Inside a block task the kernels run on one numba thread: Dask already runs
-one task per core (a worker thread of a ``LocalCluster``, a thread of the
+Inside a block task the kernels run on one numba thread and one BLAS thread:
+Dask already runs one task per core (a worker thread of a ``LocalCluster``, a thread of the
 threaded scheduler), so more threads would only oversubscribe the cores.
 
 Dask is imported lazily, inside the functions: importing this module does not
@@ -19,7 +19,6 @@ import dask.
 """
 
 import operator
-import uuid
 import warnings
 
 import numpy as np
@@ -78,50 +77,6 @@ def _lloyd_block(X, sample_weight, centers):
     with numba_threads(1), blas_threads(1):
         _, sums, weights, inertia, _ = kernels.lloyd_partials(X, w, centers)
     return sums, weights, inertia
-
-
-# Bounds of the pruned Lloyd steps, kept in the process that ran a block's
-# previous step: {(fit token, block index): (step, HamerlyState)}. A task that
-# finds no state for its step (the first step, a block run by another worker,
-# a worker lost and its task retried elsewhere) starts from a full step, so the
-# result never depends on this cache; it only saves work.
-_BLOCK_STATES = {}
-
-
-def _pruned_lloyd_block(X, sample_weight, centers, shift, key, step):
-    """Sums and weights of one pruned Lloyd step on one block, (sums, weights, 0.0).
-
-    ``shift`` is how far every centre moved since step ``step - 1``; the
-    bounds of that step are reused when this process holds them.
-    """
-    X = as_block(X)
-    w = block_weights(sample_weight, X.shape[0])
-    previous = _BLOCK_STATES.pop(key, None)
-    if previous is not None and previous[0] == step - 1 and _same_memory(previous[1].X, X):
-        state = previous[1]
-        state.moved(shift)
-    else:
-        state = kernels.HamerlyState(X, w, np.empty(X.shape[0], dtype=np.int32),
-                                     centers.shape[0])
-    with numba_threads(1), blas_threads(1):
-        sums, weights = state.step(centers)
-    _BLOCK_STATES[key] = (step, state)
-    return sums, weights, 0.0
-
-
-def _same_memory(a, b):
-    """Whether two arrays view the same buffer the same way (the state keeps ``a`` alive,
-    so its address cannot have been reused by another block)."""
-    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
-            and a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype)
-
-
-def _drop_block_states(token):
-    """Forget the bounds of one fit in this process; returns how many were dropped."""
-    keys = [key for key in _BLOCK_STATES if key[0] == token]
-    for key in keys:
-        del _BLOCK_STATES[key]
-    return len(keys)
 
 
 def _add_partials(*parts):
@@ -315,60 +270,25 @@ def _relocate_empty(blocks, centers, sums, weights):
         weights[cluster] = w[pick]
 
 
-def _pruned_lloyd_pass(blocks, centers, shift, token, step):
-    import dask
-
-    task = dask.delayed(_pruned_lloyd_block, pure=False)
-    centers_delayed = dask.delayed(centers, pure=True)
-    shift_delayed = dask.delayed(shift, pure=True)
-    parts = [task(x, w, centers_delayed, shift_delayed, (token, index), step)
-             for index, (x, w) in enumerate(zip(blocks.data, blocks.weights))]
-    return tree_reduce(parts, _add_partials).compute()
-
-
-def _drop_states_everywhere(token):
-    """Free the bounds of a fit in this process and, if a distributed client runs, its workers."""
-    _drop_block_states(token)
-    try:
-        from distributed import default_client
-
-        client = default_client()
-    except (ImportError, ValueError):
-        return
-    client.run(_drop_block_states, token)
-
-
 def _lloyd(blocks, centers_init, *, max_iter, tol, verbose=0):
-    """Lloyd iterations over blocks; returns (centers, inertia, n_iter, weights).
-
-    The steps are pruned by Hamerly/Yinyang bounds kept next to each block
-    (see ``_BLOCK_STATES``): the labels and sums are those of plain Lloyd
-    steps (up to ties and rounding), but a block's step reads only the rows
-    whose bounds fail. The last pass, for the inertia, is a plain one.
-    """
+    """Lloyd iterations over blocks; returns (centers, inertia, n_iter, weights)."""
     centers = np.array(centers_init, dtype=blocks.dtype, order="C", copy=True)
-    shift = np.zeros(centers.shape[0])
-    token = uuid.uuid4().hex
     n_iter = 0
-    try:
-        for n_iter in range(1, max_iter + 1):
-            sums, weights, _ = _pruned_lloyd_pass(blocks, centers, shift, token, n_iter)
-            _relocate_empty(blocks, centers, sums, weights)
-            new_centers = centers.copy()
-            filled = weights > 0
-            new_centers[filled] = sums[filled] / weights[filled, None]
-            shift = np.sqrt(((new_centers.astype(np.float64) - centers) ** 2).sum(axis=1))
-            shift_total = float((shift**2).sum())
-            centers = new_centers
+    for n_iter in range(1, max_iter + 1):
+        sums, weights, inertia = _lloyd_pass(blocks, centers)
+        _relocate_empty(blocks, centers, sums, weights)
+        new_centers = centers.copy()
+        filled = weights > 0
+        new_centers[filled] = sums[filled] / weights[filled, None]
+        shift = float(((new_centers.astype(np.float64) - centers) ** 2).sum())
+        centers = new_centers
+        if verbose:
+            print(f"Iteration {n_iter - 1}, inertia {inertia}.")
+        if shift <= tol:
             if verbose:
-                print(f"Iteration {n_iter - 1}, center shift {shift_total}.")
-            if shift_total <= tol:
-                if verbose:
-                    print(f"Converged at iteration {n_iter - 1}: center shift "
-                          f"{shift_total} within tolerance {tol}.")
-                break
-    finally:
-        _drop_states_everywhere(token)
+                print(f"Converged at iteration {n_iter - 1}: center shift {shift} "
+                      f"within tolerance {tol}.")
+            break
     _, weights, inertia = _lloyd_pass(blocks, centers)
     return centers, float(inertia), n_iter, weights
 

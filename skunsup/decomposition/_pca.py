@@ -7,7 +7,7 @@ from scipy import linalg, sparse
 from scipy.sparse.linalg import LinearOperator, svds
 from scipy.special import gammaln
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skunsup.decomposition._covariance import (
@@ -155,6 +155,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     a randomized SVD and ARPACK are the others. The fitted model is also the
     probabilistic PCA of Tipping and Bishop, so :meth:`score` gives a
     log-likelihood that ``GridSearchCV`` can use to choose ``n_components``.
+
+    Read more in the :ref:`User Guide <decomposition>`.
 
     Parameters
     ----------
@@ -512,9 +514,14 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             dtype=[np.float64, np.float32],
             ensure_min_samples=2,
             copy=False,
+            # dense 'covariance_eigh' finds NaN and infinity in its own pass over
+            # the data (the column sums); the other solvers check below
+            ensure_all_finite=False,
         )
         n_samples, n_features = X.shape
         solver = self._choose_solver(X, self.n_components)
+        if solver != "covariance_eigh" or sparse.issparse(X):
+            assert_all_finite(X.data if sparse.issparse(X) else X, input_name="X")
         n_components = self._resolve_n_components(solver, n_samples, n_features)
         self._fit_svd_solver = solver
         dtype = X.dtype
@@ -611,6 +618,13 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             covariance = (gram - n_samples * np.outer(mean, mean)) / (n_samples - 1)
         else:
             mean, covariance = centered_covariance(X)
+            if not (np.isfinite(mean).all() and np.isfinite(covariance).all()):
+                assert_all_finite(X, input_name="X")  # NaN or infinity: the usual error
+                raise ValueError(
+                    f"The covariance of X overflows {X.dtype} (values near the limit of "
+                    f"the dtype); scale X down"
+                    + (" or pass it as float64." if X.dtype == np.float32 else ".")
+                )
         total_var = float(np.trace(covariance))
         if (
             n_features > SUBSET_EIGH_MIN_FEATURES

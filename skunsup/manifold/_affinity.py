@@ -395,7 +395,9 @@ def knn_affinities(X, perplexity, *, metric="euclidean", knn_method="exact",
         X, k, metric=metric, method=knn_method, random_state=random_state, n_jobs=n_jobs
     )
     P_rows, entropies = _calibrate(distances, perplexity, n_jobs)
+    del distances  # the n x k arrays go before the symmetrisation, the memory peak
     P = _rows_to_csr(P_rows, indices, n_samples)
+    del P_rows, indices
     P = (P + P.T).tocsr()
     P.eliminate_zeros()
     P.sort_indices()

@@ -152,11 +152,13 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 # nearby in memory (the attraction's reads hit the cache)
                 tic_order = time.perf_counter()
                 order = locality_order(P)
-                P = permute_symmetric(P, order)
+                # float32 values, as the objectives keep them: no second copy
+                P = permute_symmetric(P, order, dtype=np.float32)
                 Y = np.ascontiguousarray(Y[order])
                 self._print(1, f"points reordered for locality in "
                                f"{time.perf_counter() - tic_order:.2f} s")
             objective = self._make_objective(P)
+            del P  # the objective holds what it needs
             optimizer = GradientDescent()
             n_early = min(EXAGGERATION_ITER, max_iter // 4)
             tic = time.perf_counter()

@@ -67,7 +67,7 @@ def locality_order(P):
     return np.asarray(reverse_cuthill_mckee(graph, symmetric_mode=True), dtype=np.intp)
 
 
-def permute_symmetric(P, order):
+def permute_symmetric(P, order, dtype=None):
     """``P[order][:, order]`` of a CSR matrix, in one parallel pass.
 
     Parameters
@@ -76,11 +76,14 @@ def permute_symmetric(P, order):
         The matrix (CSR or convertible).
     order : ndarray of shape (n,)
         A permutation of ``range(n)``.
+    dtype : dtype, default=None
+        dtype of the new values (default: P's). The column indices are int32
+        when they fit.
 
     Returns
     -------
     P_new : scipy.sparse.csr_array of shape (n, n)
-        With sorted indices; the dtype of P's data is kept.
+        With sorted indices.
 
     Examples
     --------
@@ -98,8 +101,8 @@ def permute_symmetric(P, order):
     lengths = np.diff(P.indptr)[order]
     new_indptr = np.zeros(order.size + 1, dtype=np.int64)
     np.cumsum(lengths, out=new_indptr[1:])
-    new_data = np.empty_like(P.data)
-    new_indices = np.empty(P.nnz, dtype=P.indices.dtype)
+    new_data = np.empty(P.nnz, dtype=P.data.dtype if dtype is None else dtype)
+    new_indices = np.empty(P.nnz, dtype=np.int32 if P.shape[1] < 2**31 else np.int64)
     _permute_rows(P.data, P.indices, P.indptr.astype(np.int64), order, inverse, new_indptr,
                   new_data, new_indices)
     return sp.csr_array((new_data, new_indices, new_indptr), shape=P.shape)

@@ -46,6 +46,8 @@ class Autoencoder(BaseTorchEstimator):
     denoising autoencoder: Gaussian noise is added to every training batch
     (clipped to the training data's range) and the clean batch is the target.
 
+    Read more in the :ref:`User Guide <autoencoders>`.
+
     Parameters
     ----------
     n_components : int, default=32
@@ -306,6 +308,8 @@ class SparseAutoencoder(Autoencoder):
     The loss is the reconstruction loss plus ``sparsity_weight`` times
     ``sum_j KL(rho || rho_j)``, where ``rho_j`` is the mean activation of
     coding unit ``j`` over the batch and ``rho = sparsity_target``.
+
+    Read more in the :ref:`User Guide <sparse_autoencoder>`.
 
     Parameters
     ----------

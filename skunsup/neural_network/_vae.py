@@ -75,6 +75,8 @@ class VAE(BaseTorchEstimator):
     ELBO = E_q[log p(x | z)] - KL(q(z | x) || N(0, I)), the KL in closed form.
     ``beta`` weighs the KL term (beta-VAE; 1 is the VAE).
 
+    Read more in the :ref:`User Guide <vae>`.
+
     Parameters
     ----------
     n_components : int, default=20
