@@ -219,9 +219,9 @@ def main(argv=None):
         "of per-point KLs and not comparable). *10-NN kept*: mean fraction of each point's "
         "10 nearest neighbours in the 50-d space kept among its 10 nearest in the map. "
         "Goal (issue 5): Barnes-Hut >= 5x faster than scikit-learn at equal or better KL. "
-        "One run per contender (they take minutes), on a shared 2-core machine; *CPU "
-        "seconds* is the process CPU time of each fit (the machine was shared, so wall "
-        "time depends on the load)."
+        "One run per contender (they take minutes), one after the other; *CPU seconds* "
+        "is the process CPU time of each fit (the wall time also depends on what else "
+        "the machine runs)."
     )
     X_all, _ = load_fashion_mnist_float32("all")
     rows = []
