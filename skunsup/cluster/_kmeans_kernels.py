@@ -427,6 +427,29 @@ def _hamerly_bounds_dense(X, centers, labels, upper, lower, half_gap, shift, gro
         need[i] = flagged
 
 
+@jit_kernel(inline="always")
+def _move_sample(X, row, i, best, sample_weight, labels, sums, weights, counts, part):
+    """Move sample ``i`` (data ``X[row]``) from cluster ``labels[i]`` (-1: none) to ``best``.
+
+    Its weight, positive-weight count and weighted row leave the old cluster's
+    partials and join ``best``'s in part ``part``; ``labels[i]`` becomes ``best``.
+    """
+    old = labels[i]
+    w = sample_weight[i]
+    positive = 1 if w > 0 else 0
+    d = X.shape[1]
+    if old >= 0:
+        weights[part, old] -= w
+        counts[part, old] -= positive
+        for f in range(d):
+            sums[part, old, f] -= w * X[row, f]
+    weights[part, best] += w
+    counts[part, best] += positive
+    for f in range(d):
+        sums[part, best, f] += w * X[row, f]
+    labels[i] = best
+
+
 @jit_kernel
 def _hamerly_settle(X, row, i, best, vals, group_of, x_sq, sample_weight, centers, half_sq,
                     slack, labels, upper, lower, group_min, group_arg, sums, weights,
@@ -450,26 +473,10 @@ def _hamerly_settle(X, row, i, best, vals, group_of, x_sq, sample_weight, center
     upper[i] = np.sqrt(np.float64(dist))
     for g in range(n_bound_groups):
         j = group_arg[g]
-        if j < 0:
-            lower[i, g] = np.inf
-        else:
-            other_sq = x_sq[i] + 2.0 * group_min[g]
-            margin = slack * (x_sq[i] + 2.0 * half_sq[j])
-            lower[i, g] = np.sqrt(max(other_sq - margin, 0.0))
-    old = labels[i]
-    if old != best:
-        w = sample_weight[i]
-        positive = 1 if w > 0 else 0
-        if old >= 0:
-            weights[part, old] -= w
-            counts[part, old] -= positive
-            for f in range(d):
-                sums[part, old, f] -= w * X[row, f]
-        weights[part, best] += w
-        counts[part, best] += positive
-        for f in range(d):
-            sums[part, best, f] += w * X[row, f]
-        labels[i] = best
+        lower[i, g] = np.inf if j < 0 else _lower_bound(x_sq[i], group_min[g], half_sq[j],
+                                                         slack)
+    if labels[i] != best:
+        _move_sample(X, row, i, best, sample_weight, labels, sums, weights, counts, part)
 
 
 @jit_parallel
@@ -664,16 +671,7 @@ def _yinyang_reassign_direct(X, index, x_sq, sample_weight, centers, half_sq, sl
                 diff = X[i, f] - centers[best, f]
                 dist += diff * diff
             upper[i] = np.sqrt(np.float64(dist))
-            w = sample_weight[i]
-            positive = 1 if w > 0 else 0
-            weights[p, own] -= w
-            counts[p, own] -= positive
-            weights[p, best] += w
-            counts[p, best] += positive
-            for f in range(d):
-                sums[p, own, f] -= w * X[i, f]
-                sums[p, best, f] += w * X[i, f]
-            labels[i] = best
+            _move_sample(X, i, i, best, sample_weight, labels, sums, weights, counts, p)
 
 
 # ---------------------------------------------------------------- Python wrappers
