@@ -84,6 +84,27 @@ def test_kmeans_plusplus_trials_match_reference(problem, n_trials):
     np.testing.assert_allclose(pots, ref_pots, rtol=rtol, atol=rtol * scale * len(X) * 4)
 
 
+@given(lloyd_problems(), st.integers(1, 4), st.integers(1, 5))
+def test_kmeans_plusplus_trials_skip_changes_nothing(problem, n_trials, n_chosen):
+    """The triangle-inequality skip gives the reference's distances and potentials."""
+    X, w, centers, sparse = problem
+    rng = np.random.default_rng(1)
+    chosen = np.ascontiguousarray(X[rng.integers(0, len(X), size=n_chosen)])
+    sq = ref.squared_distances(X, chosen)
+    nearest = sq.argmin(axis=1).astype(np.intp)
+    closest = sq.min(axis=1)
+    candidates = np.ascontiguousarray(centers[:n_trials])
+    Xin = sp.csr_matrix(X) if sparse else X
+    trial, pots = kernels.kmeans_plusplus_trials(
+        Xin, kernels.row_squared_norms(Xin), w, candidates, closest,
+        nearest=nearest, chosen=chosen)
+    ref_trial, ref_pots = ref.kmeans_plusplus_trials(X, w, candidates, closest)
+    scale = 1.0 + np.abs(X).max() ** 2 + np.abs(centers).max() ** 2
+    rtol = _rtol(X.dtype)
+    np.testing.assert_allclose(trial, ref_trial, rtol=rtol, atol=rtol * scale)
+    np.testing.assert_allclose(pots, ref_pots, rtol=rtol, atol=rtol * scale * len(X) * 4)
+
+
 @pytest.mark.parametrize("k", [7, 45, 130])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("flagged_rows", ["cost model", "local filter", "matrix product"])

@@ -74,22 +74,21 @@ def _kmeans_plusplus(X, n_clusters, x_squared_norms, sample_weight, random_state
     first = min(first, n_samples - 1)
     centers[0] = rows([first])[0]
     indices[0] = first
-    closest, pots = kernels.kmeans_plusplus_trials(
-        X, x_squared_norms, sample_weight, centers[:1], np.full(n_samples, np.inf))
-    closest = closest[0]
-    potential = pots[0]
+    closest = kernels.kmeans_plusplus_trials(
+        X, x_squared_norms, sample_weight, centers[:1], np.full(n_samples, np.inf))[0][0]
+    nearest = np.zeros(n_samples, dtype=np.intp)
     for c in range(1, n_clusters):
         cumulative = np.cumsum(sample_weight * closest)
         draws = random_state.uniform(size=n_local_trials) * cumulative[-1]
         candidate_ids = np.minimum(np.searchsorted(cumulative, draws), n_samples - 1)
         trial_dist, pots = kernels.kmeans_plusplus_trials(
-            X, x_squared_norms, sample_weight, rows(candidate_ids), closest)
+            X, x_squared_norms, sample_weight, rows(candidate_ids), closest,
+            nearest=nearest, chosen=centers[:c])
         best = int(np.argmin(pots))
+        nearest[trial_dist[best] < closest] = c
         closest = trial_dist[best]
-        potential = pots[best]
         centers[c] = rows([candidate_ids[best]])[0]
         indices[c] = candidate_ids[best]
-    del potential
     return centers, indices
 
 

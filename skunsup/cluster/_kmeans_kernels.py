@@ -284,12 +284,14 @@ def _csr_row_sq_norms(data, indptr, out):
 
 
 @jit_parallel
-def _kpp_trials_dense(X, x_sq, sample_weight, candidates, cand_sq, closest,
-                      trial_dist, pots):
+def _kpp_trials_dense(X, x_sq, sample_weight, candidates, cand_sq, closest, nearest,
+                      far_enough, trial_dist, pots):
     """Distances of every row to each candidate centre, capped by its current closest.
 
     IN: X (n, d), x_sq (n,), sample_weight (n,), candidates (L, d), cand_sq (L,),
-    closest (n,) squared distance to the nearest chosen centre.
+    closest (n,) squared distance to the nearest chosen centre, nearest (n,) its
+    index, far_enough (L, m) squared distances beyond which a candidate cannot
+    improve a row (see :func:`kmeans_plusplus_trials`).
     OUT: trial_dist (L, n) = min(closest, ||x - cand||^2), pots (G, L) =
     per-group weighted sums of trial_dist.
     """
@@ -302,12 +304,12 @@ def _kpp_trials_dense(X, x_sq, sample_weight, candidates, cand_sq, closest,
         acc = np.zeros(n_trials)
         for i in range(start, stop):
             for t in range(n_trials):
-                dot = X[i, 0] * candidates[t, 0]
-                for f in range(1, d):
-                    dot += X[i, f] * candidates[t, f]
-                dist = max(x_sq[i] + cand_sq[t] - 2.0 * dot, 0.0)
-                if dist > closest[i]:
-                    dist = closest[i]
+                dist = closest[i]
+                if dist > far_enough[t, nearest[i]]:
+                    dot = X[i, 0] * candidates[t, 0]
+                    for f in range(1, d):
+                        dot += X[i, f] * candidates[t, f]
+                    dist = min(max(x_sq[i] + cand_sq[t] - 2.0 * dot, 0.0), dist)
                 trial_dist[t, i] = dist
                 acc[t] += sample_weight[i] * dist
         for t in range(n_trials):
@@ -316,7 +318,7 @@ def _kpp_trials_dense(X, x_sq, sample_weight, candidates, cand_sq, closest,
 
 @jit_parallel
 def _kpp_trials_csr(data, indices, indptr, x_sq, sample_weight, candidates, cand_sq,
-                    closest, trial_dist, pots):
+                    closest, nearest, far_enough, trial_dist, pots):
     """CSR twin of :func:`_kpp_trials_dense` (candidates are dense rows)."""
     n = indptr.shape[0] - 1
     n_trials = candidates.shape[0]
@@ -327,12 +329,12 @@ def _kpp_trials_csr(data, indices, indptr, x_sq, sample_weight, candidates, cand
         acc = np.zeros(n_trials)
         for i in range(start, stop):
             for t in range(n_trials):
-                dot = 0.0
-                for p in range(indptr[i], indptr[i + 1]):
-                    dot += data[p] * candidates[t, indices[p]]
-                dist = max(x_sq[i] + cand_sq[t] - 2.0 * dot, 0.0)
-                if dist > closest[i]:
-                    dist = closest[i]
+                dist = closest[i]
+                if dist > far_enough[t, nearest[i]]:
+                    dot = 0.0
+                    for p in range(indptr[i], indptr[i + 1]):
+                        dot += data[p] * candidates[t, indices[p]]
+                    dist = min(max(x_sq[i] + cand_sq[t] - 2.0 * dot, 0.0), dist)
                 trial_dist[t, i] = dist
                 acc[t] += sample_weight[i] * dist
         for t in range(n_trials):
@@ -887,8 +889,22 @@ def lloyd_partials(X, sample_weight, centers, *, x_squared_norms=None, out_label
     return labels, sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), distances
 
 
-def kmeans_plusplus_trials(X, x_squared_norms, sample_weight, candidates, closest):
+# Relative margin of the triangle-inequality skip in k-means++ trials: a row is
+# skipped only when the candidate is farther than twice its distance to its
+# nearest centre by this factor, far beyond the float32 rounding of distances.
+KPP_SKIP_MARGIN = 1e-3
+
+
+def kmeans_plusplus_trials(X, x_squared_norms, sample_weight, candidates, closest,
+                           nearest=None, chosen=None):
     """Distances to candidate centres and the potential each candidate would leave.
+
+    With the chosen centres and every sample's nearest one, the triangle
+    inequality skips the samples a candidate cannot bring closer: when
+    ``||candidate - c||^2 >= 4 ||x - c||^2`` for the sample's nearest centre
+    ``c``, then ``||x - candidate|| >= ||x - c||`` (Raff 2021, "Exact
+    acceleration of k-means++ and k-means||"). Late in the seeding most
+    samples are skipped, and the result is the same.
 
     Parameters
     ----------
@@ -899,6 +915,10 @@ def kmeans_plusplus_trials(X, x_squared_norms, sample_weight, candidates, closes
         Candidate centres (dense, dtype of X).
     closest : ndarray of shape (n_samples,), dtype float64
         Squared distance of every sample to its nearest centre chosen so far.
+    nearest : ndarray of shape (n_samples,), dtype intp, default=None
+        Index into ``chosen`` of every sample's nearest centre. None: no skipping.
+    chosen : ndarray of shape (n_chosen, n_features), default=None
+        The centres chosen so far (needed with ``nearest``).
 
     Returns
     -------
@@ -922,13 +942,26 @@ def kmeans_plusplus_trials(X, x_squared_norms, sample_weight, candidates, closes
     trial_dist = np.empty((n_trials, n), dtype=np.float64)
     pots = np.empty((n_row_groups(n, n_trials, 1), n_trials), dtype=np.float64)
     cand_sq = 2.0 * half_squared_norms(candidates)
+    if nearest is None:
+        nearest = np.zeros(n, dtype=np.intp)
+        far_enough = np.full((n_trials, 1), -np.inf)
+    else:
+        far_enough = _squared_gaps(candidates, chosen) / (4.0 * (1.0 + KPP_SKIP_MARGIN))
     if sp.issparse(X):
         _kpp_trials_csr(X.data, X.indices, X.indptr, x_squared_norms, sample_weight,
-                        candidates, cand_sq, closest, trial_dist, pots)
+                        candidates, cand_sq, closest, nearest, far_enough, trial_dist, pots)
     else:
         _kpp_trials_dense(_check_contiguous(X), x_squared_norms, sample_weight, candidates,
-                          cand_sq, closest, trial_dist, pots)
+                          cand_sq, closest, nearest, far_enough, trial_dist, pots)
     return trial_dist, pots.sum(axis=0)
+
+
+def _squared_gaps(a, b):
+    """Squared distances in float64 between the rows of ``a`` and ``b``, shape (len(a), len(b))."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    gaps = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
+    return np.maximum(gaps, 0.0)
 
 
 def group_centers(centers, n_groups, n_iter=5):
