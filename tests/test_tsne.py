@@ -20,6 +20,7 @@ from skunsup.manifold._affinity import exact_affinities, knn_affinities
 from skunsup.manifold._optimizer import BHTree, GradientDescent, TSNEObjective
 from tests.reference.tsne import (
     conditional_row,
+    grouped_barnes_hut_repulsion,
     new_points_kl_and_grad,
     tsne_kl_and_grad,
     tsne_terms,
@@ -107,6 +108,29 @@ def test_barnes_hut_with_angle_zero_equals_exact(params, duplicates):
     bh_repulsion(Y, Y, True, 0.0, rep_bh, z_bh)
     np.testing.assert_allclose(rep_bh, rep, rtol=1e-9, atol=1e-13)
     np.testing.assert_allclose(z_bh, z, rtol=1e-9)
+
+
+@given(n=st.integers(2, 120), scale=st.floats(1e-3, 30.0), seed=st.integers(0, 2**16),
+       duplicates=st.booleans(), group_size=st.integers(1, 40),
+       list_capacity=st.integers(1, 64), angle=st.sampled_from([0.0, 0.3, 0.5, 0.8, 1.5]))
+def test_grouped_barnes_hut_matches_reference(n, scale, seed, duplicates, group_size,
+                                              list_capacity, angle):
+    """One tree walk per group of points, lists applied in pieces of ``list_capacity``."""
+    rng = np.random.default_rng(seed)
+    Y = rng.normal(size=(n, 2)) * scale
+    if duplicates:
+        Y[: n // 2] = Y[0]
+    tree = BHTree(Y, leaf_size=int(rng.integers(1, 9)))
+    groups = _gradients.tree_groups(tree.node_i, group_size)
+    covered = np.concatenate([np.arange(tree.start[g], tree.end[g]) for g in groups])
+    np.testing.assert_array_equal(covered, np.arange(n))
+    rep, z = np.empty((n, 2)), np.empty(n)
+    _gradients.bh_repulsive_forces_2d_grouped(tree.Y_sorted, tree.node_f, tree.node_i, groups,
+                                              angle, tree.max_stack, list_capacity,
+                                              int(rng.integers(1, 5)), rep, z)
+    ref_rep, ref_z = grouped_barnes_hut_repulsion(tree, groups, angle)
+    np.testing.assert_allclose(rep, ref_rep, rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(z, ref_z, rtol=1e-9, atol=1e-13)
 
 
 def _as_stored(P):

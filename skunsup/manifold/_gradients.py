@@ -700,6 +700,173 @@ def bh_repulsive_forces_2d(Y_query, query_pos, angle, Y_sorted, node_f, node_i, 
             z_out[i] = z
 
 
+@jit_kernel
+def tree_groups(node_i, group_size):
+    """The highest nodes holding at most ``group_size`` points: a partition of the points.
+
+    Parameters
+    ----------
+    node_i : ndarray of shape (n_nodes, 4), int64 (IN)
+        Packed nodes from :func:`pack_nodes_2d` (start, end, first child, children).
+    group_size : int
+        Most points in a group.
+
+    Returns
+    -------
+    groups : ndarray of shape (n_groups,), int64
+        Node indices, in tree order (their point ranges follow each other).
+    """
+    groups = np.empty(node_i.shape[0], dtype=np.int64)
+    n_groups = 0
+    stack = np.empty(node_i.shape[0], dtype=np.int64)
+    stack[0] = 0
+    top = 1
+    while top > 0:
+        top -= 1
+        node = stack[top]
+        if node_i[node, 1] - node_i[node, 0] <= group_size or node_i[node, 2] < 0:
+            groups[n_groups] = node
+            n_groups += 1
+        else:
+            f = node_i[node, 2]
+            for k in range(node_i[node, 3] - 1, -1, -1):
+                stack[top] = f + k
+                top += 1
+    return groups[:n_groups].copy()
+
+
+@jit_kernel(inline="always")
+def _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n, length, rx, ry, z):
+    """Add the forces of ``length`` listed sources to the points ``lo:hi`` (rx, ry, z OUT)."""
+    for i in range(lo, hi):
+        qx = Y_sorted[i, 0]
+        qy = Y_sorted[i, 1]
+        sx = 0.0
+        sy = 0.0
+        sz = 0.0
+        for j in range(length):
+            dx = qx - list_x[j]
+            dy = qy - list_y[j]
+            w = 1.0 / (1.0 + dx * dx + dy * dy)
+            nw = list_n[j] * w
+            sz += nw
+            nww = nw * w
+            sx += nww * dx
+            sy += nww * dy
+        rx[i - lo] += sx
+        ry[i - lo] += sy
+        z[i - lo] += sz
+
+
+@jit_parallel
+def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, max_stack,
+                                   list_capacity, groups_per_task, rep_out, z_out):
+    """Barnes-Hut repulsion among the points of a 2-D tree, one traversal per group.
+
+    The points of a group (a node from :func:`tree_groups`) share one walk of
+    the tree: a cell is summarised by its centre of mass when ``side < angle ·
+    d`` for the distance ``d`` from that centre to the group's bounding box,
+    hence for every point of the group, so each point's forces meet the
+    per-point criterion of :func:`bh_repulsive_forces_2d` (cells it would open
+    are opened; a few it would summarise are opened too: at least as accurate).
+    The accepted cells and the points of opened leaves go into a list that is
+    then applied to every point of the group in a branch-free, vectorised loop.
+    A point meets itself once in that list (its own leaf is always opened) and
+    adds exactly 1 to its ``z`` and nothing to its force; that 1 is taken off.
+
+    Parameters
+    ----------
+    Y_sorted, node_f, node_i : (IN)
+        The tree-sorted points and packed nodes (:func:`pack_nodes_2d`).
+    groups : ndarray of shape (n_groups,), int64 (IN)
+        From :func:`tree_groups`.
+    angle : float
+    max_stack : int
+        Traversal stack size.
+    list_capacity : int
+        Interaction-list length; a full list is applied and emptied.
+    groups_per_task : int
+        Groups per parallel task (each task allocates its buffers once).
+    rep_out : ndarray of shape (n, 2) (OUT)
+        ``sum_j w_ij² (y_i - y_j)`` per point, in tree order.
+    z_out : ndarray of shape (n,) (OUT)
+        ``sum_{j != i} w_ij`` per point, in tree order.
+    """
+    angle2 = angle * angle
+    n_groups = groups.shape[0]
+    max_group = 0
+    for g in range(n_groups):
+        size = node_i[groups[g], 1] - node_i[groups[g], 0]
+        if size > max_group:
+            max_group = size
+    n_tasks = (n_groups + groups_per_task - 1) // groups_per_task
+    for task in numba.prange(n_tasks):
+        stack = np.empty(max_stack, dtype=np.int64)
+        list_x = np.empty(list_capacity)
+        list_y = np.empty(list_capacity)
+        list_n = np.empty(list_capacity)
+        rx = np.empty(max_group)
+        ry = np.empty(max_group)
+        z = np.empty(max_group)
+        for g in range(task * groups_per_task, min(n_groups, (task + 1) * groups_per_task)):
+            lo = node_i[groups[g], 0]
+            hi = node_i[groups[g], 1]
+            for i in range(hi - lo):
+                rx[i] = 0.0
+                ry[i] = 0.0
+                z[i] = 0.0
+            x_min = np.inf
+            x_max = -np.inf
+            y_min = np.inf
+            y_max = -np.inf
+            for i in range(lo, hi):
+                x_min = min(x_min, Y_sorted[i, 0])
+                x_max = max(x_max, Y_sorted[i, 0])
+                y_min = min(y_min, Y_sorted[i, 1])
+                y_max = max(y_max, Y_sorted[i, 1])
+            length = 0
+            stack[0] = 0
+            top = 1
+            while top > 0:
+                top -= 1
+                node = stack[top]
+                cx = node_f[node, 0]
+                cy = node_f[node, 1]
+                gx = max(x_min - cx, 0.0, cx - x_max)
+                gy = max(y_min - cy, 0.0, cy - y_max)
+                s = node_i[node, 0]
+                e = node_i[node, 1]
+                if node_f[node, 2] < angle2 * (gx * gx + gy * gy) and (e <= lo or s >= hi):
+                    if length == list_capacity:
+                        _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n, length,
+                                            rx, ry, z)
+                        length = 0
+                    list_x[length] = cx
+                    list_y[length] = cy
+                    list_n[length] = node_f[node, 3]
+                    length += 1
+                elif node_i[node, 2] < 0:
+                    for p in range(s, e):
+                        if length == list_capacity:
+                            _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n,
+                                                length, rx, ry, z)
+                            length = 0
+                        list_x[length] = Y_sorted[p, 0]
+                        list_y[length] = Y_sorted[p, 1]
+                        list_n[length] = 1.0
+                        length += 1
+                else:
+                    f = node_i[node, 2]
+                    for k in range(node_i[node, 3] - 1, -1, -1):
+                        stack[top] = f + k
+                        top += 1
+            _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n, length, rx, ry, z)
+            for i in range(lo, hi):
+                rep_out[i, 0] = rx[i - lo]
+                rep_out[i, 1] = ry[i - lo]
+                z_out[i] = z[i - lo] - 1.0
+
+
 @jit_parallel
 def attractive_forces_2d(P_data, P_indices, P_indptr, Y_rows, Y_cols, compute_kl, attr_out,
                          kl_rows):

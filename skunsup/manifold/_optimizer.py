@@ -43,6 +43,15 @@ __all__ = [
 _LEAF_SIZE = 8
 _MAX_DEPTH = 48
 _CHUNK = 256
+# The fit's 2-D repulsion walks the tree once per group of at most _GROUP_SIZE
+# points (bh_repulsive_forces_2d_grouped). Measured on a 10,000-point Fashion-MNIST
+# map (quiet 2-core machine): 0.8 ms per evaluation for groups of 64-128 points
+# against 3.7-4.5 ms for one walk per point, and a smaller error against the exact
+# forces (0.4-0.8 % against 1.1-1.4 %); groups of 8-16 points were slower than
+# per-point walks, 256-512 no faster than 128.
+_GROUP_SIZE = 128
+_LIST_CAPACITY = 1024
+_GROUPS_PER_TASK = 4
 
 
 # ---------------------------------------------------------------------------
@@ -64,6 +73,17 @@ class BHTree:
                                                        self.end, self.first_child,
                                                        self.n_children)
 
+    def self_repulsion(self, angle, rep_out, z_out):
+        """Barnes-Hut repulsion among the tree's own points, in tree order (OUT)."""
+        if self.dim == 2:
+            groups = G.tree_groups(self.node_i, _GROUP_SIZE)
+            G.bh_repulsive_forces_2d_grouped(self.Y_sorted, self.node_f, self.node_i, groups,
+                                             float(angle), self.max_stack, _LIST_CAPACITY,
+                                             _GROUPS_PER_TASK, rep_out, z_out)
+        else:
+            self.repulsion(self.Y_sorted, np.arange(self.perm.shape[0]), angle, rep_out,
+                           z_out)
+
     def repulsion(self, Y_query, query_pos, angle, rep_out, z_out):
         """Barnes-Hut repulsion of ``Y_query`` (``query_pos``: their tree positions or -1)."""
         if self.dim == 2:
@@ -80,10 +100,9 @@ def bh_repulsion(Y_query, Y_ref, is_training, angle, rep_out, z_out, tree=None):
     """Barnes-Hut repulsion; for training, ``Y_query is Y_ref`` and self-pairs are skipped."""
     if is_training:
         tree = BHTree(Y_ref)
-        n = tree.perm.shape[0]
         rep_sorted = np.empty_like(rep_out)
         z_sorted = np.empty_like(z_out)
-        tree.repulsion(tree.Y_sorted, np.arange(n), angle, rep_sorted, z_sorted)
+        tree.self_repulsion(angle, rep_sorted, z_sorted)
         G.scatter_rows(rep_sorted, z_sorted, tree.perm, rep_out, z_out)
     else:
         tree = BHTree(Y_ref) if tree is None else tree

@@ -90,3 +90,43 @@ def sne_kl_and_grad(P, Y):
     diff = Y[:, None, :] - Y[None, :, :]
     grad = 2.0 * (M[:, :, None] * diff).sum(axis=1)
     return kl, grad
+
+
+def grouped_barnes_hut_repulsion(tree, group_nodes, angle):
+    """Barnes-Hut repulsion with one cell list per group, written out plainly.
+
+    ``tree`` is a ``BHTree``; every group (a node) collects, from the root down,
+    the cells with ``side < angle * distance(centre of mass, group's bounding box)``
+    that hold none of its points, and the single points of the other cells' leaves;
+    each point of the group then sums ``w = 1 / (1 + d²)`` over that list, itself
+    excluded. Returns (rep, z) in tree order.
+    """
+    Y = tree.Y_sorted
+    n = len(Y)
+    rep = np.zeros((n, 2))
+    z = np.zeros(n)
+    for group in group_nodes:
+        lo, hi = tree.start[group], tree.end[group]
+        box_lo, box_hi = Y[lo:hi].min(axis=0), Y[lo:hi].max(axis=0)
+        sources = []  # (position, count, index of the point or -1)
+        pending = [0]
+        while pending:
+            node = pending.pop()
+            gap = np.maximum(np.maximum(box_lo - tree.com[node], tree.com[node] - box_hi), 0)
+            disjoint = tree.end[node] <= lo or tree.start[node] >= hi
+            if disjoint and tree.side2[node] < angle**2 * (gap**2).sum():
+                sources.append((tree.com[node], tree.end[node] - tree.start[node], -1))
+            elif tree.first_child[node] < 0:
+                sources.extend((Y[p], 1, p) for p in range(tree.start[node], tree.end[node]))
+            else:
+                first = tree.first_child[node]
+                pending.extend(range(first, first + tree.n_children[node]))
+        for i in range(lo, hi):
+            for position, count, index in sources:
+                if index == i:
+                    continue
+                diff = Y[i] - position
+                w = 1.0 / (1.0 + diff @ diff)
+                z[i] += count * w
+                rep[i] += count * w * w * diff
+    return rep, z
