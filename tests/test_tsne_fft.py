@@ -305,12 +305,13 @@ def test_fft_objective_matches_exact_objective():
 
 def test_auto_method_by_size_and_dimension():
     X = np.random.default_rng(0).normal(size=(1000, 4))
-    cases = [(200, 2, "exact"), (1000, 2, "fft"), (1000, 1, "fft"), (1000, 3, "barnes_hut"),
-             (1000, 4, "exact")]
+    cases = [(200, 2, "exact"), (1000, 2, "barnes_hut"), (149_999, 2, "barnes_hut"),
+             (150_000, 2, "fft"), (1000, 1, "fft"), (1000, 3, "barnes_hut"),
+             (10**6, 3, "barnes_hut"), (1000, 4, "exact")]
     for n, dim, expected in cases:
         assert TSNE(n_components=dim)._resolve_method(n) == expected
     tsne = TSNE(max_iter=250, random_state=0).fit(X)
-    assert tsne._method == "fft"
+    assert tsne._method == "barnes_hut"
     assert np.isfinite(tsne.embedding_).all() and np.isfinite(tsne.kl_divergence_)
 
 
