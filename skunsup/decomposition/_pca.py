@@ -272,29 +272,27 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     n_oversamples) * iterated_power)``.
 
     Why 'auto' prefers 'covariance_eigh' for tall data: measured with
-    ``benchmarks/bench_pca.py`` (float32 input, 2 cores shared with other
-    jobs at a load average of about 16, so the seconds are inflated and noisy;
-    worst relative error of ``explained_variance_`` against the eigenvalues of
-    the float64 covariance):
+    ``benchmarks/bench_pca.py`` (float32 input, quiet 2-core machine, median
+    seconds of interleaved runs; worst relative error of
+    ``explained_variance_`` against the eigenvalues of the float64
+    covariance):
 
     ==============================  ==========================  ==========================
     solver                          Fashion-MNIST 70k x 784     1M x 100 low rank
                                     -> 50                       -> 10
     ==============================  ==========================  ==========================
-    'covariance_eigh'               7.3 s, 9.3e-7               1.2 s, 4.2e-8
-    'arpack'                        29 s, 1.6e-6                12 s, 6.2e-7
-    'randomized'                    56 s, 1.2e-2                27 s, 1.3e-6
-    'full'                          92 s, 1.1e-6                40 s, 6.7e-7
-    scikit-learn 'covariance_eigh'  6.4 s, 6.2e-4               13 s, 8.9e-4
+    'covariance_eigh'               0.38 s, 9.3e-7              0.51 s, 4.2e-8
+    'arpack'                        2.9 s, 1.6e-6               1.4 s, 6.2e-7
+    'randomized'                    2.8 s, 1.2e-2               3.0 s, 1.3e-6
+    'full'                          4.0 s, 1.1e-6               6.7 s, 6.7e-7
+    scikit-learn 'covariance_eigh'  0.35 s, 6.2e-4              0.40 s, 8.9e-4
     ==============================  ==========================  ==========================
 
-    On subsets (10,000 x 784 and 100,000 x 100) the order was the same
-    (2.2 s / 6.8 s / 12 s / 19 s and 0.19 s / 1.9 s / 6.7 s / 11 s). Forming
-    the covariance costs ``n_samples * n_features ** 2`` flops (a symmetric
-    rank-k update), about a quarter of the SVD of the same data, so it wins
-    whenever ``n_samples >= n_features``; 'auto' keeps scikit-learn's limit of
-    1,000 features, beyond which the ``O(n_features ** 2)`` memory and the
-    ``O(n_features ** 3)`` eigendecomposition are not measured here.
+    Forming the covariance costs ``n_samples * n_features ** 2`` flops (a
+    symmetric rank-k update), about a quarter of the SVD of the same data, so
+    it wins whenever ``n_samples >= n_features``; 'auto' keeps scikit-learn's
+    limit of 1,000 features, beyond which the ``O(n_features ** 2)`` memory and
+    the ``O(n_features ** 3)`` eigendecomposition are not measured here.
 
     Differences from scikit-learn: the covariance is formed from centred
     blocks summed in float64 (scikit-learn forms the float32 Gram matrix and
