@@ -644,6 +644,16 @@ def pack_nodes_2d(com, side2, start, end, first_child, n_children):
     return node_f, node_i
 
 
+@jit_kernel(inline="always")
+def _push_children(node_i, node, stack, top):
+    """Push the children of a packed node (last child first); return the new stack top."""
+    f = node_i[node, 2]
+    for k in range(node_i[node, 3] - 1, -1, -1):
+        stack[top] = f + k
+        top += 1
+    return top
+
+
 @jit_parallel
 def bh_repulsive_forces_2d(Y_query, query_pos, angle, Y_sorted, node_f, node_i, max_stack,
                            chunk_size, rep_out, z_out):
@@ -691,10 +701,7 @@ def bh_repulsive_forces_2d(Y_query, query_pos, angle, Y_sorted, node_f, node_i, 
                         rx += ww * ex
                         ry += ww * ey
                 else:
-                    f = node_i[node, 2]
-                    for k in range(node_i[node, 3] - 1, -1, -1):
-                        stack[top] = f + k
-                        top += 1
+                    top = _push_children(node_i, node, stack, top)
             rep_out[i, 0] = rx
             rep_out[i, 1] = ry
             z_out[i] = z
@@ -728,10 +735,7 @@ def tree_groups(node_i, group_size):
             groups[n_groups] = node
             n_groups += 1
         else:
-            f = node_i[node, 2]
-            for k in range(node_i[node, 3] - 1, -1, -1):
-                stack[top] = f + k
-                top += 1
+            top = _push_children(node_i, node, stack, top)
     return groups[:n_groups].copy()
 
 
@@ -836,6 +840,8 @@ def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, max_
                 gy = max(y_min - cy, 0.0, cy - y_max)
                 s = node_i[node, 0]
                 e = node_i[node, 1]
+                # the two appends below are written out: one shared inline helper
+                # made the walk 1.8x slower (0.8 -> 1.45 ms on a 10k map)
                 if node_f[node, 2] < angle2 * (gx * gx + gy * gy) and (e <= lo or s >= hi):
                     if length == list_capacity:
                         _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n, length,
@@ -856,10 +862,7 @@ def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, max_
                         list_n[length] = 1.0
                         length += 1
                 else:
-                    f = node_i[node, 2]
-                    for k in range(node_i[node, 3] - 1, -1, -1):
-                        stack[top] = f + k
-                        top += 1
+                    top = _push_children(node_i, node, stack, top)
             _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n, length, rx, ry, z)
             for i in range(lo, hi):
                 rep_out[i, 0] = rx[i - lo]
