@@ -69,6 +69,44 @@ def test_lloyd_partials_match_reference(problem):
     assert labels.dtype == np.int32 and sums.dtype == np.float64
 
 
+@given(lloyd_problems(), st.sampled_from(["random", "right", "zero"]))
+def test_lloyd_from_hints_matches_reference(problem, hint_kind):
+    """Any hint gives the reference step: labels at a nearest centre, exact sums."""
+    X, w, centers, _ = problem
+    k = len(centers)
+    rng = np.random.default_rng(0)
+    ref_labels, ref_sums, ref_weights, ref_inertia, ref_dist = ref.lloyd_step(X, w, centers)
+    hints = {"random": rng.integers(0, k, size=len(X)), "right": ref_labels,
+             "zero": np.zeros(len(X), dtype=int)}[hint_kind]
+    labels, sums, weights, inertia, dist = kernels.lloyd_partials_from_hints(
+        X, w, centers, hints)
+    sq = ref.squared_distances(X, centers)
+    scale = 1.0 + np.abs(X).max() ** 2 + np.abs(centers).max() ** 2
+    np.testing.assert_allclose(sq[np.arange(len(X)), labels], sq.min(axis=1),
+                               rtol=1e-12, atol=1e-12 * scale)
+    np.testing.assert_allclose(dist, ref_dist, rtol=1e-12, atol=1e-12 * scale)
+    ref_sums, ref_weights = ref.cluster_sums(X, w, labels, k)
+    np.testing.assert_allclose(sums, ref_sums, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(weights, ref_weights)
+    np.testing.assert_allclose(inertia, ref_inertia, rtol=1e-12, atol=1e-12 * scale)
+
+
+def test_center_neighbors_lists_the_others_nearest_first():
+    centers = np.random.default_rng(3).normal(size=(9, 4))
+    order, gaps = kernels.center_neighbors(centers)
+    full = np.sqrt(ref.squared_distances(centers, centers))
+    for a in range(9):
+        assert sorted(order[a]) == [j for j in range(9) if j != a]
+        np.testing.assert_allclose(gaps[a], full[a, order[a]], atol=1e-12)
+        assert np.all(np.diff(gaps[a]) >= 0)
+
+
+def test_lloyd_from_hints_refuses_bad_hints():
+    X = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="centre indices"):
+        kernels.lloyd_partials_from_hints(X, np.ones(3), np.zeros((2, 2)), np.array([0, 2, 1]))
+
+
 @given(lloyd_problems(), st.integers(1, 4))
 def test_kmeans_plusplus_trials_match_reference(problem, n_trials):
     X, w, centers, sparse = problem

@@ -5,7 +5,10 @@ numba kernels as the in-memory estimator (:func:`~skunsup.cluster.
 _kmeans_kernels.lloyd_partials` per block), followed by a fixed-shape tree
 reduction of the per-block partial sums (k x d sums, k weights, the inertia).
 Only the k x d centres travel to the workers and only the reduced partials
-come back, so the client never holds more than a few k x d arrays. The tree
+come back, so the client never holds more than a few k x d arrays. Each
+block's labels stay on its worker (4 bytes a row) and start the next step's
+rows at their current centre, from which Elkan's bound rules out most of the
+other centres (:func:`~skunsup.cluster._kmeans_kernels.lloyd_partials_from_hints`). The tree
 depends only on the number of blocks, hence the result does not depend on which
 worker ran which block, and equals the in-memory fit up to the order of the
 float64 sums.
@@ -70,13 +73,23 @@ def _moments_block(X, sample_weight):
     return total, mean, m2, float(w.min()), weights_ok, x_finite
 
 
-def _lloyd_block(X, sample_weight, centers):
-    """Partial sums of one Lloyd step on one block: (sums, weights, inertia)."""
+def _lloyd_block(X, sample_weight, centers, hints=None, neighbors=None):
+    """One Lloyd step on one block: (sums, weights, inertia, labels).
+
+    With the block's labels of the previous step as ``hints`` (and the
+    centres' neighbour lists), each row starts at its old centre and measures
+    only the centres Elkan's bound cannot rule out; without, the matrix
+    product with every centre.
+    """
     X = as_block(X)
     w = block_weights(sample_weight, X.shape[0])
     with numba_threads(1), blas_threads(1):
-        _, sums, weights, inertia, _ = kernels.lloyd_partials(X, w, centers)
-    return sums, weights, inertia
+        if hints is None:
+            labels, sums, weights, inertia, _ = kernels.lloyd_partials(X, w, centers)
+        else:
+            labels, sums, weights, inertia, _ = kernels.lloyd_partials_from_hints(
+                X, w, centers, hints, neighbors)
+    return sums, weights, inertia, labels
 
 
 def _add_partials(*parts):
@@ -239,12 +252,28 @@ def _reduce_moments(blocks):
     return mean, m2 / total
 
 
-def _lloyd_pass(blocks, centers):
+def _lloyd_pass(blocks, centers, hints=None):
+    """One Lloyd step over all blocks: (sums, weights, inertia, hints for the next step).
+
+    The block results (with their labels) are persisted where they were
+    computed; the returned hints are references to those labels, so the next
+    step starts every row at its current centre without the labels ever
+    reaching the client.
+    """
     import dask
 
+    task = dask.delayed(_lloyd_block, pure=True)
     centers_delayed = dask.delayed(centers, pure=True)
-    root = tree_reduce(blocks.map(_lloyd_block, centers_delayed), _add_partials)
-    return root.compute()
+    if hints is None:
+        parts = [task(x, w, centers_delayed) for x, w in zip(blocks.data, blocks.weights)]
+    else:
+        neighbors = dask.delayed(kernels.center_neighbors(centers), pure=True)
+        parts = [task(x, w, centers_delayed, h, neighbors)
+                 for x, w, h in zip(blocks.data, blocks.weights, hints)]
+    parts = dask.persist(*parts)
+    sums, weights, inertia = tree_reduce(list(parts), _add_partials).compute()
+    labels = [dask.delayed(operator.getitem, pure=True)(part, 3) for part in parts]
+    return sums, weights, inertia, labels
 
 
 def _relocate_empty(blocks, centers, sums, weights):
@@ -274,8 +303,9 @@ def _lloyd(blocks, centers_init, *, max_iter, tol, verbose=0):
     """Lloyd iterations over blocks; returns (centers, inertia, n_iter, weights)."""
     centers = np.array(centers_init, dtype=blocks.dtype, order="C", copy=True)
     n_iter = 0
+    hints = None
     for n_iter in range(1, max_iter + 1):
-        sums, weights, inertia = _lloyd_pass(blocks, centers)
+        sums, weights, inertia, hints = _lloyd_pass(blocks, centers, hints)
         _relocate_empty(blocks, centers, sums, weights)
         new_centers = centers.copy()
         filled = weights > 0
@@ -289,7 +319,7 @@ def _lloyd(blocks, centers_init, *, max_iter, tol, verbose=0):
                 print(f"Converged at iteration {n_iter - 1}: center shift {shift} "
                       f"within tolerance {tol}.")
             break
-    _, weights, inertia = _lloyd_pass(blocks, centers)
+    _, weights, inertia, _ = _lloyd_pass(blocks, centers, hints)
     return centers, float(inertia), n_iter, weights
 
 

@@ -44,6 +44,10 @@ DIRECT_MAX_CLUSTERS = 32
 # 8 * n_clusters / CENTERS_PER_GROUP bytes per sample.
 CENTERS_PER_GROUP = 4
 
+# Relative margin of the hinted step's skip (Elkan's bound): far above the
+# rounding of float64 distances, far below any gap that matters.
+HINT_SKIP_MARGIN = 1e-9
+
 # Cost of a product computed in a direct loop relative to one inside a BLAS
 # matrix product: a pruned step takes the matrix product with every centre
 # when Yinyang's local filter would compute more than 1 / DIRECT_PRODUCT_COST
@@ -205,6 +209,66 @@ def _accumulate_dense(X, sample_weight, labels, distances, sums, weights, inerti
             weights[g, label] += w
             for f in range(d):
                 sums[g, label, f] += w * X[i, f]
+        inertia[g] = acc
+
+
+@jit_parallel
+def _lloyd_dense_from_hints(X, sample_weight, centers, neighbor_order, neighbor_gaps, hints,
+                            labels, distances, sums, weights, inertia):
+    """Fused Lloyd step that starts every row at a hinted centre and skips by Elkan's bound.
+
+    A centre ``j`` with ``||c_j - c_a|| >= 2 ||x - c_a||`` for the row's best
+    centre ``a`` so far cannot be closer than ``a`` (the triangle inequality).
+    Each centre's other centres are listed by increasing distance, so a row
+    measures only the centres within twice its distance to the best one and
+    stops at the first beyond; when a closer centre turns up, the scan starts
+    over from that centre's list. With a good hint (last step's label) that is
+    one distance per row on well-separated clusters. Exact for any hint;
+    distances accumulate in float64.
+
+    IN: X (n, d), sample_weight (n,) float64, centers (k, d), neighbor_order
+    (k, k - 1) int64 and neighbor_gaps (k, k - 1) float64 (see
+    :func:`center_neighbors`), hints (n,) int32 in [0, k).
+    OUT: labels (n,) int32, distances (n,) float64, sums (G, k, d) float64,
+    weights (G, k) float64, inertia (G,).
+    """
+    n, d = X.shape
+    n_others = neighbor_order.shape[1]
+    n_groups = sums.shape[0]
+    for g in numba.prange(n_groups):
+        start = g * n // n_groups
+        stop = (g + 1) * n // n_groups
+        sums[g] = 0.0
+        weights[g] = 0.0
+        acc = 0.0
+        for i in range(start, stop):
+            best = hints[i]
+            best_dist = 0.0
+            for f in range(d):
+                diff = np.float64(X[i, f]) - np.float64(centers[best, f])
+                best_dist += diff * diff
+            reach = 2.0 * np.sqrt(best_dist) * (1.0 + HINT_SKIP_MARGIN)
+            position = 0
+            while position < n_others and neighbor_gaps[best, position] < reach:
+                j = neighbor_order[best, position]
+                dist = 0.0
+                for f in range(d):
+                    diff = np.float64(X[i, f]) - np.float64(centers[j, f])
+                    dist += diff * diff
+                if dist < best_dist or (dist == best_dist and j < best):
+                    best = j
+                    best_dist = dist
+                    reach = 2.0 * np.sqrt(best_dist) * (1.0 + HINT_SKIP_MARGIN)
+                    position = 0
+                else:
+                    position += 1
+            labels[i] = best
+            distances[i] = best_dist
+            w = sample_weight[i]
+            acc += w * best_dist
+            weights[g, best] += w
+            for f in range(d):
+                sums[g, best, f] += w * X[i, f]
         inertia[g] = acc
 
 
@@ -889,6 +953,60 @@ def lloyd_partials(X, sample_weight, centers, *, x_squared_norms=None, out_label
     return labels, sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), distances
 
 
+def lloyd_partials_from_hints(X, sample_weight, centers, hints, neighbors=None):
+    """:func:`lloyd_partials` for dense X, each row starting at a hinted centre.
+
+    Every row first measures its hinted centre ``a`` (typically its label of
+    the previous step), then only the centres closer to ``a`` than twice that
+    distance (Elkan's bound): one distance per row when the clusters are well
+    separated and the hints right, every centre in the worst case. The result
+    does not depend on the hints (up to ties between equally near centres).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        C-contiguous float32/float64 data.
+    sample_weight : ndarray of shape (n_samples,), dtype float64
+    centers : ndarray of shape (n_clusters, n_features)
+        Same dtype as X.
+    hints : ndarray of shape (n_samples,), int
+        A centre index per row, in ``[0, n_clusters)``.
+    neighbors : tuple of ndarray, default=None
+        ``center_neighbors(centers)`` when already computed.
+
+    Returns
+    -------
+    labels, sums, weights, inertia, distances
+        As :func:`lloyd_partials`; distances are exact, summed in float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_kernels import lloyd_partials_from_hints
+    >>> X = np.array([[0.0], [1.0], [10.0], [12.0]])
+    >>> labels, sums, weights, inertia, _ = lloyd_partials_from_hints(
+    ...     X, np.ones(4), np.array([[0.0], [10.0]]), np.array([1, 1, 0, 0]))
+    >>> labels.tolist(), sums.ravel().tolist(), weights.tolist(), inertia
+    ([0, 0, 1, 1], [1.0, 22.0], [2.0, 2.0], 5.0)
+    """
+    n, d = X.shape
+    k = centers.shape[0]
+    hints = np.asarray(hints)
+    if hints.shape != (n,) or (n and (hints.min() < 0 or hints.max() >= k)):
+        raise ValueError(f"hints must be {n} centre indices in [0, {k}).")
+    order, gaps = center_neighbors(centers) if neighbors is None else neighbors
+    labels = np.empty(n, dtype=np.int32)
+    distances = np.empty(n, dtype=np.float64)
+    n_groups = n_row_groups(n, k, d)
+    sums = np.empty((n_groups, k, d), dtype=np.float64)
+    weights = np.empty((n_groups, k), dtype=np.float64)
+    inertia = np.empty(n_groups, dtype=np.float64)
+    _lloyd_dense_from_hints(_check_contiguous(X), sample_weight, centers, order, gaps,
+                            hints.astype(np.int32, copy=False), labels, distances, sums,
+                            weights, inertia)
+    return labels, sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), distances
+
+
 # Relative margin of the triangle-inequality skip in k-means++ trials: a row is
 # skipped only when the candidate is farther than twice its distance to its
 # nearest centre by this factor, far beyond the float32 rounding of distances.
@@ -962,6 +1080,36 @@ def _squared_gaps(a, b):
     b = np.asarray(b, dtype=np.float64)
     gaps = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
     return np.maximum(gaps, 0.0)
+
+
+def center_neighbors(centers):
+    """Every centre's other centres, nearest first, with their distances.
+
+    Parameters
+    ----------
+    centers : ndarray of shape (n_clusters, n_features)
+
+    Returns
+    -------
+    order : ndarray of shape (n_clusters, n_clusters - 1), dtype int64
+        ``order[a]`` lists the centres other than ``a`` by increasing distance.
+    gaps : ndarray of shape (n_clusters, n_clusters - 1), dtype float64
+        ``gaps[a, p]`` = Euclidean distance from centre ``a`` to ``order[a, p]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_kernels import center_neighbors
+    >>> order, gaps = center_neighbors(np.array([[0.0], [10.0], [3.0]]))
+    >>> order.tolist(), gaps.tolist()
+    ([[2, 1], [2, 0], [0, 1]], [[3.0, 10.0], [7.0, 10.0], [3.0, 7.0]])
+    """
+    c = np.asarray(centers, dtype=np.float64)
+    k = c.shape[0]
+    gaps = np.sqrt(_squared_gaps(c, c))
+    np.fill_diagonal(gaps, np.inf)
+    order = np.argsort(gaps, axis=1, kind="stable")[:, : k - 1]
+    return order.astype(np.int64), np.take_along_axis(gaps, order, axis=1)
 
 
 def group_centers(centers, n_groups, n_iter=5):
