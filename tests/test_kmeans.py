@@ -91,6 +91,23 @@ def test_lloyd_from_hints_matches_reference(problem, hint_kind):
     np.testing.assert_allclose(inertia, ref_inertia, rtol=1e-12, atol=1e-12 * scale)
 
 
+@given(st.integers(1, 60), st.integers(1, 5), st.floats(-1e4, 1e4), st.floats(1e-3, 1e3),
+       st.sampled_from(DTYPES), st.integers(0, 2**16))
+def test_weighted_mean_variance_matches_numpy(n, d, offset, scale, dtype, seed):
+    rng = np.random.default_rng(seed)
+    X = (offset + scale * rng.normal(size=(n, d))).astype(dtype)
+    w = rng.uniform(0.0, 3.0, size=n)
+    w[0] += 1.0
+    mean, var = kernels.weighted_mean_variance(X, w)
+    X64 = X.astype(np.float64)
+    ref_mean = np.average(X64, axis=0, weights=w)
+    ref_var = np.average((X64 - ref_mean) ** 2, axis=0, weights=w)
+    # numpy's reference rounds at eps * |values|: compare at that scale
+    size = np.abs(X64).max(axis=0)
+    np.testing.assert_allclose(mean, ref_mean, rtol=1e-12, atol=1e-14 * size.max())
+    np.testing.assert_allclose(var, ref_var, rtol=1e-9, atol=1e-13 * size.max() ** 2)
+
+
 def test_center_neighbors_lists_the_others_nearest_first():
     centers = np.random.default_rng(3).normal(size=(9, 4))
     order, gaps = kernels.center_neighbors(centers)

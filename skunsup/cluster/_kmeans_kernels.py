@@ -418,27 +418,26 @@ def _dense_row_sq_norms(X, out):
 
 
 @jit_parallel
-def _dense_weighted_moments(X, sample_weight, mean, partials):
-    """Per-group weighted sums of X (when ``mean`` is None-like: len 0) or of (X - mean)^2.
+def _dense_weighted_moments(X, sample_weight, shift, first, second):
+    """Per-group weighted sums of ``X - shift`` and of its square, in one pass.
 
-    IN: X (n, d), sample_weight (n,), mean (d,) or empty. OUT: partials (G, d).
+    IN: X (n, d), sample_weight (n,), shift (d,) float64.
+    OUT: first (G, d), second (G, d) float64.
     """
     n, d = X.shape
-    n_groups = partials.shape[0]
-    centred = mean.shape[0] == d
+    n_groups = first.shape[0]
     for g in numba.prange(n_groups):
         start = g * n // n_groups
         stop = (g + 1) * n // n_groups
-        partials[g] = 0.0
+        first[g] = 0.0
+        second[g] = 0.0
         for i in range(start, stop):
             w = sample_weight[i]
-            if centred:
-                for f in range(d):
-                    v = np.float64(X[i, f]) - mean[f]
-                    partials[g, f] += w * v * v
-            else:
-                for f in range(d):
-                    partials[g, f] += w * X[i, f]
+            for f in range(d):
+                v = np.float64(X[i, f]) - shift[f]
+                wv = w * v
+                first[g, f] += wv
+                second[g, f] += wv * v
 
 
 # ------------------------------------------------------------------------ Hamerly
@@ -803,7 +802,8 @@ def row_squared_norms(X):
 def weighted_mean_variance(X, sample_weight):
     """Weighted mean and variance of every column of a dense C-contiguous matrix.
 
-    Computed in two passes over fixed row groups (no copy of X), in float64.
+    Computed in one pass over fixed row groups (no copy of X), in float64, from
+    the deviations from the first row.
 
     Parameters
     ----------
@@ -824,11 +824,16 @@ def weighted_mean_variance(X, sample_weight):
     """
     n, d = X.shape
     total = sample_weight.sum()
-    partials = np.empty((n_row_groups(n, 1, d), d), dtype=np.float64)
-    _dense_weighted_moments(X, sample_weight, np.empty(0), partials)
-    mean = partials.sum(axis=0) / total
-    _dense_weighted_moments(X, sample_weight, mean, partials)
-    return mean, partials.sum(axis=0) / total
+    n_groups = n_row_groups(n, 1, d)
+    first = np.empty((n_groups, d), dtype=np.float64)
+    second = np.empty((n_groups, d), dtype=np.float64)
+    # shifting by a row keeps the one-pass formula accurate: the sums are of
+    # deviations of the order of the spread, not of the values themselves
+    shift = X[0].astype(np.float64) if n else np.zeros(d)
+    _dense_weighted_moments(_check_contiguous(X), sample_weight, shift, first, second)
+    offset = first.sum(axis=0) / total
+    variance = np.maximum(second.sum(axis=0) / total - offset * offset, 0.0)
+    return shift + offset, variance
 
 
 def assign_labels(X, centers, *, x_squared_norms=None, out_labels=None, out_distances=None):
