@@ -286,11 +286,11 @@ def test_fit_survives_a_killed_worker(client, monkeypatch):
     original = _kmeans_dask._lloyd_pass
     calls = []
 
-    def lloyd_pass_with_a_kill(blocks, centers, hints=None):
+    def lloyd_pass_with_a_kill(blocks, centers, previous=None):
         calls.append(1)
         if len(calls) == 4:  # mid-fit: the kill lands while this pass runs
             threading.Timer(0.02, os.kill, (victim, signal.SIGKILL)).start()
-        return original(blocks, centers, hints)
+        return original(blocks, centers, previous)
 
     monkeypatch.setattr(_kmeans_dask, "_lloyd_pass", lloyd_pass_with_a_kill)
     est = KMeans(30, init=init, n_init=1, max_iter=12, tol=0).fit(Xd)

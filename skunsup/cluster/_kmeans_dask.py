@@ -73,16 +73,17 @@ def _moments_block(X, sample_weight):
     return total, mean, m2, float(w.min()), weights_ok, x_finite
 
 
-def _lloyd_block(X, sample_weight, centers, hints=None, neighbors=None):
+def _lloyd_block(X, sample_weight, centers, previous=None, neighbors=None):
     """One Lloyd step on one block: (sums, weights, inertia, labels).
 
-    With the block's labels of the previous step as ``hints`` (and the
-    centres' neighbour lists), each row starts at its old centre and measures
-    only the centres Elkan's bound cannot rule out; without, the matrix
-    product with every centre.
+    With the block's result of the previous step (whose labels are the hints)
+    and the centres' neighbour lists, each row starts at its old centre and
+    measures only the centres Elkan's bound cannot rule out; without, the
+    matrix product with every centre.
     """
     X = as_block(X)
     w = block_weights(sample_weight, X.shape[0])
+    hints = None if previous is None else previous[3]
     with numba_threads(1), blas_threads(1):
         if hints is None:
             labels, sums, weights, inertia, _ = kernels.lloyd_partials(X, w, centers)
@@ -252,28 +253,27 @@ def _reduce_moments(blocks):
     return mean, m2 / total
 
 
-def _lloyd_pass(blocks, centers, hints=None):
-    """One Lloyd step over all blocks: (sums, weights, inertia, hints for the next step).
+def _lloyd_pass(blocks, centers, previous=None):
+    """One Lloyd step over all blocks: (sums, weights, inertia, the block results).
 
     The block results (with their labels) are persisted where they were
-    computed; the returned hints are references to those labels, so the next
-    step starts every row at its current centre without the labels ever
-    reaching the client.
+    computed and passed to the next step (``previous``), which starts every
+    row at its current centre; the labels never reach the client. One graph
+    per step: the block tasks and the reduction are submitted together.
     """
     import dask
 
     task = dask.delayed(_lloyd_block, pure=True)
     centers_delayed = dask.delayed(centers, pure=True)
-    if hints is None:
+    if previous is None:
         parts = [task(x, w, centers_delayed) for x, w in zip(blocks.data, blocks.weights)]
     else:
         neighbors = dask.delayed(kernels.center_neighbors(centers), pure=True)
-        parts = [task(x, w, centers_delayed, h, neighbors)
-                 for x, w, h in zip(blocks.data, blocks.weights, hints)]
-    parts = dask.persist(*parts)
-    sums, weights, inertia = tree_reduce(list(parts), _add_partials).compute()
-    labels = [dask.delayed(operator.getitem, pure=True)(part, 3) for part in parts]
-    return sums, weights, inertia, labels
+        parts = [task(x, w, centers_delayed, p, neighbors)
+                 for x, w, p in zip(blocks.data, blocks.weights, previous)]
+    *parts, root = dask.persist(*parts, tree_reduce(parts, _add_partials))
+    sums, weights, inertia = root.compute()
+    return sums, weights, inertia, parts
 
 
 def _relocate_empty(blocks, centers, sums, weights):
@@ -303,9 +303,9 @@ def _lloyd(blocks, centers_init, *, max_iter, tol, verbose=0):
     """Lloyd iterations over blocks; returns (centers, inertia, n_iter, weights)."""
     centers = np.array(centers_init, dtype=blocks.dtype, order="C", copy=True)
     n_iter = 0
-    hints = None
+    previous = None
     for n_iter in range(1, max_iter + 1):
-        sums, weights, inertia, hints = _lloyd_pass(blocks, centers, hints)
+        sums, weights, inertia, previous = _lloyd_pass(blocks, centers, previous)
         _relocate_empty(blocks, centers, sums, weights)
         new_centers = centers.copy()
         filled = weights > 0
@@ -319,7 +319,7 @@ def _lloyd(blocks, centers_init, *, max_iter, tol, verbose=0):
                 print(f"Converged at iteration {n_iter - 1}: center shift {shift} "
                       f"within tolerance {tol}.")
             break
-    _, weights, inertia, _ = _lloyd_pass(blocks, centers, hints)
+    _, weights, inertia, _ = _lloyd_pass(blocks, centers, previous)
     return centers, float(inertia), n_iter, weights
 
 
