@@ -263,11 +263,11 @@ def _lloyd_pass(blocks, centers, previous=None):
     """
     import dask
 
-    task = dask.delayed(_lloyd_block, pure=True)
     centers_delayed = dask.delayed(centers, pure=True)
     if previous is None:
-        parts = [task(x, w, centers_delayed) for x, w in zip(blocks.data, blocks.weights)]
+        parts = blocks.map(_lloyd_block, centers_delayed)
     else:
+        task = dask.delayed(_lloyd_block, pure=True)
         neighbors = dask.delayed(kernels.center_neighbors(centers), pure=True)
         parts = [task(x, w, centers_delayed, p, neighbors)
                  for x, w, p in zip(blocks.data, blocks.weights, previous)]

@@ -212,6 +212,16 @@ def _accumulate_dense(X, sample_weight, labels, distances, sums, weights, inerti
         inertia[g] = acc
 
 
+@jit_kernel(inline="always")
+def _row_squared_distance(X, i, centers, j):
+    """``||X[i] - centers[j]||^2`` accumulated in float64."""
+    dist = 0.0
+    for f in range(X.shape[1]):
+        diff = np.float64(X[i, f]) - np.float64(centers[j, f])
+        dist += diff * diff
+    return dist
+
+
 @jit_parallel
 def _lloyd_dense_from_hints(X, sample_weight, centers, neighbor_order, neighbor_gaps, hints,
                             labels, distances, sums, weights, inertia):
@@ -243,18 +253,12 @@ def _lloyd_dense_from_hints(X, sample_weight, centers, neighbor_order, neighbor_
         acc = 0.0
         for i in range(start, stop):
             best = hints[i]
-            best_dist = 0.0
-            for f in range(d):
-                diff = np.float64(X[i, f]) - np.float64(centers[best, f])
-                best_dist += diff * diff
+            best_dist = _row_squared_distance(X, i, centers, best)
             reach = 2.0 * np.sqrt(best_dist) * (1.0 + HINT_SKIP_MARGIN)
             position = 0
             while position < n_others and neighbor_gaps[best, position] < reach:
                 j = neighbor_order[best, position]
-                dist = 0.0
-                for f in range(d):
-                    diff = np.float64(X[i, f]) - np.float64(centers[j, f])
-                    dist += diff * diff
+                dist = _row_squared_distance(X, i, centers, j)
                 if dist < best_dist or (dist == best_dist and j < best):
                     best = j
                     best_dist = dist
@@ -935,14 +939,9 @@ def lloyd_partials(X, sample_weight, centers, *, x_squared_norms=None, out_label
     >>> labels.tolist(), sums.ravel().tolist(), weights.tolist(), inertia
     ([0, 0, 1, 1], [1.0, 22.0], [2.0, 2.0], 5.0)
     """
-    n, d = X.shape
     k = centers.shape[0]
-    labels = np.empty(n, dtype=np.int32) if out_labels is None else out_labels
-    distances = np.empty(n, dtype=np.float64) if out_distances is None else out_distances
-    n_groups = n_row_groups(n, k, d)
-    sums = np.empty((n_groups, k, d), dtype=np.float64)
-    weights = np.empty((n_groups, k), dtype=np.float64)
-    inertia = np.empty(n_groups, dtype=np.float64)
+    labels, distances, sums, weights, inertia = _step_buffers(
+        X.shape, k, out_labels, out_distances)
     half_sq = half_squared_norms(centers)
     if sp.issparse(X):
         if x_squared_norms is None:
@@ -956,6 +955,18 @@ def lloyd_partials(X, sample_weight, centers, *, x_squared_norms=None, out_label
         _assign_dense_blas(_check_contiguous(X), centers, half_sq, labels, distances)
         _accumulate_dense(X, sample_weight, labels, distances, sums, weights, inertia)
     return labels, sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), distances
+
+
+def _step_buffers(shape, n_clusters, out_labels=None, out_distances=None):
+    """Outputs of a Lloyd step kernel: labels, distances and per-group partials."""
+    n, d = shape
+    labels = np.empty(n, dtype=np.int32) if out_labels is None else out_labels
+    distances = np.empty(n, dtype=np.float64) if out_distances is None else out_distances
+    n_groups = n_row_groups(n, n_clusters, d)
+    sums = np.empty((n_groups, n_clusters, d), dtype=np.float64)
+    weights = np.empty((n_groups, n_clusters), dtype=np.float64)
+    inertia = np.empty(n_groups, dtype=np.float64)
+    return labels, distances, sums, weights, inertia
 
 
 def lloyd_partials_from_hints(X, sample_weight, centers, hints, neighbors=None):
@@ -994,18 +1005,13 @@ def lloyd_partials_from_hints(X, sample_weight, centers, hints, neighbors=None):
     >>> labels.tolist(), sums.ravel().tolist(), weights.tolist(), inertia
     ([0, 0, 1, 1], [1.0, 22.0], [2.0, 2.0], 5.0)
     """
-    n, d = X.shape
+    n = X.shape[0]
     k = centers.shape[0]
     hints = np.asarray(hints)
     if hints.shape != (n,) or (n and (hints.min() < 0 or hints.max() >= k)):
         raise ValueError(f"hints must be {n} centre indices in [0, {k}).")
     order, gaps = center_neighbors(centers) if neighbors is None else neighbors
-    labels = np.empty(n, dtype=np.int32)
-    distances = np.empty(n, dtype=np.float64)
-    n_groups = n_row_groups(n, k, d)
-    sums = np.empty((n_groups, k, d), dtype=np.float64)
-    weights = np.empty((n_groups, k), dtype=np.float64)
-    inertia = np.empty(n_groups, dtype=np.float64)
+    labels, distances, sums, weights, inertia = _step_buffers(X.shape, k)
     _lloyd_dense_from_hints(_check_contiguous(X), sample_weight, centers, order, gaps,
                             hints.astype(np.int32, copy=False), labels, distances, sums,
                             weights, inertia)
@@ -1266,11 +1272,9 @@ class HamerlyState:
             self.weights[:] = 0.0
             self.counts[:] = 0
         else:
-            c64 = centers.astype(np.float64)
-            gaps = 2.0 * half_sq[:, None] + 2.0 * half_sq[None, :] - 2.0 * (c64 @ c64.T)
+            gaps = _squared_gaps(centers, centers)
             np.fill_diagonal(gaps, np.inf)
-            half_gap = 0.5 * np.sqrt(np.maximum(gaps.min(axis=1), 0.0)) if k > 1 else (
-                np.full(1, np.inf))
+            half_gap = 0.5 * np.sqrt(gaps.min(axis=1)) if k > 1 else np.full(1, np.inf)
             group_shift = np.zeros(self.lower.shape[1])
             np.maximum.at(group_shift, self.group_of, self.shift)
             _hamerly_bounds_dense(X, centers, self.labels, self.upper, self.lower, half_gap,
