@@ -127,16 +127,8 @@ def test_lloyd_from_hints_refuses_bad_hints():
 @given(lloyd_problems(), st.integers(1, 4))
 def test_kmeans_plusplus_trials_match_reference(problem, n_trials):
     X, w, centers, sparse = problem
-    candidates = np.ascontiguousarray(centers[:n_trials])
     closest = np.random.default_rng(0).uniform(0, 5, size=len(X))
-    Xin = sp.csr_matrix(X) if sparse else X
-    trial, pots = kernels.kmeans_plusplus_trials(
-        Xin, kernels.row_squared_norms(Xin), w, candidates, closest)
-    ref_trial, ref_pots = ref.kmeans_plusplus_trials(X, w, candidates, closest)
-    scale = 1.0 + np.abs(X).max() ** 2 + np.abs(centers).max() ** 2
-    rtol = _rtol(X.dtype)
-    np.testing.assert_allclose(trial, ref_trial, rtol=rtol, atol=rtol * scale)
-    np.testing.assert_allclose(pots, ref_pots, rtol=rtol, atol=rtol * scale * len(X) * 4)
+    _check_trials_against_reference(X, w, centers, n_trials, closest, sparse)
 
 
 @given(lloyd_problems(), st.integers(1, 4), st.integers(1, 5))
@@ -146,13 +138,17 @@ def test_kmeans_plusplus_trials_skip_changes_nothing(problem, n_trials, n_chosen
     rng = np.random.default_rng(1)
     chosen = np.ascontiguousarray(X[rng.integers(0, len(X), size=n_chosen)])
     sq = ref.squared_distances(X, chosen)
-    nearest = sq.argmin(axis=1).astype(np.intp)
-    closest = sq.min(axis=1)
+    _check_trials_against_reference(X, w, centers, n_trials, sq.min(axis=1), sparse,
+                                     nearest=sq.argmin(axis=1).astype(np.intp),
+                                     chosen=chosen)
+
+
+def _check_trials_against_reference(X, w, centers, n_trials, closest, sparse, **skip):
+    """k-means++ trials of the first ``n_trials`` centres against the reference."""
     candidates = np.ascontiguousarray(centers[:n_trials])
     Xin = sp.csr_matrix(X) if sparse else X
     trial, pots = kernels.kmeans_plusplus_trials(
-        Xin, kernels.row_squared_norms(Xin), w, candidates, closest,
-        nearest=nearest, chosen=chosen)
+        Xin, kernels.row_squared_norms(Xin), w, candidates, closest, **skip)
     ref_trial, ref_pots = ref.kmeans_plusplus_trials(X, w, candidates, closest)
     scale = 1.0 + np.abs(X).max() ** 2 + np.abs(centers).max() ** 2
     rtol = _rtol(X.dtype)
