@@ -19,7 +19,9 @@ from skunsup.plotting import plot_embedding, plot_image_grid
 
 data = load_tour_data("auto", n_samples=5000, random_state=0)
 X, y, shape = data.data, data.target, data.image_shape
-X_train, X_test = X[:4000], X[4000:]
+# four fifths to fit, the rest to project (digits has 1,797 images, Fashion-MNIST 5,000 here)
+n_train = 4 * X.shape[0] // 5
+X_train, X_test = X[:n_train], X[n_train:]
 
 pca = PCA().fit(X_train)  # all components: 'auto' picks the covariance solver here
 cumulative = np.cumsum(pca.explained_variance_ratio_)
@@ -69,7 +71,7 @@ fig.tight_layout()
 # k-component PCA, so one fit serves every k below.
 
 scores = pca.transform(X_test)
-ax = plot_embedding(scores[:, :2], y[4000:], target_names=data.target_names, point_size=4)
+ax = plot_embedding(scores[:, :2], y[n_train:], target_names=data.target_names, point_size=4)
 ax.set_title(f"first two components: {cumulative[1]:.0%} of the variance")
 ax.set_xlabel("PC 1")
 ax.set_ylabel("PC 2")
