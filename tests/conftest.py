@@ -2,8 +2,13 @@
 
 import os
 
-import pytest
-from hypothesis import HealthCheck, settings
+# scikit-learn's array-API support (PCA on torch tensors and array_api_strict
+# arrays under array_api_dispatch=True) needs scipy's array-API mode, which is
+# read once, when scipy is first imported: set it before anything imports scipy.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 # Numba compiles on the first call of a kernel, which trips hypothesis' default
 # 200 ms deadline; the CI profile also bounds the number of examples.
