@@ -207,14 +207,14 @@ def main():
 
     from skunsup.cluster._kmeans import _kmeans_single_lloyd
 
-    if "algorithm" in inspect.signature(_kmeans_single_lloyd).parameters:
+    if "step" in inspect.signature(_kmeans_single_lloyd).parameters:
         # Both skunsup fits prune distance computations with Hamerly/Yinyang
         # bounds (on Dask, kept next to each block): show the in-memory plain
         # Lloyd steps too, the cost of an iteration without pruning.
         def skunsup_memory_lloyd():
             _, _, centers, n_iter = _kmeans_single_lloyd(
                 X, np.ones(X.shape[0]), init, max_iter=iters, tol=0.0,
-                x_squared_norms=None, algorithm="lloyd")
+                x_squared_norms=None, step="plain")
             return SimpleNamespace(cluster_centers_=centers, n_iter_=n_iter)
 
         contenders["skunsup in memory, plain Lloyd (no pruning)"] = measured(

@@ -1,5 +1,6 @@
 """KMeans: kernels against the NumPy reference, scikit-learn parity, invariants, bad input."""
 
+import re
 import warnings
 
 import numpy as np
@@ -170,11 +171,57 @@ def test_hamerly_equals_plain_lloyd(dtype, k, flagged_rows, monkeypatch):
     w = np.random.default_rng(0).uniform(0.5, 2, size=len(X))
     init = X[:k].copy()
     runs = [_kmeans_single_lloyd(X, w, init, max_iter=60, tol=0, x_squared_norms=None,
-                                 algorithm=a) for a in ("lloyd", "hamerly")]
+                                 step=a) for a in ("plain", "hamerly")]
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     np.testing.assert_allclose(runs[0][2], runs[1][2], rtol=1e-5 if dtype == np.float32 else 1e-12)
     assert runs[0][3] == runs[1][3]
     np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-6)
+
+
+@settings(max_examples=15)
+@given(st.integers(20, 300), st.integers(1, 8), st.integers(2, 30), st.floats(0.3, 4.0),
+       st.sampled_from(DTYPES), st.sampled_from(["k-means++", "random", "array"]),
+       st.integers(0, 2**16))
+def test_algorithm_values_give_the_same_fit(n, d, k, spread, dtype, init, seed):
+    # 'lloyd' and 'elkan' only change how distances are skipped: from the same
+    # initial centres both give the fit of the default (labels, centres, inertia,
+    # iterations), as scikit-learn promises for its two values.
+    k = min(k, n)
+    X = make_blobs(n, d, centers=k, cluster_std=spread, random_state=seed)[0].astype(dtype)
+    if init == "array":
+        init = X[np.random.default_rng(seed).choice(n, k, replace=False)]
+    fits = [KMeans(k, init=init, n_init=1, random_state=seed, tol=0, **params).fit(X)
+            for params in ({}, {"algorithm": "lloyd"}, {"algorithm": "elkan"})]
+    for fit in fits[1:]:
+        np.testing.assert_array_equal(fit.labels_, fits[0].labels_)
+        np.testing.assert_allclose(fit.cluster_centers_, fits[0].cluster_centers_,
+                                   rtol=_rtol(dtype), atol=1e-6)
+        np.testing.assert_allclose(fit.inertia_, fits[0].inertia_, rtol=_rtol(dtype))
+        assert fit.n_iter_ == fits[0].n_iter_
+
+
+def test_elkan_step_matches_reference():
+    X, _ = make_blobs(400, 4, centers=5, random_state=3)
+    w = np.random.default_rng(1).uniform(0.1, 3.0, size=len(X))
+    init = X[[0, 100, 200, 300, 399]]
+    labels, inertia, centers, n_iter = _kmeans_single_lloyd(
+        X, w, init, max_iter=50, tol=0, x_squared_norms=None, step="elkan")
+    r_labels, r_inertia, r_centers, r_iter = ref.lloyd(X, w, init, max_iter=50)
+    np.testing.assert_array_equal(labels, r_labels)
+    np.testing.assert_allclose(centers, r_centers, rtol=1e-12)
+    assert n_iter == r_iter
+    np.testing.assert_allclose(inertia, r_inertia, rtol=1e-12)
+
+
+def test_elkan_on_sparse_or_one_cluster_runs_lloyd():
+    X = make_blobs(100, 3, centers=3, random_state=0)[0]
+    with pytest.warns(RuntimeWarning, match="single cluster"):
+        KMeans(1, algorithm="elkan").fit(X)
+    Xs = sp.csr_matrix(np.where(X > 0, X, 0.0))
+    init = Xs[:3].toarray()
+    a = KMeans(3, init=init, algorithm="elkan").fit(Xs)
+    b = KMeans(3, init=init).fit(Xs)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
 
 
 def test_full_lloyd_matches_reference():
@@ -227,15 +274,15 @@ def test_float32_kept_and_inertia_close_to_sklearn(k):
     np.testing.assert_allclose(ours.inertia_, exact, rtol=1e-6)
 
 
-@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
-def test_inertia_never_increases(algorithm):
+@pytest.mark.parametrize("step", ["plain", "hamerly", "elkan"])
+def test_inertia_never_increases(step):
     X = make_blobs(800, 5, centers=45, cluster_std=3.0, random_state=5)[0]
     init = X[:40]
     w = np.ones(len(X))
     previous = np.inf
     for max_iter in range(1, 16):
         inertia = _kmeans_single_lloyd(X, w, init, max_iter=max_iter, tol=0,
-                                       x_squared_norms=None, algorithm=algorithm)[1]
+                                       x_squared_norms=None, step=step)[1]
         assert inertia <= previous * (1 + 1e-12)
         previous = inertia
 
@@ -336,6 +383,17 @@ def test_fewer_distinct_points_than_clusters_warns():
         assert km.inertia_ == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_more_clusters_than_distinct_points_stops_at_once(sparse):
+    # relocating an empty cluster to a duplicate of a centre would swap the
+    # duplicates between centres forever: they stay, and the fit ends at once
+    X = np.array([[0, 0], [1, 1], [1, 1], [1, 0], [0, 1]], dtype=float)
+    with pytest.warns(ConvergenceWarning, match=r"distinct clusters \(4\)"):
+        km = KMeans(5, init=X).fit(sp.csr_matrix(X) if sparse else X)
+    assert km.n_iter_ == 1
+    assert km.inertia_ == 0.0
+
+
 def test_n_samples_equal_to_one_and_k_equal_to_one():
     km = KMeans(1, random_state=0).fit([[3.0, 4.0]])
     np.testing.assert_array_equal(km.cluster_centers_, [[3.0, 4.0]])
@@ -398,7 +456,12 @@ def test_callable_init_and_verbose(capsys):
         return X[:n_clusters]
 
     km = KMeans(3, init=first_rows, n_init=1, verbose=1).fit(X)
-    assert "Iteration 0" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    # scikit-learn's lines: the inertia of every assignment, then why it stopped
+    inertias = [float(v) for v in re.findall(r"Iteration \d+, inertia ([-+.e\d]+)\.", out)]
+    assert len(inertias) == km.n_iter_
+    assert inertias == sorted(inertias, reverse=True)
+    assert re.search(r"Converged at iteration \d+: (strict convergence|center shift)", out)
     with pytest.raises(ValueError, match="shape of the initial centers"):
         KMeans(3, init=lambda X, k, random_state: X[:2], n_init=1).fit(X)
     assert km.n_iter_ >= 1

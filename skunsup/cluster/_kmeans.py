@@ -157,12 +157,15 @@ def _relocate_empty_clusters(X, sample_weight, labels, distances, sums, weights)
     """Move every empty cluster to one of the samples farthest from their centre.
 
     Deterministic: the farthest positive-weight samples, ties broken by index.
-    Works in place on ``sums`` and ``weights``; returns the relocated clusters.
+    Samples that sit on their centre are never moved: with more clusters than
+    distinct samples, relocating duplicates would only swap them between
+    centres forever (scikit-learn issue #28055). Works in place on ``sums``
+    and ``weights``; returns the relocated clusters.
     """
     empty = np.flatnonzero(weights <= 0)
     if empty.size == 0:
         return empty
-    candidates = np.flatnonzero(sample_weight > 0)
+    candidates = np.flatnonzero((sample_weight > 0) & (distances > 0))
     order = np.argsort(-distances[candidates], kind="stable")
     far = candidates[order[: empty.size]]
     for cluster, index in zip(empty, far):
@@ -177,12 +180,21 @@ def _relocate_empty_clusters(X, sample_weight, labels, distances, sums, weights)
 
 
 def _kmeans_single_lloyd(X, sample_weight, centers_init, *, max_iter, tol, x_squared_norms,
-                         verbose=0, algorithm="auto"):
+                         verbose=0, step="auto"):
     """Lloyd iterations from given centres; returns (labels, inertia, centers, n_iter).
 
-    ``algorithm='auto'`` prunes distance computations with Hamerly's bounds
-    (Yinyang's grouped bounds for many clusters) on dense data, and runs plain
-    fused Lloyd steps on CSR data; 'lloyd' and 'hamerly' force one of them.
+    Every ``step`` gives the result of Lloyd's algorithm (up to ties); they
+    differ in how they avoid distance computations:
+
+    - 'plain': fused Lloyd steps, every distance of every sample (a matrix
+      product or a direct loop).
+    - 'hamerly': Hamerly's bounds (Yinyang's grouped bounds for many clusters),
+      dense data only.
+    - 'elkan': each sample starts at its previous centre and measures only the
+      centres that Elkan's inequality between centres leaves possible
+      (:func:`~skunsup.cluster._kmeans_kernels.lloyd_partials_from_hints`),
+      dense data only; the first step is a plain one.
+    - 'auto': 'hamerly' on dense data, 'plain' on CSR data.
     """
     n_samples = X.shape[0]
     n_clusters = centers_init.shape[0]
@@ -190,34 +202,31 @@ def _kmeans_single_lloyd(X, sample_weight, centers_init, *, max_iter, tol, x_squ
     labels = np.empty(n_samples, dtype=np.int32)
     labels_old = np.full(n_samples, -1, dtype=np.int32)
     distances = np.empty(n_samples, dtype=np.float64)
-    if algorithm == "auto":
-        use_hamerly = not sp.issparse(X)
-    else:
-        use_hamerly = algorithm == "hamerly"
-    state = kernels.HamerlyState(X, sample_weight, labels, n_clusters) if use_hamerly else None
+    if step == "auto":
+        step = "plain" if sp.issparse(X) else "hamerly"
+    state = kernels.HamerlyState(X, sample_weight, labels, n_clusters) if step == "hamerly" else None
     strict_convergence = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        if use_hamerly:
-            sums, weights = state.step(centers)
-        else:
-            _, sums, weights, _, _ = kernels.lloyd_partials(
-                X, sample_weight, centers, x_squared_norms=x_squared_norms,
-                out_labels=labels, out_distances=distances)
+        sums, weights = _lloyd_step(X, sample_weight, centers, x_squared_norms, step, state,
+                                    labels, distances, hinted=n_iter > 1)
         if np.any(weights <= 0):
-            if use_hamerly:
+            if step == "hamerly":
                 distances = _distances_to_assigned(X, centers, labels, x_squared_norms)
             _relocate_empty_clusters(X, sample_weight, labels, distances, sums, weights)
+        if verbose:
+            # the objective of this step's assignment, as scikit-learn prints it
+            inertia = float(np.dot(sample_weight, _distances_to_assigned(
+                X, centers, labels, x_squared_norms)))
+            print(f"Iteration {n_iter - 1}, inertia {inertia}.")
         new_centers = centers.copy()
         filled = weights > 0
         new_centers[filled] = sums[filled] / weights[filled, None]
         shift = np.sqrt(((new_centers.astype(np.float64) - centers) ** 2).sum(axis=1))
         shift_total = float((shift**2).sum())
         centers = new_centers
-        if use_hamerly:
+        if state is not None:
             state.moved(shift)
-        if verbose:
-            print(f"Iteration {n_iter - 1}, center shift {shift_total}.")
         if np.array_equal(labels, labels_old):
             if verbose:
                 print(f"Converged at iteration {n_iter - 1}: strict convergence.")
@@ -230,14 +239,33 @@ def _kmeans_single_lloyd(X, sample_weight, centers_init, *, max_iter, tol, x_squ
             break
         labels_old[:] = labels
     if not strict_convergence:
-        if use_hamerly:
-            state.step(centers)
-        else:
-            kernels.assign_labels(X, centers, x_squared_norms=x_squared_norms,
-                                  out_labels=labels, out_distances=distances)
+        # labels for the final centres (the centres are not moved again)
+        _lloyd_step(X, sample_weight, centers, x_squared_norms, step, state, labels,
+                    distances, hinted=True)
     distances = _distances_to_assigned(X, centers, labels, x_squared_norms)
     inertia = float(np.dot(sample_weight, distances))
     return labels, inertia, centers, n_iter
+
+
+def _lloyd_step(X, sample_weight, centers, x_squared_norms, step, state, labels, distances,
+                hinted):
+    """One assignment step by ``step``: labels and distances in place, returns (sums, weights).
+
+    ``hinted`` says that ``labels`` holds the previous step's labels, which the
+    'elkan' step starts from (without them it takes a plain step).
+    """
+    if step == "hamerly":
+        return state.step(centers)
+    if step == "elkan" and hinted:
+        new_labels, sums, weights, _, new_distances = kernels.lloyd_partials_from_hints(
+            X, sample_weight, centers, labels)
+        labels[:] = new_labels
+        distances[:] = new_distances
+        return sums, weights
+    _, sums, weights, _, _ = kernels.lloyd_partials(
+        X, sample_weight, centers, x_squared_norms=x_squared_norms, out_labels=labels,
+        out_distances=distances)
+    return sums, weights
 
 
 def _distances_to_assigned(X, centers, labels, x_squared_norms):
@@ -316,6 +344,23 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         Kept for compatibility with scikit-learn. This implementation never
         modifies X (it does not centre the data in place), so no copy is made
         either way.
+
+    algorithm : {'lloyd', 'elkan'}, default='lloyd'
+        How the Lloyd iterations avoid distance computations. Both give the
+        result of Lloyd's algorithm (the same labels, centres and inertia up
+        to ties between equally near centres and rounding), as in
+        scikit-learn; they differ only in speed.
+
+        - 'lloyd': on dense data, Hamerly's bound per sample (with Yinyang's
+          grouped bounds when there are more than 4 centres), the samples that
+          may change cluster searched by a direct loop or a matrix product;
+          on sparse data, every distance of every sample in fused passes.
+        - 'elkan': on dense data, each sample starts at its previous centre
+          and measures only the centres closer to that centre than twice its
+          distance to it (Elkan's inequality between centres; no bounds are
+          stored per sample). Fastest on well-separated clusters in few
+          dimensions; on sparse data, and for a single cluster (with a
+          warning), the same as 'lloyd'.
 
     Attributes
     ----------
@@ -451,6 +496,14 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             self._n_init = 10 if random_like else 1
         else:
             self._n_init = self.n_init
+        self._step = "auto"
+        if self.algorithm == "elkan":
+            if self.n_clusters == 1:
+                warnings.warn(
+                    "algorithm='elkan' doesn't make sense for a single cluster. Using "
+                    "'lloyd' instead.", RuntimeWarning, stacklevel=3)
+            elif not sp.issparse(X):
+                self._step = "elkan"
         if init_is_array and self._n_init != 1:
             warnings.warn(
                 "Explicit initial center position passed: performing only one init in "
@@ -460,10 +513,14 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     def _validate_centers(self, centers, X, what):
         centers = check_array(centers, dtype=X.dtype, order="C", copy=True,
                               input_name=what)
-        if centers.shape != (self.n_clusters, X.shape[1]):
+        if centers.shape[0] != self.n_clusters:
             raise ValueError(
-                f"The shape of the initial centers {centers.shape} does not match "
-                f"(n_clusters, n_features) = ({self.n_clusters}, {X.shape[1]}).")
+                f"The shape of the initial centers {centers.shape} does not match the "
+                f"number of clusters {self.n_clusters}.")
+        if centers.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"The shape of the initial centers {centers.shape} does not match the "
+                f"number of features of the data {X.shape[1]}.")
         return centers
 
     def _init_centroids(self, X, init_array, x_squared_norms, sample_weight, random_state):
@@ -548,7 +605,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                 print("Initialization complete")
             labels, inertia, centers, n_iter = _kmeans_single_lloyd(
                 X, sample_weight, centers_init, max_iter=self.max_iter, tol=self._tol,
-                x_squared_norms=x_squared_norms, verbose=self.verbose)
+                x_squared_norms=x_squared_norms, verbose=self.verbose, step=self._step)
             if best is None or (inertia < best[1]
                                 and not _same_clustering(labels, best[0], self.n_clusters)):
                 best = (labels, inertia, centers, n_iter)

@@ -8,9 +8,11 @@ collect them. Nothing of scikit-learn's test code is copied into this project.
 
 A test of scikit-learn's file is *private* when it uses a private name of the
 estimator's own subpackage (``sklearn.cluster._kmeans._labels_inertia``,
-``sklearn.manifold._barnes_hut_tsne``, ...): such tests check scikit-learn's
-internals, not the public behaviour a drop-in must have, and are not collected.
-Test helpers from ``sklearn.utils`` (private or not) do not make a test private.
+``sklearn.manifold._barnes_hut_tsne``, ...) or a private attribute or method
+of an object (``kmeans._init_centroids(...)``, ``pca._fit_svd_solver``): such
+tests check scikit-learn's internals, not the public behaviour a drop-in must
+have, and are not collected. Test helpers from ``sklearn.utils`` (private or
+not) do not make a test private.
 """
 
 import ast
@@ -58,29 +60,42 @@ def _names_used(function_node):
     return {node.id for node in ast.walk(function_node) if isinstance(node, ast.Name)}
 
 
-def _private_tests(tree, private):
-    """Top-level test functions that use a private name, directly or via a module helper."""
+def _uses_private_attribute(function_node):
+    return any(
+        isinstance(node, ast.Attribute) and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        for node in ast.walk(function_node)
+    )
+
+
+def _tests_using(tree, names, check_attributes=False):
+    """Top-level tests that use one of ``names``, directly or via a module helper.
+
+    Module-level values built from those names (e.g. a list of solvers) count
+    as uses; with ``check_attributes``, so does any private attribute access.
+    """
     functions = {
         node.name: node for node in tree.body
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
     }
     uses = {name: _names_used(node) for name, node in functions.items()}
-    # Module-level values (e.g. a list of solvers) that are built from private names.
+    names = set(names)
     for node in tree.body:
-        if isinstance(node, ast.Assign):
-            if _names_used(node) & private:
-                private |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        if isinstance(node, ast.Assign) and _names_used(node) & names:
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
 
-    def is_private(name, seen=()):
-        if uses[name] & private:
+    def uses_name(name, seen=()):
+        if uses[name] & names:
+            return True
+        if check_attributes and _uses_private_attribute(functions[name]):
             return True
         return any(
-            is_private(callee, seen + (name,))
+            uses_name(callee, seen + (name,))
             for callee in uses[name] & functions.keys()
             if callee not in seen and callee != name
         )
 
-    return {name for name in functions if name.startswith("test_") and is_private(name)}
+    return {name for name in functions if name.startswith("test_") and uses_name(name)}
 
 
 def load_sklearn_tests(module_name, subpackage, replacements):
@@ -106,11 +121,20 @@ def load_sklearn_tests(module_name, subpackage, replacements):
         ``globals().update(...)`` in a pytest module.
     private : set of str
         Names of the tests left out because they use scikit-learn's privates.
+
+    Notes
+    -----
+    Tests that never name a swapped class (scikit-learn's ``k_means`` function,
+    its ``MiniBatchKMeans``) still run, but exercise only scikit-learn's code:
+    each collected test function gets ``exercises_skunsup`` (a bool) so that
+    the share of passing tests counts only those that do (tests/conftest.py).
     """
     spec = importlib.util.find_spec(module_name)
     with open(spec.origin, encoding="utf-8") as handle:
         tree = ast.parse(handle.read())
-    private = _private_tests(tree, _private_names(tree, subpackage))
+    private = _tests_using(tree, _private_names(tree, subpackage), check_attributes=True)
+    swapped_names = {dotted.rsplit(".", 1)[1] for dotted in replacements}
+    exercising = _tests_using(tree, swapped_names)
     alias = "skunsup_dropin_" + module_name.rsplit(".", 1)[-1]
     swapped_spec = importlib.util.spec_from_file_location(alias, spec.origin)
     module = importlib.util.module_from_spec(swapped_spec)
@@ -120,6 +144,7 @@ def load_sklearn_tests(module_name, subpackage, replacements):
     namespace = {}
     for name, value in vars(module).items():
         if name.startswith("test_") and inspect.isfunction(value) and name not in private:
+            value.exercises_skunsup = name in exercising
             namespace[name] = value
         elif name.startswith("Test") and inspect.isclass(value):
             namespace[name] = value

@@ -22,9 +22,20 @@ def _reason(item):
     return None
 
 
+def _exercises_skunsup(item):
+    """The test names a skunsup class, or is parametrized with one."""
+    if getattr(item.function, "exercises_skunsup", False):
+        return True
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return any(getattr(value, "__module__", "").startswith("skunsup")
+               for value in params.values())
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if str(item.path).startswith(_DROPIN_DIR):
             reason = _reason(item)
             if reason is not None:
                 item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+            if not _exercises_skunsup(item):
+                item.add_marker(pytest.mark.sklearn_only)
