@@ -124,11 +124,12 @@ def test_nan_loss_raises_documented_error_and_keeps_best_weights(small):
     assert np.all(np.isfinite(ae.transform(small)))
 
 
-def test_unscaled_data_diverges_with_clear_error(small):
+def test_unscaled_data_is_refused_before_training(small):
+    # squares of 1e30 overflow float32: refused up front, not a diverging fit
     ae = Autoencoder(random_state=0, **FAST)
-    with pytest.raises(FloatingPointError, match=r"max \|X\| = 1e\+30"):
+    with pytest.raises(ValueError, match=r"as large as 1e\+30 .*overflow float32"):
         ae.fit(small * 1e30)
-    assert np.all(np.isfinite(ae.transform(small)))
+    assert not hasattr(ae, "module_")
 
 
 def test_keyboard_interrupt_leaves_usable_model(small):
@@ -206,6 +207,11 @@ class _Tracker:
         ({"hidden_layer_sizes": (8, -1)}, None, ValueError, "hidden_layer_sizes"),
         ({"loss": "bce"}, lambda X: X * 2 - 1, ValueError, "MinMaxScaler"),
         ({"loss": "bce", "output_activation": "identity"}, None, ValueError, "sigmoid"),
+        # finite in float64, infinite once cast to the networks' float32
+        ({"loss": "mse"}, lambda X: X * 1e300, ValueError, "as large as 1e.300.*float32"),
+        ({"loss": "mse"}, lambda X: X * 1e19, ValueError, "Scale the data"),
+        ({"early_stopping": True, "validation_fraction": 0.0}, None, ValueError,
+         "empty training or validation set"),
     ],
 )
 def test_bad_input_fails_before_training(small, params, X_change, error, match):
@@ -214,6 +220,18 @@ def test_bad_input_fails_before_training(small, params, X_change, error, match):
     with pytest.raises(error, match=match):
         Autoencoder(callbacks=[tracker], **{**FAST, **params}).fit(X)
     assert not tracker.began
+
+
+def test_validation_fraction_zero_without_early_stopping(small):
+    # scikit-learn's MLP accepts validation_fraction in [0, 1)
+    ae = Autoencoder(validation_fraction=0.0, random_state=0, **FAST).fit(small)
+    assert ae.n_iter_ == FAST["max_epochs"]
+
+
+def test_large_values_after_fit_are_refused(small):
+    ae = Autoencoder(loss="mse", random_state=0, **FAST).fit(small)
+    with pytest.raises(ValueError, match="Scale the data"):
+        ae.transform(small * 1e300)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

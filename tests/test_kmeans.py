@@ -476,3 +476,18 @@ def test_inertia_is_the_sum_of_squared_distances(n, d, seed):
     np.testing.assert_allclose(
         km.inertia_, ref.inertia(X, np.ones(n), km.cluster_centers_, km.labels_),
         rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype, value", [(np.float64, 1e300), (np.float64, 1e155),
+                                          (np.float32, 1e19)])
+def test_values_whose_squares_overflow_are_refused(dtype, value):
+    # finite values whose squared distances overflow the dtype the kernels use:
+    # a clear error before any kernel runs (scikit-learn returns inf inertia)
+    X = np.array([[value, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=dtype)
+    with pytest.raises(ValueError, match=r"as large as .* Scale the data"):
+        KMeans(2, random_state=0).fit(X)
+    km = KMeans(2, random_state=0).fit(X / value)
+    with pytest.raises(ValueError, match="Scale the data"):
+        km.predict(X)
+    big_but_fine = X / value * (value / 1e4)  # 1e4 below the limit: fitted, finite
+    assert np.isfinite(KMeans(2, random_state=0).fit(big_but_fine).inertia_)

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skunsup.cluster import _kmeans_kernels as kernels
 from skunsup.utils._dask import is_dask_array
+from skunsup.utils._validation import check_squares_fit
 from skunsup.utils._sklearn_compat import (
     Interval,
     StrOptions,
@@ -588,14 +589,14 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                           order="C", accept_large_sparse=False)
         if sp.issparse(X):
             X = _prepare_csr(X)
+        x_squared_norms = kernels.row_squared_norms(X)
+        check_squares_fit(X, dtype=X.dtype, estimator="KMeans", x_squared_norms=x_squared_norms)
         sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
         self._check_params_vs_input(X, sample_weight)
         random_state = check_random_state(self.random_state)
         init_array = None
         if not isinstance(self.init, str) and not callable(self.init):
             init_array = self._validate_centers(self.init, X, "init")
-        uses_kpp = isinstance(self.init, str) and self.init == "k-means++"
-        x_squared_norms = kernels.row_squared_norms(X) if (sp.issparse(X) or uses_kpp) else None
 
         best = None
         for _ in range(self._n_init):
@@ -689,6 +690,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                           accept_large_sparse=False)
         if sp.issparse(X):
             X = _prepare_csr(X)
+        check_squares_fit(X, dtype=X.dtype, estimator="KMeans")
         return X
 
     def _centers_for(self, X):

@@ -83,7 +83,9 @@ class Autoencoder(BaseTorchEstimator):
         Hold out ``validation_fraction`` of the data, stop when its loss stops
         improving and keep the weights of the best epoch.
     validation_fraction : float, default=0.1
-        Share of the data held out for early stopping.
+        Share of the data held out for early stopping, in [0, 1) as in
+        scikit-learn's MLP; unused without ``early_stopping`` (0 is then
+        accepted; with ``early_stopping`` it must leave a sample on each side).
     n_iter_no_change : int, default=10
         Epochs without an improvement of at least ``tol`` (validation loss with
         early stopping, else training loss) before training stops.
@@ -346,7 +348,9 @@ class SparseAutoencoder(Autoencoder):
     early_stopping : bool, default=False
         Stop on a held-out validation loss and keep the best weights.
     validation_fraction : float, default=0.1
-        Share of the data held out for early stopping.
+        Share of the data held out for early stopping, in [0, 1) as in
+        scikit-learn's MLP; unused without ``early_stopping`` (0 is then
+        accepted; with ``early_stopping`` it must leave a sample on each side).
     n_iter_no_change : int, default=10
         Epochs without improvement before stopping.
     tol : float, default=1e-4

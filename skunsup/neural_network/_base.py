@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skunsup.neural_network._modules import ACTIVATIONS
 from skunsup.utils._sklearn_compat import Interval, StrOptions, _fit_context
 from skunsup.utils._torch import import_torch
+from skunsup.utils._validation import check_squares_fit
 
 # Rows per forward pass at inference time (transform, score, ...).
 _INFERENCE_CHUNK = 8192
@@ -94,7 +95,7 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
@@ -161,7 +162,10 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         return tensor if device is None else tensor.to(device)
 
     def _validate_X(self, X, reset):
-        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        # the networks compute in float32: refuse values whose cast or squares overflow it
+        check_squares_fit(X, dtype=np.float32, estimator=type(self).__name__)
+        return X
 
     def _inference(self, func, *arrays, out_dtype=np.float64, seed=None, double=False):
         """Run ``func(module, *tensors, generator)`` chunk by chunk without gradients.

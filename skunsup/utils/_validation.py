@@ -1,0 +1,72 @@
+"""Input checks that scikit-learn's validation does not make: magnitudes that overflow.
+
+scikit-learn's ``validate_data`` accepts every finite value, but a value that is
+finite in float64 can still overflow the arithmetic an estimator does with it:
+1e300 cast to float32 is infinite, and the squared distances of values near
+1e155 are infinite in float64. Such input must be refused with a clear error
+before any kernel or training step runs, never turned into ``inf`` or ``nan``
+attributes.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def _row_squared_norms(X):
+    if sp.issparse(X):
+        return np.asarray(X.multiply(X).sum(axis=1, dtype=np.float64)).ravel()
+    return np.einsum("ij,ij->i", X, X, dtype=np.float64)
+
+
+def check_squares_fit(X, *, dtype, estimator, x_squared_norms=None):
+    """Refuse X whose squared distances would overflow ``dtype``, or their sum float64.
+
+    Every squared distance between two rows of X, or between a row and a mean
+    of rows, is at most ``4 * max ||x||^2``; X is refused when that bound
+    exceeds the largest finite value of ``dtype``, or when ``n_samples`` such
+    terms would overflow a float64 total (an inertia, a loss).
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Finite data (NaN and infinity are refused earlier, by scikit-learn's
+        validation).
+    dtype : numpy dtype
+        The dtype the estimator computes its squared distances in.
+    estimator : str
+        The estimator's name, for the message.
+    x_squared_norms : ndarray of shape (n_samples,), default=None
+        The squared row norms in float64 when already computed (no extra pass
+        over X then).
+
+    Raises
+    ------
+    ValueError
+        Naming the largest magnitude of X and the scale it must be brought to.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.utils._validation import check_squares_fit
+    >>> check_squares_fit(np.ones((3, 2)), dtype=np.float32, estimator="KMeans")
+    >>> try:
+    ...     check_squares_fit(np.array([[1e300]]), dtype=np.float64, estimator="KMeans")
+    ... except ValueError as error:
+    ...     print(str(error)[:40])
+    X has values as large as 1e+300 in magni
+    """
+    if X.shape[0] == 0:
+        return
+    if x_squared_norms is None:
+        with np.errstate(over="ignore"):
+            x_squared_norms = _row_squared_norms(X)
+    bound = 4.0 * float(np.max(x_squared_norms))
+    if bound <= float(np.finfo(dtype).max) and bound * X.shape[0] <= np.finfo(np.float64).max:
+        return
+    values = X.data if sp.issparse(X) else X
+    largest = float(np.max(np.abs(values)))
+    raise ValueError(
+        f"X has values as large as {largest:.3g} in magnitude: {estimator}'s squared "
+        f"distances would overflow {np.dtype(dtype).name}. Scale the data down first, "
+        "e.g. with sklearn.preprocessing.StandardScaler or MaxAbsScaler."
+    )
