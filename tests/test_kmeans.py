@@ -489,5 +489,5 @@ def test_values_whose_squares_overflow_are_refused(dtype, value):
     km = KMeans(2, random_state=0).fit(X / value)
     with pytest.raises(ValueError, match="Scale the data"):
         km.predict(X)
-    big_but_fine = X / value * (value / 1e4)  # 1e4 below the limit: fitted, finite
+    big_but_fine = X / value * (np.sqrt(np.finfo(dtype).max) / 1e3)  # below the limit
     assert np.isfinite(KMeans(2, random_state=0).fit(big_but_fine).inertia_)
