@@ -205,7 +205,10 @@ def _kmeans_single_lloyd(X, sample_weight, centers_init, *, max_iter, tol, x_squ
     distances = np.empty(n_samples, dtype=np.float64)
     if step == "auto":
         step = "plain" if sp.issparse(X) else "hamerly"
-    state = kernels.HamerlyState(X, sample_weight, labels, n_clusters) if step == "hamerly" else None
+    state = None
+    if step == "hamerly":
+        state = kernels.HamerlyState(X, sample_weight, labels, n_clusters,
+                                     x_squared_norms=x_squared_norms)
     strict_convergence = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):

@@ -1193,6 +1193,8 @@ class HamerlyState:
         Hamerly's algorithm).
     n_bound_groups : int, default=None
         Number of groups (None: ``max(1, n_clusters // CENTERS_PER_GROUP)``).
+    x_squared_norms : ndarray of shape (n_samples,), default=None
+        ``row_squared_norms(X)`` when the caller has it (saves a pass over X).
 
     Examples
     --------
@@ -1205,12 +1207,13 @@ class HamerlyState:
     ([0, 0, 1, 1], [1.0, 22.0], [2.0, 2.0])
     """
 
-    def __init__(self, X, sample_weight, labels, n_clusters, n_bound_groups=None):
+    def __init__(self, X, sample_weight, labels, n_clusters, n_bound_groups=None,
+                 x_squared_norms=None):
         self.X = _check_contiguous(X)
         self.sample_weight = sample_weight
         self.labels = labels
         n, d = X.shape
-        self.x_sq = row_squared_norms(X)
+        self.x_sq = row_squared_norms(X) if x_squared_norms is None else x_squared_norms
         # Yinyang's groups of nearby centres, formed at the first step
         if n_bound_groups is None:
             n_bound_groups = max(1, n_clusters // CENTERS_PER_GROUP)
