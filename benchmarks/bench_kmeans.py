@@ -4,8 +4,8 @@ Two parts:
 
 1. Time per Lloyd iteration from the same initial centres (k-means++ seeds
    computed once and given to everyone), ``n_init=1``, ``tol=0`` and a fixed
-   ``max_iter``: skunsup against scikit-learn's 'lloyd' and 'elkan', with the
-   final inertias. Fashion-MNIST (70,000 x 784 float32) with k = 10, 100, 256,
+   ``max_iter``: skunsup (its default ``algorithm='lloyd'``, and ``'elkan'``)
+   against scikit-learn's 'lloyd' and 'elkan', with the final inertias. Fashion-MNIST (70,000 x 784 float32) with k = 10, 100, 256,
    and blobs 1,000,000 x 32 float32 with k = 100.
 2. The default fit (k-means++, ``n_init='auto'``, ``tol=1e-4``) of both over
    several seeds: mean wall time and mean inertia, plus the peak memory a fit
@@ -46,6 +46,7 @@ def per_iteration_rows(datasets, cases, max_iter, repeats):
         params = dict(n_clusters=k, init=init, n_init=1, max_iter=max_iter[data_name], tol=0)
         contenders = {
             "skunsup": lambda: KMeans(**params).fit(X),
+            "skunsup elkan": lambda: KMeans(algorithm="elkan", **params).fit(X),
             "lloyd": lambda: SklearnKMeans(algorithm="lloyd", **params).fit(X),
             "elkan": lambda: SklearnKMeans(algorithm="elkan", **params).fit(X),
         }
@@ -58,10 +59,12 @@ def per_iteration_rows(datasets, cases, max_iter, repeats):
             "k": k,
             "iterations": "/".join(str(fits[n].n_iter_) for n in contenders),
             "skunsup s/iter": per_iter["skunsup"],
+            "skunsup elkan s/iter": per_iter["skunsup elkan"],
             "sklearn lloyd s/iter": per_iter["lloyd"],
             "sklearn elkan s/iter": per_iter["elkan"],
             "ratio to faster": per_iter["skunsup"] / peer,
             "skunsup inertia": fits["skunsup"].inertia_,
+            "skunsup elkan inertia": fits["skunsup elkan"].inertia_,
             "lloyd inertia": fits["lloyd"].inertia_,
             "elkan inertia": fits["elkan"].inertia_,
             "inertia rel. diff": (fits["skunsup"].inertia_ - best_peer_inertia)
@@ -139,10 +142,13 @@ Goal (DESIGN.md / issue 3): ratio to the faster of scikit-learn's 'lloyd' and 'e
 
 Rows: both libraries start from the same k-means++ centres, `n_init=1`,
 `tol=0`, a fixed `max_iter`; seconds per iteration = median fit time over the
-interleaved repeats / `n_iter_` (iterations column: skunsup/lloyd/elkan; a fit may stop
-early on strict convergence). The fit time includes everything a fit does (scikit-learn
-also copies and centres X). skunsup runs fused direct-loop Lloyd steps for k <= 32 and
-Hamerly-pruned steps (matrix products on the rows whose bounds fail) above.
+interleaved repeats / `n_iter_` (iterations column: skunsup/skunsup elkan/lloyd/elkan;
+a fit may stop early on strict convergence). The fit time includes everything a fit does
+(scikit-learn also copies and centres X). skunsup's default (`algorithm='lloyd'`) runs
+Hamerly/Yinyang-pruned steps (a direct loop or matrix products on the rows whose bounds
+fail); `skunsup elkan` (`algorithm='elkan'`) starts each row at its previous centre and
+measures only the centres Elkan's inequality leaves possible. 'ratio to faster' is
+skunsup's default against the faster of scikit-learn's two.
 `inertia rel. diff` = (skunsup - best scikit-learn) / best scikit-learn; float32
 inertias of scikit-learn are accumulated in float32, skunsup's in float64 from exact
 per-sample distances.
