@@ -73,20 +73,25 @@ def pytest_runtest_logreport(report):
         if "sklearn_only" in report.keywords and report.passed:
             # runs scikit-learn's code only (its k_means function, MiniBatchKMeans)
             _dropin_outcomes["sklearn only"] += 1
-        elif hasattr(report, "wasxfail"):
+        elif report.passed:  # an unexpected pass of a NOT_STRICT entry included
+            _dropin_outcomes["passed"] += 1
+        elif hasattr(report, "wasxfail") and "dropin_known_failure" in report.keywords:
             kind = "wording" if report.wasxfail.startswith("wording:") else "behaviour"
             _dropin_outcomes[kind] += 1
+        elif hasattr(report, "wasxfail"):
+            # scikit-learn's own xfail (it fails on scikit-learn too): not counted
+            _dropin_outcomes["skipped"] += 1
         elif report.skipped:
             _dropin_outcomes["skipped"] += 1
-        elif report.passed:
-            _dropin_outcomes["passed"] += 1
         else:
             _dropin_outcomes["failed"] += 1
 
 
 def _dropin_share():
+    """(tests counted, share passed): failures that only concern the wording of an
+    error message are counted apart, as the drop-in standard (issue 15) asks."""
     counts = _dropin_outcomes
-    ran = counts["passed"] + counts["wording"] + counts["behaviour"] + counts["failed"]
+    ran = counts["passed"] + counts["behaviour"] + counts["failed"]
     return ran, (counts["passed"] / ran if ran else 1.0)
 
 
@@ -97,8 +102,9 @@ def pytest_terminal_summary(terminalreporter):
     counts = _dropin_outcomes
     terminalreporter.write_line(
         f"scikit-learn's KMeans/PCA/TSNE tests on skunsup: {counts['passed']} of {ran} "
-        f"passed ({share:.1%}); known failures: {counts['behaviour']} behaviour, "
-        f"{counts['wording']} message wording; {counts['failed']} unexpected failures; "
+        f"passed ({share:.1%}); known failures: {counts['behaviour']} behaviour (in the "
+        f"share), {counts['wording']} message wording only (not in it); "
+        f"{counts['failed']} unexpected failures; "
         f"{counts['skipped']} skipped; {counts['sklearn only']} more passed that run only "
         f"scikit-learn's code"
     )

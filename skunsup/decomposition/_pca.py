@@ -6,8 +6,10 @@ import numpy as np
 from scipy import linalg, sparse
 from scipy.sparse.linalg import LinearOperator, svds
 from scipy.special import gammaln
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import assert_all_finite, check_random_state
+from sklearn.utils.extmath import fast_logdet, randomized_svd
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skunsup.decomposition._covariance import (
@@ -15,8 +17,24 @@ from skunsup.decomposition._covariance import (
     centered_covariance,
     total_variance,
 )
+from skunsup.decomposition._pca_array_api import (
+    check_same_namespace,
+    fit_array_api,
+    get_covariance_array_api,
+    get_precision_array_api,
+    inverse_transform_array_api,
+    score_samples_array_api,
+    transform_array_api,
+)
 from skunsup.utils._dask import is_dask_array
-from skunsup.utils._sklearn_compat import Interval, RealNotInt, StrOptions, _fit_context
+from skunsup.utils._sklearn_compat import (
+    Interval,
+    RealNotInt,
+    StrOptions,
+    _fit_context,
+    _is_numpy_namespace,
+    get_namespace,
+)
 
 # Above this many features the covariance route asks scipy's LAPACK for the
 # leading eigenpairs only; below, numpy's full eigh is faster. scipy links its
@@ -96,26 +114,42 @@ def _mle_n_components(spectrum, n_samples):
     return int(np.argmax(scores)) + 1
 
 
+def _power_iteration_normalizer(name, n_iter):
+    """The function that re-normalises the blocks between power iterations.
+
+    scikit-learn's rules: ``'auto'`` is no normalisation for at most 2
+    iterations (too few to lose precision), else ``'LU'`` (cheaper than QR;
+    ``P @ L`` spans the same subspace).
+    """
+    if name == "auto":
+        name = "none" if n_iter <= 2 else "LU"
+    if name == "QR":
+        return lambda Y: linalg.qr(Y, mode="economic", check_finite=False)[0]
+    if name == "LU":
+        return lambda Y: linalg.lu(Y, permute_l=True, check_finite=False)[0]
+    return lambda Y: Y
+
+
 def _randomized_svd(matmat, rmatmat, shape, dtype, n_components, n_oversamples, n_iter,
-                    random_state):
+                    power_iteration_normalizer, random_state):
     """Truncated SVD of the operator ``A`` by randomized subspace iteration.
 
     Halko, Martinsson and Tropp (2011), algorithms 4.4 and 5.1: a Gaussian
-    test matrix, ``n_iter`` power iterations re-orthonormalised by QR on both
-    sides, then the exact SVD of the small projection ``Q.T @ A``.
+    test matrix, ``n_iter`` power iterations re-normalised on both sides by
+    ``power_iteration_normalizer`` (as :func:`sklearn.utils.extmath.randomized_svd`),
+    then the exact SVD of the small projection ``Q.T @ A``.
     ``matmat(V) = A @ V`` and ``rmatmat(U) = A.T @ U`` are the only access to
-    ``A``, so implicitly centred sparse data works as well as dense data.
+    ``A``, so implicitly centred sparse data is never densified.
     """
     n_samples, n_features = shape
     size = min(n_components + n_oversamples, n_samples, n_features)
     if n_iter == "auto":
         n_iter = 7 if n_components < 0.1 * min(shape) else 4
+    normalize = _power_iteration_normalizer(power_iteration_normalizer, n_iter)
     omega = random_state.standard_normal((n_features, size)).astype(dtype, copy=False)
     Q = matmat(omega)
     for _ in range(n_iter):
-        Q = linalg.qr(Q, mode="economic", check_finite=False)[0]
-        Z = linalg.qr(rmatmat(Q), mode="economic", check_finite=False)[0]
-        Q = matmat(Z)
+        Q = matmat(normalize(rmatmat(normalize(Q))))
     Q = linalg.qr(Q, mode="economic", check_finite=False)[0]
     B = rmatmat(Q).T  # Q.T @ A, of shape (size, n_features)
     U_small, S, Vt = linalg.svd(B, full_matrices=False, check_finite=False)
@@ -192,7 +226,13 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
           ``n_samples >> n_features``; costs ``O(n_features ** 2)`` memory.
         - ``'full'``: LAPACK SVD of the centred data.
         - ``'randomized'``: randomized SVD (Halko et al.), for a few
-          components of a large matrix.
+          components of a large matrix. Dense data goes through
+          :func:`sklearn.utils.extmath.randomized_svd`, so the model equals
+          scikit-learn's for the same parameters and ``random_state``; sparse
+          data through skunsup's own implementation with implicit centring.
+          ``fit_transform`` returns ``U * S`` of that SVD (as scikit-learn),
+          whose variance is exactly ``explained_variance_``; it is close to,
+          not equal to, ``transform`` of the same data.
         - ``'arpack'``: ARPACK (``scipy.sparse.linalg.svds``), for a few
           components; ``n_components < min(n_samples, n_features)``.
         - ``'auto'``: ``'covariance_eigh'`` when
@@ -205,6 +245,15 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         formed in float64), ``'arpack'`` and ``'randomized'`` (centring is
         implicit: the data is never densified); ``'full'`` refuses it.
 
+        Array API inputs (PyTorch tensors, CuPy or array-api-strict arrays,
+        with ``sklearn.set_config(array_api_dispatch=True)``) are fitted in
+        their namespace and on their device by ``'covariance_eigh'``,
+        ``'full'`` and ``'randomized'``; the fitted arrays and the outputs of
+        :meth:`transform` and :meth:`inverse_transform` are arrays of that
+        namespace, device and float dtype, as in scikit-learn.
+        ``noise_variance_`` is a Python float. numpy input takes skunsup's
+        usual path whatever the setting.
+
     tol : float, default=0.0
         Tolerance of ARPACK (``'arpack'`` only); 0 means machine precision.
 
@@ -214,6 +263,14 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     n_oversamples : int, default=10
         Extra random vectors of the ``'randomized'`` solver.
+
+    power_iteration_normalizer : {'auto', 'QR', 'LU', 'none'}, default='auto'
+        How the ``'randomized'`` solver re-normalises its blocks between power
+        iterations: ``'QR'`` (most stable), ``'LU'`` (cheaper, same subspace),
+        ``'none'`` (fastest, loses precision over many iterations) or
+        ``'auto'``: ``'none'`` for at most 2 iterations, else ``'LU'``. Array
+        API inputs support ``'QR'`` only: ``'LU'`` is an error, ``'auto'``
+        falls back to QR with a warning (as scikit-learn).
 
     random_state : int, RandomState instance or None, default=None
         Seeds the ``'randomized'`` solver and ARPACK's starting vector. Pass an
@@ -300,9 +357,14 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     :meth:`get_covariance` does not depend on ``whiten`` (scikit-learn scales
     the components by the variances when whitening, which changes the
     likelihood, see scikit-learn issue #13898); with no variance at all the
-    ratios are zeros instead of NaN; and :meth:`score_samples` raises a
-    ``ValueError`` instead of returning meaningless numbers when the model
-    is degenerate (no noise variance and a singular covariance).
+    ratios are zeros instead of NaN; sparse input is accepted by
+    ``'randomized'``; and 'auto' picks 'covariance_eigh' from
+    ``n_samples >= n_features`` (scikit-learn: ``>= 10 * n_features``).
+    When no noise variance is left (all ``min(n_samples, n_features)``
+    components kept), :meth:`get_precision` inverts the covariance as
+    scikit-learn does, so the likelihood of data lying in a subspace is as
+    meaningless as scikit-learn's (and ``LinAlgError`` if the covariance is
+    exactly singular).
 
     References
     ----------
@@ -435,6 +497,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
             return transform_pca(fit_pca(self, X), X)
         X, U = self._fit(X)
+        if not self._fitted_on_numpy():
+            return transform_array_api(self, X, U)
         if U is not None:
             k = self.n_components_
             X_new = U[:, :k] * self.singular_values_[np.newaxis, :]
@@ -442,6 +506,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 X_new /= self._whitening_scale()
             return X_new
         return self._project(X)
+
+    def _fitted_on_numpy(self):
+        """False when fitted on array API arrays (see ``_pca_array_api``)."""
+        return isinstance(self.components_, np.ndarray)
 
     def _choose_solver(self, X, n_components):
         n_samples, n_features = X.shape
@@ -469,13 +537,14 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if n_components == "mle":
             if solver not in ("full", "covariance_eigh"):
                 raise ValueError(
-                    f"n_components='mle' needs the full spectrum: use svd_solver='full' "
-                    f"or 'covariance_eigh', not {solver!r}."
+                    f"n_components='mle' cannot be a string with svd_solver={solver!r}: "
+                    "Minka's MLE needs the full spectrum, use svd_solver='full' or "
+                    "'covariance_eigh'."
                 )
             if n_samples < n_features:
                 raise ValueError(
-                    "n_components='mle' needs n_samples >= n_features, got "
-                    f"n_samples={n_samples} and n_features={n_features}."
+                    "n_components='mle' is only supported if n_samples >= n_features, "
+                    f"got n_samples={n_samples} and n_features={n_features}."
                 )
             return n_components
         if isinstance(n_components, Real) and not isinstance(n_components, Integral):
@@ -486,22 +555,27 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                     f"{solver!r}."
                 )
             return n_components
-        if n_components > smallest:
+        # scikit-learn's wording, so that code matching its messages keeps working
+        lowest = 1 if solver in ("arpack", "randomized") else 0
+        if not lowest <= n_components <= smallest:
             raise ValueError(
-                f"n_components={n_components} must be at most min(n_samples, n_features)"
-                f"={smallest} (n_samples={n_samples}, n_features={n_features})."
+                f"n_components={n_components} must be between {lowest} and "
+                f"min(n_samples, n_features)={smallest} with svd_solver={solver!r} "
+                f"(n_samples={n_samples}, n_features={n_features})."
             )
-        if solver == "arpack" and not 0 < n_components < smallest:
+        if solver == "arpack" and n_components == smallest:
             raise ValueError(
-                f"n_components={n_components} must be between 1 and min(n_samples, "
-                f"n_features) - 1 = {smallest - 1} with svd_solver='arpack'."
+                f"n_components={n_components} must be strictly less than "
+                f"min(n_samples, n_features)={smallest} with svd_solver='arpack'."
             )
-        if solver == "randomized" and n_components < 1:
-            raise ValueError("n_components must be at least 1 with svd_solver='randomized'.")
         return int(n_components)
 
     def _fit(self, X):
         """Fit; returns the validated X and the left singular vectors (or None)."""
+        if get_config()["array_api_dispatch"]:
+            xp, is_array_api = get_namespace(X)
+            if is_array_api and not _is_numpy_namespace(xp):  # numpy stays on this path
+                return fit_array_api(self, X, xp)
         if sparse.issparse(X) and self.svd_solver == "full":
             raise TypeError(
                 "PCA(svd_solver='full') does not accept sparse input (it would densify "
@@ -541,18 +615,28 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 U, S, Vt = svds(Xc, k=n_components, tol=self.tol, v0=v0)
                 order = np.argsort(S)[::-1]
                 U, S, Vt = U[:, order], S[order], Vt[order]
-            else:  # randomized
+            elif sparse.issparse(X):  # randomized, centring implicit
                 U, S, Vt = _randomized_svd(
-                    Xc.matmat if sparse.issparse(X) else Xc.__matmul__,
-                    Xc.rmatmat if sparse.issparse(X) else Xc.T.__matmul__,
+                    Xc.matmat,
+                    Xc.rmatmat,
                     X.shape,
                     dtype,
                     n_components,
                     self.n_oversamples,
                     self.iterated_power,
+                    self.power_iteration_normalizer,
                     random_state,
                 )
-                U = None  # U @ diag(S) is only close to Xc @ Vt.T: project instead
+            else:  # randomized: scikit-learn's, so that both give the same model
+                U, S, Vt = randomized_svd(
+                    Xc,
+                    n_components,
+                    n_oversamples=self.n_oversamples,
+                    n_iter=self.iterated_power,
+                    power_iteration_normalizer=self.power_iteration_normalizer,
+                    flip_sign=False,
+                    random_state=random_state,
+                )
             S = S.astype(np.float64)
             variances = S**2 / (n_samples - 1)
             components = Vt
@@ -560,7 +644,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 # the whole spectrum is here: its sum is the total variance
                 total_var = float(np.sum(variances))
 
-        k = self._final_n_components(n_components, variances, total_var, n_samples)
+        k = self._final_n_components(n_components, variances, total_var, n_samples, dtype)
         components, U = _flip_signs(np.asarray(components[:k]), None if U is None else U[:, :k])
         explained = variances[:k]
         smallest = min(n_samples, n_features)
@@ -583,15 +667,22 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.noise_variance_ = float(noise)
         return X, (None if U is None else np.asarray(U, dtype=dtype))
 
-    def _final_n_components(self, n_components, variances, total_var, n_samples):
-        """Turn 'mle' / a fraction into a count, given the (full) spectrum."""
+    def _final_n_components(self, n_components, variances, total_var, n_samples,
+                            dtype=np.float64):
+        """Turn 'mle' / a fraction into a count, given the (full) spectrum.
+
+        A fraction is compared with the running sum of the ratios as stored in
+        ``explained_variance_ratio_`` (in the data's ``dtype``), as scikit-learn
+        does: a fraction read off a fitted model's ``ratio.cumsum()`` then keeps
+        the count it was read at, even when it is within rounding of 1.
+        """
         if n_components == "mle":
             return _mle_n_components(np.asarray(variances, dtype=np.float64), n_samples)
         if isinstance(n_components, Real) and not isinstance(n_components, Integral):
             if total_var <= 0:
                 return 1
-            cumulative = np.cumsum(variances) / total_var
-            k = int(np.searchsorted(cumulative, n_components, side="right")) + 1
+            ratios = (np.asarray(variances, dtype=np.float64) / total_var).astype(dtype)
+            k = int(np.searchsorted(np.cumsum(ratios), n_components, side="right")) + 1
             return min(k, len(variances))
         return int(n_components)
 
@@ -703,6 +794,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             from skunsup.decomposition._pca_dask import transform_pca
 
             return transform_pca(self, X)
+        if not self._fitted_on_numpy():
+            return transform_array_api(self, X)
+        if get_config()["array_api_dispatch"]:
+            check_same_namespace(X, self, "transform")
         X = validate_data(
             self,
             X,
@@ -742,6 +837,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             from skunsup.decomposition._pca_dask import inverse_transform_pca
 
             return inverse_transform_pca(self, X)
+        if not self._fitted_on_numpy():
+            return inverse_transform_array_api(self, X)
+        if get_config()["array_api_dispatch"]:
+            check_same_namespace(X, self, "inverse_transform")
         X = check_array(X, dtype=[np.float64, np.float32])
         if X.shape[1] != self.n_components_:
             raise ValueError(
@@ -762,7 +861,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         cov : ndarray of shape (n_features, n_features)
-            Estimated covariance of the data.
+            Estimated covariance of the data (computed in float64, returned in
+            the dtype of ``components_``).
 
         Examples
         --------
@@ -774,6 +874,12 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                [3.6, 2.4]])
         """
         check_is_fitted(self)
+        if not self._fitted_on_numpy():
+            return get_covariance_array_api(self)
+        return self._covariance64().astype(self.components_.dtype, copy=False)
+
+    def _covariance64(self):
+        """:meth:`get_covariance` in float64."""
         V = self.components_.astype(np.float64)
         diff = np.clip(self.explained_variance_.astype(np.float64) - self.noise_variance_,
                        0.0, None)
@@ -791,9 +897,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Raises
         ------
-        ValueError
-            If the model covariance is singular: no noise variance and fewer
-            components than features, or a zero explained variance.
+        numpy.linalg.LinAlgError
+            If there is no noise variance and the model covariance is exactly
+            singular (e.g. constant data).
 
         Examples
         --------
@@ -805,19 +911,23 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                [-7.5  , 11.667]])
         """
         check_is_fitted(self)
+        if not self._fitted_on_numpy():
+            return get_precision_array_api(self)
+        return self._precision64().astype(self.components_.dtype, copy=False)
+
+    def _precision64(self):
+        """:meth:`get_precision` in float64."""
         n_features = self.components_.shape[1]
         V = self.components_.astype(np.float64)
         variances = self.explained_variance_.astype(np.float64)
         noise = self.noise_variance_
         tiny = np.finfo(np.float64).tiny
         if noise <= tiny:
-            if V.shape[0] < n_features or np.any(variances <= tiny):
-                raise ValueError(
-                    "The probabilistic PCA model is degenerate (noise_variance_ = 0 and a "
-                    "singular covariance): the data lies in a subspace. Keep fewer "
-                    "components than min(n_samples, n_features) to get a likelihood."
-                )
-            return (V.T / variances) @ V
+            if V.shape[0] == n_features and np.all(variances > tiny):
+                return (V.T / variances) @ V
+            # degenerate (the data lies in a subspace): invert the covariance as
+            # scikit-learn does, LinAlgError only if it is exactly singular
+            return linalg.inv(self._covariance64())
         # cov = V' D V + s I with D = (var - s)_+ ;  inv = (I - V' D/(D + s) V) / s
         diff = np.clip(variances - noise, 0.0, None)
         shrink = diff / (diff + noise)
@@ -847,15 +957,21 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         array([-2.304, -2.304])
         """
         check_is_fitted(self)
+        if not self._fitted_on_numpy():
+            return score_samples_array_api(self, X)
+        if get_config()["array_api_dispatch"]:
+            check_same_namespace(X, self, "score_samples")
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        precision = self.get_precision()
+        precision = self._precision64()
         residual = X.astype(np.float64) - self.mean_.astype(np.float64)
         n_features = X.shape[1]
-        sign, log_det = np.linalg.slogdet(precision)
-        if sign <= 0:
-            raise ValueError("The model precision is not positive definite.")
+        # -inf when rounding leaves a degenerate model's precision indefinite
+        # (the log-likelihood is then -inf), as scikit-learn's
+        log_det = fast_logdet(precision)
         mahalanobis = np.sum(residual * (residual @ precision), axis=1)
-        return -0.5 * (mahalanobis + n_features * np.log(2.0 * np.pi) - log_det)
+        log_likelihood = -0.5 * (mahalanobis + n_features * np.log(2.0 * np.pi) - log_det)
+        # computed in float64, returned in the model's dtype as scikit-learn's
+        return log_likelihood.astype(self.components_.dtype, copy=False)
 
     def score(self, X, y=None):
         """Average log-likelihood of the samples under the probabilistic PCA model.
@@ -880,7 +996,11 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         >>> round(PCA(n_components=1).fit(X).score(X), 3)
         -2.304
         """
-        return float(np.mean(self.score_samples(X)))
+        log_likelihood = self.score_samples(X)
+        if not self._fitted_on_numpy():
+            xp, _ = get_namespace(log_likelihood)
+            return float(xp.mean(log_likelihood))
+        return float(np.mean(log_likelihood))
 
     @property
     def _n_features_out(self):
@@ -891,4 +1011,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        # array API inputs, as scikit-learn's: no ARPACK, and randomized only with
+        # QR (the only normaliser the array API offers)
+        solver = getattr(self, "_fit_svd_solver", self.svd_solver)
+        tags.array_api_support = solver not in ("arpack", "randomized") or (
+            solver == "randomized" and self.power_iteration_normalizer == "QR"
+        )
         return tags

@@ -23,13 +23,18 @@ Two layouts:
 Both return an :class:`Affinities` object holding ``P`` and the neighbour
 index, whose :meth:`Affinities.to_new` gives the conditional affinities of new
 points to the training points (for ``TSNE.transform``).
+
+Distances follow scikit-learn's TSNE: the metric's own values (Euclidean,
+cosine, ..., or the given ``"precomputed"`` ones) go squared into the
+Gaussian. Data may be sparse (CSR); a sparse precomputed graph gives the
+candidate neighbours of every point (:func:`knn_affinities` only).
 """
 
 import numba
 import numpy as np
 import scipy.sparse as sp
 from scipy.spatial.distance import pdist, squareform
-from sklearn.metrics import pairwise_distances
+from sklearn.metrics import DistanceMetric, pairwise_distances
 
 from skunsup.manifold._neighbors import build_knn_index
 from skunsup.utils._numba import jit_kernel, jit_parallel
@@ -38,6 +43,7 @@ __all__ = [
     "Affinities",
     "calibrate_rows",
     "check_dense_memory",
+    "check_distances",
     "exact_affinities",
     "knn_affinities",
     "n_neighbors_for",
@@ -158,12 +164,12 @@ def calibrate_rows(dist_sq, perplexity, tol, max_iter, P_out, beta_out, entropy_
 # Python layer
 # ---------------------------------------------------------------------------
 
-# scikit-learn metric name -> scipy.spatial.distance.pdist name
-_PDIST_METRICS = {"euclidean": "euclidean", "l2": "euclidean", "manhattan": "cityblock",
-                  "cityblock": "cityblock", "l1": "cityblock", "chebyshev": "chebyshev",
-                  "cosine": "cosine", "correlation": "correlation", "minkowski": "minkowski",
-                  "sqeuclidean": "sqeuclidean", "canberra": "canberra",
-                  "braycurtis": "braycurtis"}
+# Euclidean distances of dense data are taken from pdist (direct differences,
+# exact); every other metric from scikit-learn's pairwise_distances.
+_PDIST_EUCLIDEAN = ("euclidean", "l2")
+# metrics whose parameters scikit-learn's NearestNeighbors requires (scipy would
+# estimate them from the data): the exact path refuses them missing, as it does
+_NEEDS_METRIC_PARAMS = ("mahalanobis", "seuclidean")
 
 _TOL = 1e-10
 _MAX_ITER = 200
@@ -180,7 +186,8 @@ def _scaled_squares(distances):
     Scaling a row's distances by ``c`` only rescales its ``beta`` by ``c²``,
     so P is unchanged, while the squares stay in [0, 1] whatever the scale of
     the data (no overflow for far outliers, no underflow for tiny scales).
-    Non-finite entries stay ``inf`` (excluded).
+    Non-finite entries stay ``inf`` (excluded). Returns the squares and each
+    row's divisor, shape (n_rows,).
     """
     D = np.array(distances, dtype=np.float64, copy=True)
     finite = np.isfinite(D)
@@ -189,19 +196,36 @@ def _scaled_squares(distances):
     D /= high
     np.square(D, out=D)
     D[~finite] = np.inf
-    return np.ascontiguousarray(D)
+    return np.ascontiguousarray(D), high.ravel()
 
 
 def _calibrate(distances, perplexity, n_jobs):
+    """Row-normalised P, each row's entropy and its sigma (in the metric's units).
+
+    sigma is scikit-learn's ``sqrt(1 / beta)`` for ``p ∝ exp(-beta d²)``
+    (``inf`` for a uniform row), reported by ``verbose``.
+    """
     from skunsup.utils._numba import numba_threads
 
-    dist_sq = _scaled_squares(distances)
+    dist_sq, high = _scaled_squares(distances)
     P = np.empty_like(dist_sq)
     beta = np.empty(dist_sq.shape[0])
     entropy = np.empty(dist_sq.shape[0])
     with numba_threads(n_jobs):
         calibrate_rows(dist_sq, float(perplexity), _TOL, _MAX_ITER, P, beta, entropy)
-    return P, entropy
+    with np.errstate(divide="ignore"):
+        sigma = high / np.sqrt(beta)
+    return P, entropy, sigma
+
+
+def check_distances(distances, metric):
+    """Refuse negative distances from a callable metric (scikit-learn's message)."""
+    if callable(metric) and np.any(distances < 0):
+        raise ValueError(
+            "All distances should be positive, the metric given is not correct: "
+            f"metric={getattr(metric, '__name__', metric)!r} returned a distance of "
+            f"{float(np.min(distances)):.6g}"
+        )
 
 
 def available_memory():
@@ -258,15 +282,19 @@ class Affinities:
         Neighbour index of the training points (for :meth:`to_new`).
     entropies : ndarray of shape (n,)
         Entropy (nats) of each calibrated conditional row.
+    sigmas : ndarray of shape (n,)
+        Width of each row's Gaussian, ``p ∝ exp(-d² / sigma²)`` (scikit-learn's
+        ``sqrt(1 / beta)``; ``inf`` for a uniform row).
     n_samples : int
     """
 
-    def __init__(self, P, perplexity, metric, knn_index, entropies, n_jobs=None):
+    def __init__(self, P, perplexity, metric, knn_index, entropies, sigmas, n_jobs=None):
         self.P = P
         self.perplexity = perplexity
         self.metric = metric
         self.knn_index = knn_index
         self.entropies = entropies
+        self.sigmas = sigmas
         self.n_samples = P.shape[0]
         self.n_jobs = n_jobs
 
@@ -278,9 +306,10 @@ class Affinities:
 
         Parameters
         ----------
-        X_new : ndarray of shape (n_new, n_features)
+        X_new : {ndarray, sparse matrix} of shape (n_new, n_features) or (n_new, n_samples)
             New points (their distances to the training points when the
-            metric is ``"precomputed"``).
+            metric is ``"precomputed"``: dense, or sparse rows whose stored
+            entries are the candidate neighbours).
         perplexity : float, default=None
             Defaults to the training perplexity (capped by the training size).
 
@@ -292,7 +321,8 @@ class Affinities:
         k = int(max(1, min(self.n_samples, np.floor(3 * perplexity))))
         perplexity = min(perplexity, k)
         indices, distances = self.knn_index.query(X_new, k)
-        P_rows, _ = _calibrate(distances, perplexity, self.n_jobs)
+        check_distances(distances, self.metric)
+        P_rows, _, _ = _calibrate(distances, perplexity, self.n_jobs)
         return _rows_to_csr(P_rows, indices, self.n_samples)
 
 
@@ -306,18 +336,22 @@ def _rows_to_csr(P_rows, indices, n_cols):
     return P
 
 
-def exact_affinities(X, perplexity, *, metric="euclidean", symmetrize=True, n_jobs=None):
+def exact_affinities(X, perplexity, *, metric="euclidean", metric_params=None,
+                     symmetrize=True, n_jobs=None):
     """Dense affinities over all pairs (for the exact methods).
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features) or (n_samples, n_samples)
-        Data, or a square distance matrix when ``metric="precomputed"``.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features) or (n_samples, n_samples)
+        Data (dense or CSR), or a dense square distance matrix when
+        ``metric="precomputed"``.
     perplexity : float
         ``0 < perplexity < n_samples``.
     metric : str or callable, default="euclidean"
         Any metric of :func:`sklearn.metrics.pairwise_distances`, or
         ``"precomputed"``. Distances are squared inside the Gaussian.
+    metric_params : dict, default=None
+        Keyword arguments of the metric.
     symmetrize : bool, default=True
         True gives t-SNE's joint ``p_ij = (p_{j|i} + p_{i|j}) / 2n``; False
         keeps SNE's conditional ``p_{j|i}`` (rows sum to 1).
@@ -339,37 +373,53 @@ def exact_affinities(X, perplexity, *, metric="euclidean", symmetrize=True, n_jo
     >>> aff.P.shape, bool(np.allclose(aff.P, aff.P.T)), round(float(aff.P.sum()), 6)
     ((4, 4), True, 1.0)
     """
-    n_samples = X.shape[0]
+    metric_params = metric_params or {}
     if metric == "precomputed":
-        D = np.asarray(X, dtype=np.float64)
-    elif isinstance(metric, str) and metric in _PDIST_METRICS:
+        D = np.array(X, dtype=np.float64, copy=True)
+    elif metric in _PDIST_EUCLIDEAN and not sp.issparse(X) and not metric_params:
         # direct differences: exact, and the same for any thread count
-        D = squareform(pdist(X, metric=_PDIST_METRICS[metric]))
+        D = squareform(pdist(X, metric="euclidean"))
     else:
-        D = pairwise_distances(X, metric=metric)
-    D = np.array(D, dtype=np.float64, copy=True)
+        # scikit-learn's own distances, so that metric=m and metric="precomputed"
+        # on pairwise_distances(X, metric=m) give the same map, as in scikit-learn
+        if metric in _NEEDS_METRIC_PARAMS:
+            DistanceMetric.get_metric(metric, **metric_params)  # NearestNeighbors' check
+        if metric == "mahalanobis" and "V" in metric_params:
+            # NearestNeighbors takes the covariance V, scipy its inverse (as scipy inverts it)
+            metric_params = {"VI": np.linalg.inv(metric_params["V"]).T}
+        D = pairwise_distances(X, metric=metric, n_jobs=n_jobs, **metric_params)
+        check_distances(D, metric)
+        D = np.array(D, dtype=np.float64, copy=True)
     np.fill_diagonal(D, np.inf)
-    P, entropies = _calibrate(D, perplexity, n_jobs)
+    P, entropies, sigmas = _calibrate(D, perplexity, n_jobs)
     del D
     if symmetrize:
         P = P + P.T
         P /= P.sum()
-    index, _, _ = build_knn_index(X, 1, metric=metric, n_jobs=n_jobs)
-    return Affinities(P, perplexity, metric, index, entropies, n_jobs=n_jobs)
+    index, _, _ = build_knn_index(X, 1, metric=metric, n_jobs=n_jobs,
+                                  metric_params=metric_params)
+    return Affinities(P, perplexity, metric, index, entropies, sigmas, n_jobs=n_jobs)
 
 
-def knn_affinities(X, perplexity, *, metric="euclidean", knn_method="exact",
-                   random_state=None, n_jobs=None):
+def knn_affinities(X, perplexity, *, metric="euclidean", metric_params=None,
+                   knn_method="exact", random_state=None, n_jobs=None):
     """Sparse affinities over the nearest neighbours (for the approximate methods).
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features) or (n_samples, n_samples)
-        Data, or a square distance matrix when ``metric="precomputed"``.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features) or (n_samples, n_samples)
+        Data (dense or CSR), or a square distance matrix when
+        ``metric="precomputed"``: dense, or a sparse graph whose stored
+        entries of each row are that point's candidate neighbours (the
+        nearest ``⌊3·perplexity⌋`` of them are used; a row with fewer,
+        besides the point itself, raises scikit-learn's ``ValueError``). No
+        dense ``n × n`` matrix is formed from a graph.
     perplexity : float
         ``0 < perplexity < n_samples``; ``⌊3·perplexity⌋`` neighbours are kept
         (at most ``n_samples - 1``).
     metric : str or callable, default="euclidean"
+    metric_params : dict, default=None
+        Keyword arguments of the metric.
     knn_method : str, default="exact"
         Neighbour search method of :func:`~skunsup.manifold._neighbors.build_knn_index`.
     random_state : int, RandomState instance or None, default=None
@@ -392,9 +442,11 @@ def knn_affinities(X, perplexity, *, metric="euclidean", knn_method="exact",
     n_samples = X.shape[0]
     k = n_neighbors_for(perplexity, n_samples)
     index, indices, distances = build_knn_index(
-        X, k, metric=metric, method=knn_method, random_state=random_state, n_jobs=n_jobs
+        X, k, metric=metric, method=knn_method, random_state=random_state, n_jobs=n_jobs,
+        metric_params=metric_params,
     )
-    P_rows, entropies = _calibrate(distances, perplexity, n_jobs)
+    check_distances(distances, metric)
+    P_rows, entropies, sigmas = _calibrate(distances, perplexity, n_jobs)
     del distances  # the n x k arrays go before the symmetrisation, the memory peak
     P = _rows_to_csr(P_rows, indices, n_samples)
     del P_rows, indices
@@ -403,4 +455,4 @@ def knn_affinities(X, perplexity, *, metric="euclidean", knn_method="exact",
     P.sort_indices()
     P.data /= P.data.sum()
     P = sp.csr_array(P)
-    return Affinities(P, perplexity, metric, index, entropies, n_jobs=n_jobs)
+    return Affinities(P, perplexity, metric, index, entropies, sigmas, n_jobs=n_jobs)

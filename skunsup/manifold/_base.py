@@ -16,14 +16,13 @@ from skunsup.manifold._optimizer import GradientDescent
 from skunsup.utils._numba import numba_threads
 from skunsup.utils._sklearn_compat import Interval, StrOptions
 
-# metrics of NearestNeighbors' brute force that need no extra parameters
-_METRICS = sorted(set(VALID_METRICS["brute"]) - {"mahalanobis", "seuclidean", "nan_euclidean"})
+# the metrics of NearestNeighbors' brute force (parameters via metric_params)
+_METRICS = sorted(set(VALID_METRICS["brute"]) | {"precomputed"})
 
-#: length of the early-exaggeration phase (at most a quarter of ``max_iter``)
-EXAGGERATION_ITER = 250
 MOMENTUM_EARLY = 0.5
 MOMENTUM_MAIN = 0.8
-DEFAULT_MAX_ITER = 1000
+# Largest float64: squared distances above it overflow (see _check_magnitude).
+_FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -34,10 +33,11 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "perplexity": [Interval(Real, 0, None, closed="neither")],
         "early_exaggeration": [Interval(Real, 1, None, closed="left")],
         "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
-        "n_iter_without_progress": [Interval(Integral, 1, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_without_progress": [Interval(Integral, -1, None, closed="left"), None],
         "min_grad_norm": [Interval(Real, 0, None, closed="left")],
         "metric": [StrOptions(set(_METRICS)), callable],
+        "metric_params": [dict, None],
         "init": [StrOptions({"pca", "random"}), np.ndarray],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -45,6 +45,12 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     }
 
     _label = "SNE"
+
+    #: iterations of the early-exaggeration phase (at most a quarter of max_iter);
+    #: scikit-learn's name, which its tests set on instances
+    _EXPLORATION_MAX_ITER = 250
+    #: iterations between evaluations of the KL (progress checks, verbose lines)
+    _N_ITER_CHECK = 50
 
     # -- hooks for subclasses -------------------------------------------------
     def _check_params_vs_input(self, X):
@@ -63,7 +69,16 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if not np.all(np.isfinite(self.init)):
                 raise ValueError("init array contains NaN or infinity")
 
-    def _make_affinities(self, X):  # pragma: no cover - abstract
+    def _check_sparse_graph(self, X, method):
+        """Refuse a sparse precomputed graph for the exact method (scikit-learn's TypeError)."""
+        if self.metric == "precomputed" and sp.issparse(X) and method == "exact":
+            raise TypeError(
+                f'{type(self).__name__} with method="exact" does not accept sparse '
+                'precomputed distance matrix. Use method="barnes_hut" '
+                "or provide the dense distance matrix."
+            )
+
+    def _make_affinities(self, X, rng):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _make_objective(self, P):  # pragma: no cover - abstract
@@ -87,35 +102,65 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.pairwise = self.metric == "precomputed"
+        tags.input_tags.sparse = True  # CSR/CSC features and sparse distance graphs
         return tags
 
     def _validate_X(self, X, reset):
         X = validate_data(
             self, X, reset=reset, dtype=[np.float64, np.float32], order="C",
-            ensure_min_samples=2 if reset else 1,
+            accept_sparse="csr", ensure_min_samples=2 if reset else 1,
         )
         if self.metric == "precomputed":
             if reset and X.shape[0] != X.shape[1]:
                 raise ValueError(
-                    f"metric='precomputed' needs a square distance matrix; got shape {X.shape}"
+                    f"metric='precomputed' needs X to be a square distance matrix; got "
+                    f"shape {X.shape}"
                 )
-            check_non_negative(X, f"{type(self).__name__} with metric='precomputed'")
-        return X
+            check_non_negative(
+                X, f"{type(self).__name__}.fit(). With metric='precomputed', X should "
+                   "contain positive distances."
+            )
+        return X, self._check_magnitude(X)
+
+    def _check_magnitude(self, X):
+        """Refuse data whose squared distances overflow float64 (before any kernel runs).
+
+        Features of magnitude up to ``M`` give squared Euclidean distances up to
+        ``n_features (2M)²``; precomputed distances ``D`` go squared into the
+        Gaussian. Returns ``M``, the largest magnitude (no copy of X is made).
+        """
+        values = X.data if sp.issparse(X) else X
+        if values.size == 0:
+            return 0.0
+        largest = max(float(values.max()), -float(values.min()))
+        if self.metric == "precomputed":
+            limit = np.sqrt(_FLOAT_MAX)
+        else:
+            limit = np.sqrt(_FLOAT_MAX / X.shape[1]) / 2.0
+        if largest > limit:
+            raise ValueError(
+                f"X has values of magnitude up to {largest:.6g}: their squared distances "
+                f"overflow float64 (largest magnitude allowed {limit:.3g} for "
+                f"{X.shape[1]} columns). Scale the data (e.g. divide it by its largest "
+                f"magnitude) before {type(self).__name__}."
+            )
+        return largest
 
     @staticmethod
-    def _input_scale_of(X, metric):
+    def _input_scale_of(largest, metric):
         """A divisor for Euclidean data of extreme magnitude (P does not change, distances stay finite)."""
-        if metric != "euclidean" or X.size == 0:
+        if metric != "euclidean":
             return 1.0
-        scale = float(np.max(np.abs(X)))
-        return scale if (scale > 1e100 or 0 < scale < 1e-100) else 1.0
+        return largest if (largest > 1e100 or 0 < largest < 1e-100) else 1.0
 
-    def _initial_embedding(self, X, rng):
+    def _initial_embedding(self, X, affinities, rng):
         n_samples = X.shape[0]
         if isinstance(self.init, np.ndarray):
             return np.array(self.init, dtype=np.float64, order="C", copy=True)
         if self.init == "random":
             return _initialization.random(n_samples, self.n_components, rng)
+        if self.metric == "precomputed" and sp.issparse(X):
+            return _initialization.spectral(affinities.P, self.n_components, rng)
         if self.metric == "precomputed":
             return _initialization.classical_mds(X, self.n_components, rng)
         return _initialization.pca(X, self.n_components, rng)
@@ -125,14 +170,14 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             print(f"[{self._label}] {message}")
 
     def _fit_embedding(self, X):
-        X = self._validate_X(X, reset=True)
+        X, largest = self._validate_X(X, reset=True)
         self._check_params_vs_input(X)
         rng = check_random_state(self.random_state)
-        self._input_scale = self._input_scale_of(X, self.metric)
+        self._input_scale = self._input_scale_of(largest, self.metric)
         if self._input_scale != 1.0:
             X = X / self._input_scale
         n_samples = X.shape[0]
-        max_iter = DEFAULT_MAX_ITER if self.max_iter is None else self.max_iter
+        max_iter = self.max_iter
         if self.learning_rate == "auto":
             learning_rate = self._auto_learning_rate(n_samples)
             main_learning_rate, max_step = self._auto_main_phase(n_samples, learning_rate)
@@ -143,9 +188,11 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         with numba_threads(self.n_jobs):
             tic = time.perf_counter()
             affinities = self._make_affinities(X, rng)
-            self._print(1, f"affinities of {n_samples} samples in "
-                           f"{time.perf_counter() - tic:.2f} s")
-            Y = self._initial_embedding(X, rng)
+            self._print(1, f"Computed conditional probabilities for sample {n_samples} / "
+                           f"{n_samples} in {time.perf_counter() - tic:.2f} s")
+            sigmas = affinities.sigmas[np.isfinite(affinities.sigmas)]
+            self._print(1, f"Mean sigma: {np.mean(sigmas) if sigmas.size else np.inf:.6f}")
+            Y = self._initial_embedding(X, affinities, rng)
             P, order = affinities.P, None
             if sp.issparse(P) and n_samples >= LOCALITY_MIN_SAMPLES:
                 # renumber the points so that each one's neighbours in P sit
@@ -160,25 +207,34 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             objective = self._make_objective(P)
             del P  # the objective holds what it needs
             optimizer = GradientDescent()
-            n_early = min(EXAGGERATION_ITER, max_iter // 4)
+            n_early = min(self._EXPLORATION_MAX_ITER, max_iter // 4)
             tic = time.perf_counter()
             first = optimizer(
                 Y, objective, n_early, learning_rate, MOMENTUM_EARLY,
                 exaggeration=self.early_exaggeration, min_grad_norm=self.min_grad_norm,
-                n_iter_without_progress=None, compute_final_kl=False, max_step=max_step,
-                verbose=self.verbose, label=self._label,
+                n_iter_without_progress=None, kl_every=self._N_ITER_CHECK,
+                compute_final_kl=False, max_step=max_step, verbose=self.verbose,
+                label=self._label,
             )
+            grad = np.empty_like(Y)
+            if self.verbose:
+                kl_early = objective(Y, self.early_exaggeration, True, grad)
+                self._print(1, f"KL divergence after {first.n_iter} iterations with early "
+                               f"exaggeration: {kl_early:.6f}")
             result = first
             if first.reason in ("max_iter", "min_grad_norm"):
                 result = optimizer(
                     Y, objective, max_iter - first.n_iter, main_learning_rate, MOMENTUM_MAIN,
                     exaggeration=1.0, min_grad_norm=self.min_grad_norm,
                     n_iter_without_progress=self.n_iter_without_progress,
-                    compute_final_kl=False, max_step=max_step, verbose=self.verbose,
-                    label=self._label,
+                    kl_every=self._N_ITER_CHECK, compute_final_kl=False, max_step=max_step,
+                    verbose=self.verbose, label=self._label,
                 )
             # the KL of the embedding we return (one more gradient evaluation)
-            kl = objective(Y, 1.0, True, np.empty_like(Y))
+            kl = objective(Y, 1.0, True, grad)
+            # the last "Iteration" line gives kl_divergence_, as scikit-learn's does
+            self._print(2, f"Iteration {optimizer.n_iter}: error = {kl:.7f}, gradient norm "
+                           f"= {np.sqrt(np.sum(grad * grad)):.7f} (returned map)")
             self._print(1, f"KL divergence after {optimizer.n_iter} iterations: {kl:.6f} "
                            f"({time.perf_counter() - tic:.2f} s)")
 

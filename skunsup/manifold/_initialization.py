@@ -6,9 +6,11 @@ exaggeration phase can form clusters before the map expands).
 """
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator, eigsh, svds
 from sklearn.utils import check_random_state
 
-__all__ = ["classical_mds", "pca", "random", "rescale", "median_of_neighbors"]
+__all__ = ["classical_mds", "pca", "random", "rescale", "median_of_neighbors", "spectral"]
 
 TARGET_STD = 1e-4
 
@@ -77,9 +79,12 @@ def pca(X, n_components, random_state=None, target_std=TARGET_STD):
     with deterministic signs. Missing dimensions (fewer features than
     components) are filled with tiny noise from ``random_state``.
 
+    Sparse ``X`` stays sparse: its components come from a truncated SVD of
+    the implicitly centred matrix (ARPACK, started from ``random_state``).
+
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
     n_components : int
     random_state : int, RandomState instance or None, default=None
     target_std : float, default=1e-4
@@ -97,6 +102,11 @@ def pca(X, n_components, random_state=None, target_std=TARGET_STD):
     >>> Y.shape, bool(Y[0, 0] < Y[-1, 0])
     ((4, 1), True)
     """
+    if sp.issparse(X):
+        if n_components < min(X.shape):
+            return _sparse_pca(sp.csr_array(X, dtype=np.float64), n_components,
+                               random_state, target_std)
+        X = X.toarray()  # fewer features or samples than components: tiny
     X = np.asarray(X, dtype=np.float64)
     Xc = X - X.mean(axis=0)
     cov = Xc.T @ Xc
@@ -107,6 +117,73 @@ def pca(X, n_components, random_state=None, target_std=TARGET_STD):
     if k < n_components:
         Y = _pad(Y, n_components, random_state)
     return _rescale_or_random(Y, random_state, target_std)
+
+
+def _sparse_pca(X, n_components, random_state, target_std):
+    """PCA of sparse X without densifying it: ``svds`` of ``X - 1 meanᵀ`` as an operator."""
+    rng = check_random_state(random_state)
+    mean = np.asarray(X.mean(axis=0)).ravel()
+    ones = np.ones(X.shape[0])
+    centred = LinearOperator(
+        X.shape, dtype=np.float64,
+        matvec=lambda v: X @ v.ravel() - ones * (mean @ v.ravel()),
+        rmatvec=lambda u: X.T @ u.ravel() - mean * u.sum(),
+    )
+    v0 = rng.uniform(-1, 1, min(X.shape))
+    _, values, vt = svds(centred, k=n_components, v0=v0)
+    components = _fix_signs(vt[np.argsort(values)[::-1]].T)
+    Y = X @ components - mean @ components
+    return _rescale_or_random(Y, random_state, target_std)
+
+
+def spectral(P, n_components, random_state=None, target_std=TARGET_STD):
+    """Spectral embedding of a symmetric affinity graph, rescaled.
+
+    The leading non-trivial eigenvectors of ``D^-1/2 P D^-1/2`` (``D`` the
+    degrees), divided by ``D^1/2``: the initial map of a sparse distance graph,
+    where neither PCA (no coordinates) nor classical MDS (not all distances)
+    exists. ARPACK starts from ``random_state``.
+
+    Parameters
+    ----------
+    P : sparse matrix of shape (n_samples, n_samples)
+        Symmetric, non-negative affinities.
+    n_components : int
+    random_state : int, RandomState instance or None, default=None
+    target_std : float, default=1e-4
+
+    Returns
+    -------
+    Y : ndarray of shape (n_samples, n_components)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from skunsup.manifold._initialization import spectral
+    >>> chain = sp.diags([np.ones(9), np.ones(9)], [-1, 1], format="csr")
+    >>> Y = spectral(chain, 1)
+    >>> Y.shape, bool(abs(Y[0, 0] - Y[-1, 0]) > abs(Y[4, 0] - Y[5, 0]))
+    ((10, 1), True)
+    """
+    rng = check_random_state(random_state)
+    P = sp.csr_array(P, dtype=np.float64)
+    n = P.shape[0]
+    degrees = np.asarray(P.sum(axis=1)).ravel()
+    inv_sqrt = 1.0 / np.sqrt(np.where(degrees > 0, degrees, 1.0))
+    A = sp.diags_array(inv_sqrt) @ P @ sp.diags_array(inv_sqrt)
+    k = min(n_components + 1, n - 1)
+    if k < 1:
+        return random(n, n_components, rng, target_std)
+    if k >= n - 1:
+        values, vectors = np.linalg.eigh(A.toarray())  # tiny graph
+    else:
+        values, vectors = eigsh(A, k=k, which="LA", v0=rng.uniform(-1, 1, n))
+    vectors = vectors[:, np.argsort(values)[::-1]]
+    Y = _fix_signs(vectors[:, 1:n_components + 1] * inv_sqrt[:, None])
+    if Y.shape[1] < n_components:
+        Y = _pad(Y, n_components, rng)
+    return _rescale_or_random(Y, rng, target_std)
 
 
 def classical_mds(D, n_components, random_state=None, target_std=TARGET_STD):

@@ -9,10 +9,13 @@ training points.
 
 Methods:
 
-* ``"exact"``: for the Euclidean metric, brute force by BLAS products on
-  blocks of rows with a Numba top-k selection (:mod:`._knn_kernels`), the
-  chosen neighbours' distances recomputed in float64; every other metric goes
-  through :class:`sklearn.neighbors.NearestNeighbors`.
+* ``"exact"``: for the Euclidean metric on dense data, brute force by BLAS
+  products on blocks of rows with a Numba top-k selection
+  (:mod:`._knn_kernels`), the chosen neighbours' distances recomputed in
+  float64; every other metric, sparse data and sparse precomputed distance
+  graphs go through :class:`sklearn.neighbors.NearestNeighbors` (which keeps
+  sparse data sparse, and takes each row's stored entries of a graph as that
+  point's candidate neighbours).
 * ``"approx"``: NN-descent (``pynndescent``, an optional dependency) for
   large data sets; queries of new points still use the exact search.
 * ``"auto"``: ``"exact"`` up to :data:`APPROX_MIN_SAMPLES` training points (measured
@@ -26,6 +29,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
@@ -121,6 +125,8 @@ class KNNIndex:
         Seed of randomised methods (``"approx"``).
     n_jobs : int, default=None
         Parallel jobs for the search (scikit-learn's convention).
+    metric_params : dict, default=None
+        Keyword arguments of the metric (e.g. ``{"V": ...}`` for Mahalanobis).
 
     Attributes
     ----------
@@ -141,18 +147,20 @@ class KNNIndex:
     [[2]]
     """
 
-    def __init__(self, metric="euclidean", method="exact", random_state=None, n_jobs=None):
+    def __init__(self, metric="euclidean", method="exact", random_state=None, n_jobs=None,
+                 metric_params=None):
         self.metric = metric
         self.method = method
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.metric_params = metric_params
 
-    def _resolve_method(self, n_samples):
+    def _resolve_method(self, n_samples, sparse=False):
         if self.method not in _METHODS:
             raise ValueError(
                 f"unknown neighbour search method {self.method!r}; use one of {_METHODS}"
             )
-        if self.metric == "precomputed":
+        if self.metric == "precomputed" or sparse:
             return "exact"
         if self.method == "auto":
             if n_samples >= APPROX_MIN_SAMPLES and _has_pynndescent():
@@ -172,8 +180,12 @@ class KNNIndex:
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_features) or (n_samples, n_samples)
-            Training data, or distances when ``metric="precomputed"``.
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features) or (n_samples, n_samples)
+            Training data, or distances when ``metric="precomputed"`` (a
+            sparse graph: each row's stored entries are the candidate
+            neighbours; a row needs ``n_neighbors + 1`` of them, as in
+            :class:`sklearn.neighbors.NearestNeighbors`, or a ``ValueError``
+            is raised).
         n_neighbors : int
             Number of neighbours per point (the point itself excluded),
             ``1 <= n_neighbors < n_samples``.
@@ -185,7 +197,7 @@ class KNNIndex:
             Ascending along each row.
         """
         n_samples = X.shape[0]
-        method = self._resolve_method(n_samples)
+        method = self._resolve_method(n_samples, sp.issparse(X))
         if not 1 <= n_neighbors < n_samples:
             raise ValueError(
                 f"n_neighbors={n_neighbors} must be at least 1 and less than "
@@ -196,6 +208,8 @@ class KNNIndex:
         self.method_ = method
         self._nn = None
         self._R = None
+        if self.metric == "precomputed" and sp.issparse(X):
+            return self._nearest_neighbors(X, n_neighbors)
         if self.metric == "precomputed":
             D = np.asarray(X)
             if D.ndim != 2 or D.shape[0] != D.shape[1]:
@@ -205,7 +219,7 @@ class KNNIndex:
             masked = np.array(D, dtype=np.float64, copy=True)
             np.fill_diagonal(masked, np.inf)
             return _smallest_per_row(masked, n_neighbors)
-        if self.metric == "euclidean":
+        if self.metric == "euclidean" and not sp.issparse(X) and not self.metric_params:
             # centred before the cast to float32: smaller norms, less cancellation
             self._mean = np.asarray(X, dtype=np.float64).mean(axis=0)
             self._R = np.ascontiguousarray(X - self._mean, dtype=np.float32)
@@ -217,7 +231,11 @@ class KNNIndex:
                                     self.n_jobs, X_exact, X_exact)
         if method == "approx":
             return self._nn_descent(X, n_neighbors)
-        self._nn = NearestNeighbors(metric=self.metric, n_jobs=self.n_jobs).fit(X)
+        return self._nearest_neighbors(X, n_neighbors)
+
+    def _nearest_neighbors(self, X, n_neighbors):
+        self._nn = NearestNeighbors(metric=self.metric, metric_params=self.metric_params,
+                                    n_jobs=self.n_jobs).fit(X)
         distances, indices = self._nn.kneighbors(n_neighbors=n_neighbors, return_distance=True)
         return indices.astype(np.int64, copy=False), distances
 
@@ -240,9 +258,10 @@ class KNNIndex:
 
         Parameters
         ----------
-        X_new : ndarray of shape (n_new, n_features) or (n_new, n_samples_fit_)
+        X_new : {ndarray, sparse matrix} of shape (n_new, n_features) or (n_new, n_samples_fit_)
             New points, or their distances to the training points when
-            ``metric="precomputed"``.
+            ``metric="precomputed"`` (sparse rows: the stored entries are the
+            candidates, at least ``n_neighbors`` per row).
         n_neighbors : int
             ``1 <= n_neighbors <= n_samples_fit_``.
 
@@ -257,6 +276,9 @@ class KNNIndex:
                 f"n_neighbors={n_neighbors} must be between 1 and the "
                 f"{self.n_samples_fit_} training points"
             )
+        if self._nn is not None:  # sklearn's search: other metrics, sparse data or graphs
+            distances, indices = self._nn.kneighbors(X_new, n_neighbors=n_neighbors)
+            return indices.astype(np.int64, copy=False), distances
         if self.metric == "precomputed":
             D = np.asarray(X_new, dtype=np.float64)
             if D.ndim != 2 or D.shape[1] != self.n_samples_fit_:
@@ -274,12 +296,10 @@ class KNNIndex:
                 )
             Q = np.ascontiguousarray(X_new - self._mean, dtype=np.float32)
             return _brute_force_knn(Q, self._R, self._R_sq, n_neighbors, False, self.n_jobs)
-        if self._nn is None:  # NN-descent with another metric
-            indices, distances = self._nnd.query(np.asarray(X_new, dtype=np.float32),
-                                                 k=n_neighbors)
-            return indices.astype(np.int64), distances.astype(np.float64)
-        distances, indices = self._nn.kneighbors(X_new, n_neighbors=n_neighbors)
-        return indices.astype(np.int64, copy=False), distances
+        # NN-descent with another metric
+        indices, distances = self._nnd.query(np.asarray(X_new, dtype=np.float32),
+                                             k=n_neighbors)
+        return indices.astype(np.int64), distances.astype(np.float64)
 
 
 def _drop_self(indices, distances, k):
@@ -308,13 +328,14 @@ def _smallest_per_row(D, k):
 
 
 def build_knn_index(X, n_neighbors, *, metric="euclidean", method="exact",
-                    random_state=None, n_jobs=None):
+                    random_state=None, n_jobs=None, metric_params=None):
     """Index ``X`` for neighbour queries and find the neighbours of its points.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features) or (n_samples, n_samples)
-        Training data, or a square distance matrix when ``metric="precomputed"``.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features) or (n_samples, n_samples)
+        Training data, or a square distance matrix (dense, or a sparse graph
+        of candidate neighbours) when ``metric="precomputed"``.
     n_neighbors : int
         Neighbours per point, the point itself excluded.
     metric : str or callable, default="euclidean"
@@ -325,6 +346,8 @@ def build_knn_index(X, n_neighbors, *, metric="euclidean", method="exact",
         Seed of randomised methods.
     n_jobs : int, default=None
         Parallel jobs (scikit-learn's convention).
+    metric_params : dict, default=None
+        Keyword arguments of the metric.
 
     Returns
     -------
@@ -344,6 +367,7 @@ def build_knn_index(X, n_neighbors, *, metric="euclidean", method="exact",
     >>> indices.ravel().tolist(), distances.ravel().round(3).tolist()
     ([1, 0, 1], [1.0, 1.0, 6.403])
     """
-    index = KNNIndex(metric=metric, method=method, random_state=random_state, n_jobs=n_jobs)
+    index = KNNIndex(metric=metric, method=method, random_state=random_state, n_jobs=n_jobs,
+                     metric_params=metric_params)
     indices, distances = index.build(X, n_neighbors)
     return index, indices, distances

@@ -427,14 +427,14 @@ class GradientDescent:
                         kl = objective(Y, exaggeration, True, grad)
                     if verbose >= 2:
                         print(f"[{label}] Iteration {self.n_iter + it}: gradient norm "
-                              f"{np.sqrt(grad_norm2):.3g} below min_grad_norm")
+                              f"{np.sqrt(grad_norm2):f}. Finished.")
                     break
                 _gains_step(Y, grad, self.update, self.gains, float(momentum),
                             float(learning_rate), float(self.min_gain), float(max_step))
                 if check:
                     if verbose >= 2:
                         toc = time.perf_counter()
-                        print(f"[{label}] Iteration {self.n_iter + it}: KL divergence = "
+                        print(f"[{label}] Iteration {self.n_iter + it}: error = "
                               f"{kl:.7f}, gradient norm = {np.sqrt(grad_norm2):.7f} "
                               f"({kl_every} iterations in {toc - tic:.3f} s)")
                         tic = toc
@@ -445,8 +445,9 @@ class GradientDescent:
                           and it - best_iter > n_iter_without_progress):
                         reason = "no_progress"
                         if verbose >= 2:
-                            print(f"[{label}] Iteration {self.n_iter + it}: no progress "
-                                  f"during the last {it - best_iter} iterations; stopping")
+                            print(f"[{label}] Iteration {self.n_iter + it}: did not make "
+                                  "any progress during the last "
+                                  f"{n_iter_without_progress} episodes. Finished.")
                         break
         except KeyboardInterrupt:
             reason = "interrupted"

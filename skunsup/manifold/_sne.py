@@ -38,24 +38,27 @@ class SNE(_BaseSNE):
     learning_rate : float or "auto", default="auto"
         Step size; ``"auto"`` is 0.25 (SNE's gradient does not scale with n,
         as each row of P sums to 1; steps above ~1 diverge).
-    max_iter : int, default=None
-        Total iterations; None means 1000.
+    max_iter : int, default=1000
+        Total iterations.
     n_iter_without_progress : int or None, default=300
         Stop after that many iterations of the main phase without a lower
-        cost (evaluated every 50 iterations); None never stops for this.
+        cost (evaluated every 50 iterations; -1 or 0: at the first check
+        without progress); None never stops for this.
     min_grad_norm : float, default=1e-7
         Stop when the gradient norm falls below this.
     metric : str or callable, default="euclidean"
         A metric of :class:`sklearn.neighbors.NearestNeighbors`, or
-        ``"precomputed"`` (X is a square distance matrix). Distances are
-        squared inside the Gaussian.
+        ``"precomputed"`` (X is a dense square distance matrix). Distances are
+        squared inside the Gaussian; negative ones raise a ``ValueError``.
+    metric_params : dict, default=None
+        Keyword arguments of the metric.
     init : {"pca", "random"} or ndarray of shape (n_samples, n_components), default="pca"
         Initial map (``"pca"`` is classical MDS for precomputed distances),
         rescaled to a standard deviation of 1e-4.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the random initialisation.
     verbose : int, default=0
         1 prints a summary, 2 also the cost every 50 iterations.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the random initialisation.
     n_jobs : int, default=None
         Threads (None: all of numba's threads). The result does not depend on it.
 
@@ -112,13 +115,14 @@ class SNE(_BaseSNE):
         perplexity=30.0,
         early_exaggeration=1.0,
         learning_rate="auto",
-        max_iter=None,
+        max_iter=1000,
         n_iter_without_progress=300,
         min_grad_norm=1e-7,
         metric="euclidean",
+        metric_params=None,
         init="pca",
-        random_state=None,
         verbose=0,
+        random_state=None,
         n_jobs=None,
     ):
         self.n_components = n_components
@@ -129,20 +133,25 @@ class SNE(_BaseSNE):
         self.n_iter_without_progress = n_iter_without_progress
         self.min_grad_norm = min_grad_norm
         self.metric = metric
+        self.metric_params = metric_params
         self.init = init
-        self.random_state = random_state
         self.verbose = verbose
+        self.random_state = random_state
         self.n_jobs = n_jobs
 
     def _check_params_vs_input(self, X):
         super()._check_params_vs_input(X)
+        self._check_sparse_graph(X, "exact")
         check_dense_memory(X.shape[0], 4, "SNE (exact only)")
 
     def _auto_learning_rate(self, n_samples):
         return AUTO_LEARNING_RATE
 
     def _make_affinities(self, X, rng):
-        return exact_affinities(X, self.perplexity, metric=self.metric, symmetrize=False,
+        self._print(1, f"Computing pairwise distances (all {X.shape[0] - 1} nearest "
+                       "neighbors...)")
+        return exact_affinities(X, self.perplexity, metric=self.metric,
+                                metric_params=self.metric_params, symmetrize=False,
                                 n_jobs=self.n_jobs)
 
     def _make_objective(self, P):
@@ -154,8 +163,9 @@ class SNE(_BaseSNE):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
-            Training data, or distances when ``metric="precomputed"``.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, n_samples)
+            Training data (dense or sparse), or distances when
+            ``metric="precomputed"``.
         y : None
             Ignored.
 
@@ -181,8 +191,9 @@ class SNE(_BaseSNE):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
-            Training data, or distances when ``metric="precomputed"``.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, n_samples)
+            Training data (dense or sparse), or distances when
+            ``metric="precomputed"``.
         y : None
             Ignored.
 

@@ -26,11 +26,16 @@ method used, stored in ``_method`` at fit.
 import warnings
 from numbers import Real
 
-import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
 from skunsup.manifold import _initialization
-from skunsup.manifold._affinity import check_dense_memory, exact_affinities, knn_affinities
+from skunsup.manifold._affinity import (
+    check_dense_memory,
+    exact_affinities,
+    knn_affinities,
+    n_neighbors_for,
+)
 from skunsup.manifold._base import _BaseSNE
 from skunsup.manifold._interpolation import FFTObjective, check_fft_components
 from skunsup.manifold._optimizer import GradientDescent, TSNEObjective
@@ -88,23 +93,41 @@ class TSNE(_BaseSNE):
         each point's step clipped to 5 units (Belkina et al. 2019; Kobak &
         Berens 2019; openTSNE's schedule, the factor 4 being that of the
         gradient). A number is used in both phases, unclipped.
-    max_iter : int, default=None
-        Total iterations, including the exaggeration phase; None means 1000.
+    max_iter : int, default=1000
+        Total iterations, including the exaggeration phase (values below
+        scikit-learn's minimum of 250 are accepted).
     n_iter_without_progress : int or None, default=300
         Stop after that many iterations of the main phase without a lower KL
-        (evaluated every 50 iterations); None never stops for this.
+        (evaluated every 50 iterations; -1 or 0: at the first check without
+        progress); None never stops for this.
     min_grad_norm : float, default=1e-7
         Stop when the gradient norm falls below this.
     metric : str or callable, default="euclidean"
         Distance in the input space: a metric of
-        :class:`sklearn.neighbors.NearestNeighbors`, or ``"precomputed"`` (X is
-        a square distance matrix, and :meth:`transform` takes distances of new
-        points to the training points). Distances are squared inside the
-        Gaussian for every metric.
+        :class:`sklearn.neighbors.NearestNeighbors` (a callable gets two rows and
+        returns their distance), or ``"precomputed"``: X is then a square
+        distance matrix, dense, or a sparse graph whose stored entries of each
+        row are that point's candidate neighbours (scikit-learn's meaning: the
+        point itself stored with distance 0, and at least ``⌊3·perplexity⌋``
+        others; e.g. the output of
+        :class:`sklearn.neighbors.KNeighborsTransformer` with
+        ``mode="distance"``); :meth:`transform` then takes the distances of
+        new points to the training points, dense or sparse rows. As in
+        scikit-learn, the distances go squared into the Gaussian for every
+        metric; negative distances raise a ``ValueError``.
+    metric_params : dict, default=None
+        Keyword arguments of the metric (e.g. ``{"V": covariance}`` for
+        ``"mahalanobis"``).
     init : {"pca", "random"} or ndarray of shape (n_samples, n_components), default="pca"
-        Initial map. ``"pca"``: the first principal components (classical MDS
-        of the distances when ``metric="precomputed"``) rescaled to a standard
-        deviation of 1e-4; ``"random"``: Gaussian noise of that size.
+        Initial map. ``"pca"``: the first principal components (of sparse X
+        without densifying it; classical MDS of a dense precomputed distance
+        matrix, the spectral embedding of the affinities of a sparse graph,
+        where scikit-learn refuses "pca") rescaled to a standard deviation of
+        1e-4; ``"random"``: Gaussian noise of that size.
+    verbose : int, default=0
+        1 prints a summary, 2 also the KL every 50 iterations.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the random initialisation.
     method : {"auto", "fft", "barnes_hut", "exact"}, default="auto"
         ``"fft"``: sparse P over the ``⌊3·perplexity⌋`` nearest neighbours and
         the repulsion by FFT-accelerated interpolation (Linderman et al.,
@@ -120,15 +143,12 @@ class TSNE(_BaseSNE):
         were 1.5-7x faster than FFT from 1,000 to 70,000 points, FFT 1.3x
         faster at 250,000; the exact step is cheapest below about 1,000).
         ``method="fft"`` with fewer than 100 samples falls back to
-        ``"exact"`` with a warning.
+        ``"exact"`` with a warning. A sparse precomputed graph always goes to
+        a neighbour-based method (``"exact"`` refuses it, as in scikit-learn).
     angle : float, default=0.5
         Barnes-Hut trade-off (``θ``): a cell of side ``s`` at distance ``d`` is
         summarised by its centre of mass when ``s < θ·d``. 0 is exact
         (and slow); larger is faster and coarser.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the random initialisation.
-    verbose : int, default=0
-        1 prints a summary, 2 also the KL every 50 iterations.
     n_jobs : int, default=None
         Threads for neighbours, affinities and gradients (None: all of
         numba's threads, -1: all cores). The result does not depend on it.
@@ -200,15 +220,16 @@ class TSNE(_BaseSNE):
         perplexity=30.0,
         early_exaggeration=12.0,
         learning_rate="auto",
-        max_iter=None,
+        max_iter=1000,
         n_iter_without_progress=300,
         min_grad_norm=1e-7,
         metric="euclidean",
+        metric_params=None,
         init="pca",
+        verbose=0,
+        random_state=None,
         method="auto",
         angle=0.5,
-        random_state=None,
-        verbose=0,
         n_jobs=None,
     ):
         self.n_components = n_components
@@ -219,18 +240,23 @@ class TSNE(_BaseSNE):
         self.n_iter_without_progress = n_iter_without_progress
         self.min_grad_norm = min_grad_norm
         self.metric = metric
+        self.metric_params = metric_params
         self.init = init
+        self.verbose = verbose
+        self.random_state = random_state
         self.method = method
         self.angle = angle
-        self.random_state = random_state
-        self.verbose = verbose
         self.n_jobs = n_jobs
 
-    def _resolve_method(self, n_samples):
-        """The gradient method used for ``n_samples`` training points ("auto" resolved)."""
+    def _resolve_method(self, n_samples, graph=False):
+        """The gradient method for ``n_samples`` training points ("auto" resolved).
+
+        ``graph``: X is a sparse precomputed distance graph, which only the
+        neighbour-based methods take.
+        """
         method = self.method
         if method == "auto":
-            if n_samples < _AUTO_EXACT_BELOW or self.n_components > 3:
+            if self.n_components > 3 or (n_samples < _AUTO_EXACT_BELOW and not graph):
                 return "exact"
             if self.n_components == 1 or (self.n_components == 2
                                           and n_samples >= _AUTO_FFT_FROM):
@@ -250,11 +276,14 @@ class TSNE(_BaseSNE):
                     f"interpolation grid; got {X.shape[0]}, using method='exact'",
                     UserWarning, stacklevel=3,
                 )
-        self._method = self._resolve_method(X.shape[0])
+        graph = self.metric == "precomputed" and sp.issparse(X)
+        self._method = self._resolve_method(X.shape[0], graph)
+        self._check_sparse_graph(X, self._method)
         if self._method == "barnes_hut" and self.n_components > 3:
             raise ValueError(
-                f"method='barnes_hut' supports n_components in {{1, 2, 3}} (a tree of "
-                f"2**n_components children per cell); got n_components={self.n_components}. "
+                "'n_components' should be inferior to 4 for the barnes_hut algorithm: "
+                f"it supports n_components in {{1, 2, 3}} (a tree of 2**n_components "
+                f"children per cell); got n_components={self.n_components}. "
                 "Use method='exact' for more dimensions"
             )
         if self._method == "exact":
@@ -271,10 +300,17 @@ class TSNE(_BaseSNE):
         return max(n_samples / 4.0, 50.0), _AUTO_MAX_STEP
 
     def _make_affinities(self, X, rng):
+        n_samples = X.shape[0]
         if self._method == "exact":
-            return exact_affinities(X, self.perplexity, metric=self.metric, symmetrize=True,
+            self._print(1, f"Computing pairwise distances (all {n_samples - 1} nearest "
+                           "neighbors...)")
+            return exact_affinities(X, self.perplexity, metric=self.metric,
+                                    metric_params=self.metric_params, symmetrize=True,
                                     n_jobs=self.n_jobs)
-        return knn_affinities(X, self.perplexity, metric=self.metric, knn_method="auto",
+        self._print(1, f"Computing {n_neighbors_for(self.perplexity, n_samples)} nearest "
+                       "neighbors...")
+        return knn_affinities(X, self.perplexity, metric=self.metric,
+                              metric_params=self.metric_params, knn_method="auto",
                               random_state=rng, n_jobs=self.n_jobs)
 
     def _make_objective(self, P):
@@ -288,8 +324,9 @@ class TSNE(_BaseSNE):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
-            Training data, or distances when ``metric="precomputed"``.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, n_samples)
+            Training data (dense or sparse), or distances when
+            ``metric="precomputed"``.
         y : None
             Ignored.
 
@@ -315,8 +352,9 @@ class TSNE(_BaseSNE):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
-            Training data, or distances when ``metric="precomputed"``.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, n_samples)
+            Training data (dense or sparse), or distances when
+            ``metric="precomputed"``.
         y : None
             Ignored.
 
@@ -360,9 +398,9 @@ class TSNE(_BaseSNE):
 
         Parameters
         ----------
-        X : array-like of shape (n_new, n_features) or (n_new, n_samples_fit)
+        X : {array-like, sparse matrix} of shape (n_new, n_features) or (n_new, n_samples_fit)
             New points, or their distances to the training points when
-            ``metric="precomputed"``.
+            ``metric="precomputed"`` (sparse rows when fitted on a graph).
 
         Returns
         -------
@@ -379,7 +417,7 @@ class TSNE(_BaseSNE):
         (2, 2)
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X, _ = self._validate_X(X, reset=False)
         if self._input_scale != 1.0:
             X = X / self._input_scale
         perplexity = min(self.perplexity, _TRANSFORM_MAX_PERPLEXITY)
