@@ -17,13 +17,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skunsup.cluster import _kmeans_kernels as kernels
 from skunsup.utils._dask import is_dask_array
-from skunsup.utils._validation import check_squares_fit
 from skunsup.utils._sklearn_compat import (
     Interval,
     StrOptions,
     _fit_context,
     validate_params,
 )
+from skunsup.utils._validation import check_squares_fit
 
 
 def _validate_sample_weight(sample_weight, n_samples):

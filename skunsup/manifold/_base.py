@@ -15,6 +15,7 @@ from skunsup.manifold._locality import LOCALITY_MIN_SAMPLES, locality_order, per
 from skunsup.manifold._optimizer import GradientDescent
 from skunsup.utils._numba import numba_threads
 from skunsup.utils._sklearn_compat import Interval, StrOptions
+from skunsup.utils._validation import check_magnitude_fits, largest_magnitude
 
 # the metrics of NearestNeighbors' brute force (parameters via metric_params)
 _METRICS = sorted(set(VALID_METRICS["brute"]) | {"precomputed"})
@@ -129,21 +130,12 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ``n_features (2M)²``; precomputed distances ``D`` go squared into the
         Gaussian. Returns ``M``, the largest magnitude (no copy of X is made).
         """
-        values = X.data if sp.issparse(X) else X
-        if values.size == 0:
-            return 0.0
-        largest = max(float(values.max()), -float(values.min()))
+        largest = largest_magnitude(X)
         if self.metric == "precomputed":
             limit = np.sqrt(_FLOAT_MAX)
         else:
             limit = np.sqrt(_FLOAT_MAX / X.shape[1]) / 2.0
-        if largest > limit:
-            raise ValueError(
-                f"X has values of magnitude up to {largest:.6g}: their squared distances "
-                f"overflow float64 (largest magnitude allowed {limit:.3g} for "
-                f"{X.shape[1]} columns). Scale the data (e.g. divide it by its largest "
-                f"magnitude) before {type(self).__name__}."
-            )
+        check_magnitude_fits(largest, limit=limit, estimator=type(self).__name__)
         return largest
 
     @staticmethod

@@ -63,9 +63,59 @@ def check_squares_fit(X, *, dtype, estimator, x_squared_norms=None):
     bound = 4.0 * float(np.max(x_squared_norms))
     if bound <= float(np.finfo(dtype).max) and bound * X.shape[0] <= np.finfo(np.float64).max:
         return
+    raise _overflow_error(largest_magnitude(X), estimator, dtype)
+
+
+def largest_magnitude(X):
+    """max |x| over the (stored) values of X, without a copy of X.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.utils._validation import largest_magnitude
+    >>> largest_magnitude(np.array([[1.0, -3.0]]))
+    3.0
+    """
     values = X.data if sp.issparse(X) else X
-    largest = float(np.max(np.abs(values)))
-    raise ValueError(
+    if values.size == 0:
+        return 0.0
+    return max(float(np.max(values)), -float(np.min(values)))
+
+
+def check_magnitude_fits(largest, *, limit, estimator, dtype=np.float64):
+    """Refuse data whose largest magnitude ``largest`` is above ``limit``.
+
+    For estimators that know the magnitude their arithmetic allows (t-SNE:
+    ``sqrt(max / n_features) / 2`` for features, ``sqrt(max)`` for distances
+    that are squared); the message is that of :func:`check_squares_fit`.
+
+    Parameters
+    ----------
+    largest : float
+        ``largest_magnitude(X)``.
+    limit : float
+        The largest magnitude whose squared distances stay finite in ``dtype``.
+    estimator : str
+        The estimator's name, for the message.
+    dtype : numpy dtype, default=np.float64
+        The dtype the squared distances are computed in.
+
+    Raises
+    ------
+    ValueError
+        When ``largest > limit``.
+
+    Examples
+    --------
+    >>> from skunsup.utils._validation import check_magnitude_fits
+    >>> check_magnitude_fits(1.0, limit=1e154, estimator="TSNE")
+    """
+    if largest > limit:
+        raise _overflow_error(largest, estimator, dtype)
+
+
+def _overflow_error(largest, estimator, dtype):
+    return ValueError(
         f"X has values as large as {largest:.3g} in magnitude: {estimator}'s squared "
         f"distances would overflow {np.dtype(dtype).name}. Scale the data down first, "
         "e.g. with sklearn.preprocessing.StandardScaler or MaxAbsScaler."
