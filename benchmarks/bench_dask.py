@@ -205,7 +205,7 @@ def main():
     import inspect
     from types import SimpleNamespace
 
-    from skunsup.cluster._kmeans import _kmeans_single_lloyd
+    from skunsup.cluster._lloyd_memory import kmeans_single_lloyd as _kmeans_single_lloyd
 
     if "step" in inspect.signature(_kmeans_single_lloyd).parameters:
         # Both skunsup fits prune distance computations with Hamerly/Yinyang

@@ -154,6 +154,31 @@ def test_empty_clusters_are_relocated_as_in_memory(threads):
     assert est.n_iter_ == ref.n_iter_
 
 
+def _verbose_lines(capsys, fit):
+    """The verbose lines of a fit, with every number rounded to 9 significant digits."""
+    import re
+
+    capsys.readouterr()
+    fit()
+    out = capsys.readouterr().out
+    return [re.sub(r"[-+]?\d+\.\d+(e[-+]\d+)?", lambda m: f"{float(m.group()):.9g}", line)
+            for line in out.splitlines()]
+
+
+@pytest.mark.parametrize("tol", [0.0, 1e-2])
+def test_in_memory_and_dask_fits_run_the_same_loop(threads, capsys, tol):
+    # one Lloyd loop for both executors: same stopping iteration (strict
+    # convergence or tolerance), same verbose lines up to float64 summation order
+    X, _ = _blobs(n_samples=3000, centers=6)
+    init = X[np.random.RandomState(2).choice(X.shape[0], 6, replace=False)]
+    Xd = da.from_array(X, chunks=(700, -1))
+    params = dict(init=init, n_init=1, max_iter=100, tol=tol, verbose=1)
+    memory = _verbose_lines(capsys, lambda: KMeans(6, **params).fit(X))
+    on_dask = _verbose_lines(capsys, lambda: KMeans(6, **params).fit(Xd))
+    assert on_dask == memory
+    assert "strict convergence" in memory[-1] if tol == 0 else "within tolerance" in memory[-1]
+
+
 # --------------------------------------------------------------------- PCA
 
 

@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skunsup.cluster import KMeans, kmeans_plusplus
 from skunsup.cluster import _kmeans_kernels as kernels
-from skunsup.cluster._kmeans import _kmeans_single_lloyd
+from skunsup.cluster._lloyd_memory import kmeans_single_lloyd as _kmeans_single_lloyd
 from skunsup.utils._numba import numba_threads
 from tests.reference import kmeans as ref
 

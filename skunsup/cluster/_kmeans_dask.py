@@ -1,4 +1,10 @@
-"""K-means on Dask arrays: k-means|| seeding and Lloyd iterations over row blocks.
+"""K-means on Dask arrays: the Dask executor of Lloyd's algorithm, and k-means||.
+
+:class:`DaskLloyd` implements the step protocol of :mod:`skunsup.cluster._lloyd`
+(the loop itself, its stopping rules and verbose lines are written once there)
+and the seeding that :class:`~skunsup.cluster.KMeans` asks of an executor;
+``predict``, ``transform`` and ``score`` of a fitted KMeans on Dask arrays are
+lazy maps over the blocks.
 
 Every pass over the data is a map over the row blocks of X running the same
 numba kernels as the in-memory estimator (:func:`~skunsup.cluster.
@@ -22,14 +28,14 @@ import dask.
 """
 
 import operator
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from skunsup.cluster import _kmeans_kernels as kernels
+from skunsup.cluster._lloyd_memory import kmeans_single_lloyd
+from skunsup.cluster._seeding import _kmeans_plusplus
 from skunsup.utils._dask import (
     as_block,
     block_weights,
@@ -42,6 +48,15 @@ from skunsup.utils._dask import (
 )
 from skunsup.utils._blas import blas_threads
 from skunsup.utils._numba import numba_threads
+
+# k-means|| as Bahmani et al. (2012) run it: l = 2 k candidates expected per
+# round and 5 rounds gave seeds as good as k-means++ in their experiments.
+KMEANS_PARALLEL_OVERSAMPLING = 2.0
+KMEANS_PARALLEL_ROUNDS = 5
+# The candidates (about l * rounds of them, in memory) are reduced to k centres
+# by weighted k-means++ and Lloyd with KMeans's own defaults (max_iter, tol).
+_CANDIDATE_LLOYD_MAX_ITER = 300
+_CANDIDATE_LLOYD_TOL = 1e-4
 
 # --------------------------------------------------------------- block tasks
 # Plain module-level functions: Dask pickles them by reference.
@@ -74,34 +89,38 @@ def _moments_block(X, sample_weight):
 
 
 def _lloyd_block(X, sample_weight, centers, previous=None, neighbors=None):
-    """One Lloyd step on one block: (sums, weights, inertia, labels).
+    """One Lloyd step on one block: (sums, weights, inertia, n_changed, labels).
 
     With the block's result of the previous step (whose labels are the hints)
     and the centres' neighbour lists, each row starts at its old centre and
     measures only the centres Elkan's bound cannot rule out; without, the
-    matrix product with every centre.
+    matrix product with every centre (and every row counts as changed).
     """
     X = as_block(X)
     w = block_weights(sample_weight, X.shape[0])
-    hints = None if previous is None else previous[3]
+    hints = None if previous is None else previous[4]
     with numba_threads(1), blas_threads(1):
         if hints is None:
             labels, sums, weights, inertia, _ = kernels.lloyd_partials(X, w, centers)
+            n_changed = X.shape[0]
         else:
             labels, sums, weights, inertia, _ = kernels.lloyd_partials_from_hints(
                 X, w, centers, hints, neighbors)
-    return sums, weights, inertia, labels
+            n_changed = int(np.count_nonzero(labels != hints))
+    return sums, weights, inertia, n_changed, labels
 
 
 def _add_partials(*parts):
     sums = parts[0][0].copy()
     weights = parts[0][1].copy()
     inertia = parts[0][2]
+    n_changed = parts[0][3]
     for part in parts[1:]:
         sums += part[0]
         weights += part[1]
         inertia += part[2]
-    return sums, weights, inertia
+        n_changed += part[3]
+    return sums, weights, inertia, n_changed
 
 
 def _farthest_block(X, sample_weight, centers, n_far, offset):
@@ -110,7 +129,8 @@ def _farthest_block(X, sample_weight, centers, n_far, offset):
     w = block_weights(sample_weight, X.shape[0])
     with numba_threads(1):
         labels, distances = kernels.assign_labels(X, centers)
-    positive = np.flatnonzero(w > 0)
+    # as in memory: rows sitting on their centre are never moved
+    positive = np.flatnonzero((w > 0) & (distances > 0))
     order = np.argsort(-distances[positive], kind="stable")[:n_far]
     rows = positive[order]
     return distances[rows], rows + offset, labels[rows], w[rows], X[rows]
@@ -254,7 +274,7 @@ def _reduce_moments(blocks):
 
 
 def _lloyd_pass(blocks, centers, previous=None):
-    """One Lloyd step over all blocks: (sums, weights, inertia, the block results).
+    """One Lloyd step over all blocks: (sums, weights, inertia, n_changed, block results).
 
     The block results (with their labels) are persisted where they were
     computed and passed to the next step (``previous``), which starts every
@@ -272,8 +292,8 @@ def _lloyd_pass(blocks, centers, previous=None):
         parts = [task(x, w, centers_delayed, p, neighbors)
                  for x, w, p in zip(blocks.data, blocks.weights, previous)]
     *parts, root = dask.persist(*parts, tree_reduce(parts, _add_partials))
-    sums, weights, inertia = root.compute()
-    return sums, weights, inertia, parts
+    sums, weights, inertia, n_changed = root.compute()
+    return sums, weights, inertia, n_changed, parts
 
 
 def _relocate_empty(blocks, centers, sums, weights):
@@ -297,30 +317,6 @@ def _relocate_empty(blocks, centers, sums, weights):
         weights[old] -= w[pick]
         sums[cluster] = w[pick] * rows[pick]
         weights[cluster] = w[pick]
-
-
-def _lloyd(blocks, centers_init, *, max_iter, tol, verbose=0):
-    """Lloyd iterations over blocks; returns (centers, inertia, n_iter, weights)."""
-    centers = np.array(centers_init, dtype=blocks.dtype, order="C", copy=True)
-    n_iter = 0
-    previous = None
-    for n_iter in range(1, max_iter + 1):
-        sums, weights, inertia, previous = _lloyd_pass(blocks, centers, previous)
-        _relocate_empty(blocks, centers, sums, weights)
-        new_centers = centers.copy()
-        filled = weights > 0
-        new_centers[filled] = sums[filled] / weights[filled, None]
-        shift = float(((new_centers.astype(np.float64) - centers) ** 2).sum())
-        centers = new_centers
-        if verbose:
-            print(f"Iteration {n_iter - 1}, inertia {inertia}.")
-        if shift <= tol:
-            if verbose:
-                print(f"Converged at iteration {n_iter - 1}: center shift {shift} "
-                      f"within tolerance {tol}.")
-            break
-    _, weights, inertia, _ = _lloyd_pass(blocks, centers, previous)
-    return centers, float(inertia), n_iter, weights
 
 
 def _first_center(blocks, rng):
@@ -356,8 +352,6 @@ def _kmeans_parallel_blocks(blocks, n_clusters, *, oversampling_factor, n_rounds
                             random_state):
     """k-means|| on validated blocks (``blocks.totals`` set); returns the centres."""
     import dask
-
-    from skunsup.cluster._kmeans import KMeans
 
     rng = random_state
     ell = oversampling_factor * n_clusters
@@ -398,14 +392,19 @@ def _kmeans_parallel_blocks(blocks, n_clusters, *, oversampling_factor, n_rounds
     if candidates.shape[0] == n_clusters:
         return np.ascontiguousarray(candidates)
     # Weighted k-means++ and Lloyd on the candidates (small, in memory).
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        local = KMeans(n_clusters=n_clusters, init="k-means++", n_init=1,
-                       random_state=rng.randint(np.iinfo(np.int32).max))
-        if not np.any(weights > 0):
-            weights = np.ones_like(weights)
-        local.fit(candidates, sample_weight=weights)
-    return np.ascontiguousarray(local.cluster_centers_, dtype=blocks.dtype)
+    if not np.any(weights > 0):
+        weights = np.ones_like(weights)
+    candidates = np.ascontiguousarray(candidates)
+    x_squared_norms = kernels.row_squared_norms(candidates)
+    local_rng = check_random_state(rng.randint(np.iinfo(np.int32).max))
+    centers, _ = _kmeans_plusplus(candidates, n_clusters, x_squared_norms, weights,
+                                  local_rng)
+    tol = float(np.mean(kernels.weighted_mean_variance(candidates, weights)[1])
+                * _CANDIDATE_LLOYD_TOL)
+    _, _, centers, _ = kmeans_single_lloyd(candidates, weights, centers,
+                                           max_iter=_CANDIDATE_LLOYD_MAX_ITER, tol=tol,
+                                           x_squared_norms=x_squared_norms)
+    return np.ascontiguousarray(centers, dtype=blocks.dtype)
 
 
 def _sum_arrays(*arrays):
@@ -424,8 +423,9 @@ def _as_dask(X, what):
     return X
 
 
-def kmeans_parallel(X, n_clusters, *, sample_weight=None, oversampling_factor=2.0,
-                    n_rounds=5, random_state=None):
+def kmeans_parallel(X, n_clusters, *, sample_weight=None,
+                    oversampling_factor=KMEANS_PARALLEL_OVERSAMPLING,
+                    n_rounds=KMEANS_PARALLEL_ROUNDS, random_state=None):
     """Choose initial k-means centres with k-means|| (scalable k-means++).
 
     The seeding of Bahmani et al. (2012) for data spread over blocks: after
@@ -504,91 +504,86 @@ def kmeans_parallel(X, n_clusters, *, sample_weight=None, oversampling_factor=2.
 # ------------------------------------------------------- estimator entry points
 
 
-def _resolve_n_init(estimator):
-    init = estimator.init
-    init_is_array = not isinstance(init, str) and not callable(init)
-    if estimator.n_init == "auto":
-        random_like = (isinstance(init, str) and init == "random") or callable(init)
-        n_init = 10 if random_like else 1
-    else:
-        n_init = estimator.n_init
-    if init_is_array and n_init != 1:
-        warnings.warn(
-            "Explicit initial center position passed: performing only one init in "
-            f"KMeans instead of n_init={n_init}.", RuntimeWarning, stacklevel=4)
-        n_init = 1
-    return n_init
+class DaskLloyd:
+    """The executor of Lloyd's algorithm (:mod:`skunsup.cluster._lloyd`) on Dask blocks.
 
-
-def _init_centers(estimator, blocks, rng):
-    init = estimator.init
-    k = estimator.n_clusters
-    if isinstance(init, str) and init == "k-means++":
-        return _kmeans_parallel_blocks(blocks, k, oversampling_factor=2.0, n_rounds=5,
-                                       random_state=rng)
-    if isinstance(init, str) and init == "random":
-        return _random_rows(blocks, k, rng)
-    centers = init(blocks.X, k, random_state=rng)
-    if is_dask_array(centers):
-        centers = centers.compute()
-    return estimator._validate_centers(centers, blocks.X, "centers returned by init")
-
-
-def fit_kmeans(estimator, X, sample_weight=None):
-    """``KMeans.fit`` on a Dask array: k-means|| seeding, Lloyd over blocks.
+    Validates X (setting the estimator's ``n_features_in_`` as
+    ``validate_data`` does) and the weights in one moments pass, seeds by
+    k-means|| or weighted random rows, and runs every step as one graph over
+    the blocks: each block's labels stay on its worker and start the next
+    step's rows at their current centre.
 
     Parameters
     ----------
-    estimator : KMeans
-        The estimator (its parameters were validated by ``fit``).
     X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features)
         Training data, chunked by rows.
-    sample_weight : array-like or dask.array.Array of shape (n_samples,), default=None
+    sample_weight : array-like or dask.array.Array of shape (n_samples,) or None
         Non-negative weights.
-
-    Returns
-    -------
     estimator : KMeans
-        Fitted; ``labels_`` is a lazy Dask array.
+        The estimator being fitted (for feature names and counts only).
     """
-    X = check_dask_array(X, estimator=estimator, reset=True)
-    k = estimator.n_clusters
-    if X.shape[0] < k:
-        raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={k}.")
-    blocks = _Blocks(X, sample_weight)
-    _, variance = _reduce_moments(blocks)
-    tol = 0.0 if estimator.tol == 0 else float(np.mean(variance) * estimator.tol)
-    n_init = _resolve_n_init(estimator)
-    rng = check_random_state(estimator.random_state)
-    init_array = None
-    if not isinstance(estimator.init, str) and not callable(estimator.init):
-        init_array = estimator._validate_centers(estimator.init, X, "init")
 
-    best = None
-    for _ in range(n_init):
-        centers_init = init_array if init_array is not None else _init_centers(
-            estimator, blocks, rng)
-        if estimator.verbose:
-            print("Initialization complete")
-        centers, inertia, n_iter, weights = _lloyd(
-            blocks, centers_init, max_iter=estimator.max_iter, tol=tol,
-            verbose=estimator.verbose)
-        if best is None or inertia < best[1]:
-            best = (centers, inertia, n_iter, weights)
-    centers, inertia, n_iter, weights = best
+    def __init__(self, X, sample_weight, estimator):
+        self.X = check_dask_array(X, estimator=estimator, reset=True)
+        self.dtype = self.X.dtype
+        self.n_samples = self.X.shape[0]
+        self._blocks = _Blocks(self.X, sample_weight)
+        _, self._variances = _reduce_moments(self._blocks)
+        self._previous = None
+        self._last = None
 
-    n_filled = int(np.count_nonzero(weights > 0))
-    if n_filled < k:
-        warnings.warn(
-            f"Number of distinct clusters ({n_filled}) found smaller than "
-            f"n_clusters ({k}). Possibly due to duplicate points in X.",
-            ConvergenceWarning, stacklevel=3)
-    estimator.cluster_centers_ = centers
-    estimator._n_features_out = k
-    estimator.labels_ = X.map_blocks(_predict_block, centers, dtype=np.int32, drop_axis=1)
-    estimator.inertia_ = inertia
-    estimator.n_iter_ = n_iter
-    return estimator
+    def feature_variances(self):
+        """Weighted variance of every feature (from the moments pass)."""
+        return self._variances
+
+    def kmeans_plusplus(self, n_clusters, random_state):
+        """k-means|| centres (Bahmani et al.), the scalable k-means++."""
+        return _kmeans_parallel_blocks(self._blocks, n_clusters,
+                                       oversampling_factor=KMEANS_PARALLEL_OVERSAMPLING,
+                                       n_rounds=KMEANS_PARALLEL_ROUNDS,
+                                       random_state=random_state)
+
+    def random_centers(self, n_clusters, random_state):
+        """Distinct rows drawn with probability proportional to their weight."""
+        return _random_rows(self._blocks, n_clusters, random_state)
+
+    def step(self, centers):
+        sums, weights, inertia, n_changed, self._previous = _lloyd_pass(
+            self._blocks, centers, self._previous)
+        self._last = (inertia, weights)
+        return sums, weights, n_changed
+
+    def relocate_empty(self, centers, sums, weights):
+        _relocate_empty(self._blocks, centers, sums, weights)
+
+    def assignment_inertia(self, centers):
+        return float(self._last[0])
+
+    def moved(self, shift):
+        """Nothing to update: the hints are the labels themselves."""
+
+    def finish(self, centers, reassign):
+        """A last hinted pass: the labels of the final centres and their inertia.
+
+        Also when the labels did not change (``reassign`` False): the pass is
+        what gives the inertia against the final centres.
+        """
+        _, weights, inertia, _, _ = _lloyd_pass(self._blocks, centers, self._previous)
+        self._previous = None
+        self._last = (inertia, weights)
+        self._centers = centers
+        return float(inertia)
+
+    def result(self):
+        """(lazy labels, number of clusters with weight) of the run just finished."""
+        labels = self.X.map_blocks(_predict_block, self._centers, dtype=np.int32,
+                                   drop_axis=1)
+        return labels, int(np.count_nonzero(self._last[1] > 0))
+
+    @staticmethod
+    def same_clustering(labels1, labels2, n_clusters):
+        """Lazy labels are not compared: a lower inertia always wins."""
+        return False
 
 
 def _fitted_centers(estimator, X):

@@ -26,6 +26,7 @@ from skunsup.decomposition._pca_array_api import (
     score_samples_array_api,
     transform_array_api,
 )
+from skunsup.decomposition._spectrum import flip_signs
 from skunsup.utils._dask import is_dask_array
 from skunsup.utils._sklearn_compat import (
     Interval,
@@ -47,23 +48,6 @@ SUBSET_EIGH_MIN_FEATURES = 1024
 # 'auto' picks 'covariance_eigh' for dense data with at most this many features
 # and at least as many samples as features (see PCA's Notes for the timings).
 _COVARIANCE_MAX_FEATURES = 1000
-
-
-def _flip_signs(components, U=None):
-    """Fix the sign of each component: its entry of largest magnitude is positive.
-
-    The same convention for every solver (scikit-learn's ``svd_flip`` with
-    ``u_based_decision=False``), so that all solvers give the same components.
-    """
-    if components.shape[0] == 0:
-        return components, U
-    rows = np.arange(components.shape[0])
-    signs = np.sign(components[rows, np.argmax(np.abs(components), axis=1)])
-    signs[signs == 0] = 1
-    components = components * signs[:, np.newaxis]
-    if U is not None:
-        U = U * signs[np.newaxis, : U.shape[1]]
-    return components, U
 
 
 def _minka_log_evidence(spectrum, rank, n_samples):
@@ -645,7 +629,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 total_var = float(np.sum(variances))
 
         k = self._final_n_components(n_components, variances, total_var, n_samples, dtype)
-        components, U = _flip_signs(np.asarray(components[:k]), None if U is None else U[:, :k])
+        components, U = flip_signs(np.asarray(components[:k]), None if U is None else U[:, :k])
         explained = variances[:k]
         smallest = min(n_samples, n_features)
         if k < smallest:

@@ -26,6 +26,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from skunsup.decomposition._covariance import centered_covariance
+from skunsup.decomposition._spectrum import flip_signs
 from skunsup.utils._dask import as_block, check_dask_array, row_blocks, tree_reduce
 from skunsup.utils._numba import numba_threads
 
@@ -167,7 +168,6 @@ def fit_pca(estimator, X):
     estimator : PCA
         Fitted, with the same (NumPy) attributes as an in-memory fit.
     """
-    from skunsup.decomposition._pca import _flip_signs
 
     X = check_dask_array(X, estimator=estimator, reset=True, ensure_min_samples=2)
     n_samples, n_features = X.shape
@@ -208,7 +208,7 @@ def fit_pca(estimator, X):
             total_var = float(np.sum(variances))
 
     k = estimator._final_n_components(n_components, variances, total_var, n_samples)
-    components, _ = _flip_signs(np.asarray(components[:k]), None)
+    components, _ = flip_signs(np.asarray(components[:k]), None)
     explained = variances[:k]
     smallest = min(n_samples, n_features)
     if k < smallest:

@@ -1,0 +1,95 @@
+"""Lloyd's algorithm, written once over the step protocol its executors implement.
+
+An executor holds the data where it lives (in memory: ``MemoryLloyd`` in
+:mod:`skunsup.cluster._lloyd_memory`; on a Dask cluster: ``DaskLloyd`` in
+:mod:`skunsup.cluster._kmeans_dask`) and answers for it:
+
+- ``dtype``: the dtype of the data, kept by the centres;
+- ``step(centers) -> (sums, weights, n_changed)``: assign every sample to its
+  nearest centre and return the weighted sum of the samples of every cluster
+  (float64, ``(n_clusters, n_features)``), the total weight of every cluster
+  and how many samples changed cluster since the previous step (all of them
+  at the first step of a run);
+- ``relocate_empty(centers, sums, weights)``: give every cluster without
+  weight a sample far from its centre (in place);
+- ``assignment_inertia(centers)``: the inertia of the last step's assignment
+  against ``centers`` (printed when ``verbose``);
+- ``moved(shift)``: how far each centre moved (executors that keep bounds);
+- ``finish(centers, reassign) -> inertia``: the final assignment (a new one
+  when ``reassign``, the last step's otherwise) and its inertia.
+
+The estimator (:class:`~skunsup.cluster.KMeans`) chooses the executor, seeds
+the centres and writes the fitted attributes; this module only iterates.
+"""
+
+import numpy as np
+
+
+def lloyd(executor, centers_init, *, max_iter, tol, verbose=0):
+    """Lloyd iterations from ``centers_init`` on any executor.
+
+    Stops when no sample changes cluster (strict convergence), when the sum of
+    squared centre shifts is at most ``tol`` (an absolute value), or after
+    ``max_iter`` steps; prints scikit-learn's lines when ``verbose``.
+
+    Parameters
+    ----------
+    executor : object
+        Implements the step protocol of this module.
+    centers_init : ndarray of shape (n_clusters, n_features)
+        Initial centres.
+    max_iter : int
+        Largest number of steps.
+    tol : float
+        Absolute tolerance on the sum of squared centre shifts.
+    verbose : int, default=0
+        Print the inertia of every step and why the run stopped.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features)
+        Final centres (dtype of the data).
+    inertia : float
+        Weighted sum of squared distances of the samples to their centre.
+    n_iter : int
+        Steps run.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._lloyd import lloyd
+    >>> from skunsup.cluster._lloyd_memory import MemoryLloyd
+    >>> X = np.array([[0.0], [1.0], [10.0], [12.0]])
+    >>> executor = MemoryLloyd(X, np.ones(4), step="plain")
+    >>> centers, inertia, n_iter = lloyd(executor, X[[0, 2]], max_iter=10, tol=0.0)
+    >>> centers.ravel().tolist(), inertia, executor.labels.tolist()
+    ([0.5, 11.0], 2.5, [0, 0, 1, 1])
+    """
+    centers = np.array(centers_init, dtype=executor.dtype, order="C", copy=True)
+    strict_convergence = False
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        sums, weights, n_changed = executor.step(centers)
+        if np.any(weights <= 0):
+            executor.relocate_empty(centers, sums, weights)
+        if verbose:
+            print(f"Iteration {n_iter - 1}, inertia {executor.assignment_inertia(centers)}.")
+        new_centers = centers.copy()
+        filled = weights > 0
+        new_centers[filled] = sums[filled] / weights[filled, None]
+        shift = np.sqrt(((new_centers.astype(np.float64) - centers) ** 2).sum(axis=1))
+        shift_total = float((shift**2).sum())
+        centers = new_centers
+        executor.moved(shift)
+        if n_changed == 0:
+            if verbose:
+                print(f"Converged at iteration {n_iter - 1}: strict convergence.")
+            strict_convergence = True
+            break
+        if shift_total <= tol:
+            if verbose:
+                print(f"Converged at iteration {n_iter - 1}: center shift {shift_total} "
+                      f"within tolerance {tol}.")
+            break
+    inertia = executor.finish(centers, reassign=not strict_convergence)
+    return centers, inertia, n_iter
