@@ -21,6 +21,10 @@ def build_parser():
     tour.add_argument("--sections", nargs="+", default=None,
                       help="run only these sections (data, kmeans, pca, tsne, autoencoder, vae)")
     tour.add_argument("--random-state", type=int, default=0, help="seed of every random choice")
+    commands.add_parser(
+        "warmup", help="compile the numba kernels into this machine's cache (once, after "
+                       "installing: the first fits are then as fast as later ones)"
+    )
     return parser
 
 
@@ -38,6 +42,11 @@ def main(argv=None):
         The process exit status.
     """
     args = build_parser().parse_args(argv)
+    if args.command == "warmup":
+        from skunsup._warmup import warmup
+
+        warmup()
+        return 0
     if args.n_samples is not None and args.n_samples < 10:
         build_parser().error("--n-samples must be at least 10")
     from skunsup._tour import run_tour
