@@ -116,7 +116,7 @@ def run_isolated(name, data_path, quick):
 # ---------------------------------------------------------------------------
 def common_kl(P, Y):
     """KL(P || Q) with the exact O(n²) normaliser (skunsup's exact kernels, parallel)."""
-    from skunsup.manifold._optimizer import TSNEObjective
+    from skunsup.manifold._objectives import TSNEObjective
     from skunsup.utils._numba import numba_threads
 
     Y = np.ascontiguousarray(Y, dtype=np.float64)

@@ -10,7 +10,7 @@ from sklearn.manifold import trustworthiness
 
 from skunsup.manifold import SNE, TSNE
 from skunsup.manifold._affinity import exact_affinities
-from skunsup.manifold._optimizer import SNEObjective
+from skunsup.manifold._objectives import SNEObjective
 from tests.reference.tsne import sne_kl_and_grad
 
 

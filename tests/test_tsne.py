@@ -15,9 +15,11 @@ from sklearn.manifold import trustworthiness
 from sklearn.neighbors import NearestNeighbors
 
 from skunsup.manifold import TSNE
-from skunsup.manifold import _affinity, _gradients
+from skunsup.manifold import _affinity, _barnes_hut, _gradients
 from skunsup.manifold._affinity import exact_affinities, knn_affinities
-from skunsup.manifold._optimizer import BHTree, GradientDescent, TSNEObjective
+from skunsup.manifold._barnes_hut import BHTree
+from skunsup.manifold._objectives import TSNEObjective
+from skunsup.manifold._optimizer import GradientDescent
 from tests.reference.tsne import (
     conditional_row,
     grouped_barnes_hut_repulsion,
@@ -103,7 +105,7 @@ def test_barnes_hut_with_angle_zero_equals_exact(params, duplicates):
     rep, z = np.empty_like(Y), np.empty(n)
     _gradients.exact_repulsive_forces(Y, Y, True, rep, z)
     rep_bh, z_bh = np.empty_like(Y), np.empty(n)
-    from skunsup.manifold._optimizer import bh_repulsion
+    from skunsup.manifold._objectives import bh_repulsion
 
     bh_repulsion(Y, Y, True, 0.0, rep_bh, z_bh)
     np.testing.assert_allclose(rep_bh, rep, rtol=1e-9, atol=1e-13)
@@ -121,13 +123,13 @@ def test_grouped_barnes_hut_matches_reference(n, scale, seed, duplicates, group_
     if duplicates:
         Y[: n // 2] = Y[0]
     tree = BHTree(Y, leaf_size=int(rng.integers(1, 9)))
-    groups = _gradients.tree_groups(tree.node_i, group_size)
+    groups = _barnes_hut.tree_groups(tree.node_i, group_size)
     covered = np.concatenate([np.arange(tree.start[g], tree.end[g]) for g in groups])
     np.testing.assert_array_equal(covered, np.arange(n))
     rep, z = np.empty((n, 2)), np.empty(n)
-    _gradients.bh_repulsive_forces_2d_grouped(tree.Y_sorted, tree.node_f, tree.node_i, groups,
-                                              angle, tree.max_stack, list_capacity,
-                                              int(rng.integers(1, 5)), rep, z)
+    _barnes_hut.bh_repulsive_forces_2d_grouped(tree.Y_sorted, tree.node_f, tree.node_i, groups,
+                                               angle, tree.max_stack, list_capacity,
+                                               int(rng.integers(1, 5)), rep, z)
     ref_rep, ref_z = grouped_barnes_hut_repulsion(tree, groups, angle)
     np.testing.assert_allclose(rep, ref_rep, rtol=1e-9, atol=1e-13)
     np.testing.assert_allclose(z, ref_z, rtol=1e-9, atol=1e-13)

@@ -229,9 +229,8 @@ from sklearn.manifold import trustworthiness  # noqa: E402
 
 from skunsup.manifold import TSNE, _base  # noqa: E402
 from skunsup.manifold._affinity import knn_affinities  # noqa: E402
-from skunsup.manifold._interpolation import FFTObjective  # noqa: E402
 from skunsup.manifold._locality import locality_order, permute_symmetric  # noqa: E402
-from skunsup.manifold._optimizer import TSNEObjective  # noqa: E402
+from skunsup.manifold._objectives import FFTObjective, TSNEObjective  # noqa: E402
 
 
 _N_TRAIN = 1000  # digits used to fit; the rest are transformed

@@ -171,6 +171,8 @@ _PDIST_EUCLIDEAN = ("euclidean", "l2")
 # estimate them from the data): the exact path refuses them missing, as it does
 _NEEDS_METRIC_PARAMS = ("mahalanobis", "seuclidean")
 
+# Perplexity search: absolute tolerance on each row's entropy (nats), and a cap
+# on the safeguarded Newton steps per row (a row reaching it keeps its last beta).
 _TOL = 1e-10
 _MAX_ITER = 200
 

@@ -20,10 +20,17 @@ from skunsup.utils._validation import check_magnitude_fits, largest_magnitude
 # the metrics of NearestNeighbors' brute force (parameters via metric_params)
 _METRICS = sorted(set(VALID_METRICS["brute"]) | {"precomputed"})
 
+# Momentum of the exaggeration phase and of the main phase: the schedule of
+# van der Maaten & Hinton (2008), kept by scikit-learn and openTSNE.
 MOMENTUM_EARLY = 0.5
 MOMENTUM_MAIN = 0.8
 # Largest float64: squared distances above it overflow (see _check_magnitude).
 _FLOAT_MAX = float(np.finfo(np.float64).max)
+# Euclidean input whose largest magnitude is above _RESCALE_ABOVE or below
+# _RESCALE_BELOW is divided by it: squared distances (~1e±200) then stay far
+# from float64's overflow (~1e308) and from its denormals (~1e-308).
+_RESCALE_ABOVE = 1e100
+_RESCALE_BELOW = 1e-100
 
 
 class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -143,7 +150,8 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """A divisor for Euclidean data of extreme magnitude (P does not change, distances stay finite)."""
         if metric != "euclidean":
             return 1.0
-        return largest if (largest > 1e100 or 0 < largest < 1e-100) else 1.0
+        extreme = largest > _RESCALE_ABOVE or 0 < largest < _RESCALE_BELOW
+        return largest if extreme else 1.0
 
     def _initial_embedding(self, X, affinities, rng):
         n_samples = X.shape[0]

@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 
 __all__ = ["classical_mds", "pca", "random", "rescale", "median_of_neighbors", "spectral"]
 
+#: standard deviation of the first coordinate of every initial map (module docstring)
 TARGET_STD = 1e-4
 
 

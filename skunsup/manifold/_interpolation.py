@@ -47,6 +47,16 @@ wide, at least 50 of them), relative to the exact sums: forces within 3e-2
 of 20 points or more (the worst being sparse maps of few points), Z within 1e-3 on dense maps
 and 3e-2 on any; with ``intervals_per_unit=2``, forces within 5e-2 and Z
 within 5e-3 on such maps. ``tests/test_tsne_fft.py`` checks these bounds.
+
+Contents: the grid geometry, the scatter / gather kernels, the pruned FFT
+convolution, and the workspaces that keep a grid between calls
+(:class:`FFTRepulsion` for a fit, :class:`FFTReferenceRepulsion` for new
+points against a fixed map, :func:`make_fft_workspace`), with
+:func:`fft_repulsion` in the repulsion convention of
+:mod:`skunsup.manifold._objectives` (whose ``FFTObjective`` uses them) and
+the one-shot :func:`fft_repulsive_forces`. The module is one
+kernel family (the kernels share the inline helper :func:`_box_and_weights`
+and the grid layout of the workspaces), hence its size above ~600 lines.
 """
 
 import math
@@ -58,7 +68,6 @@ import scipy.fft as sfft
 from skunsup.utils._numba import jit_kernel, jit_parallel, resolve_n_threads
 
 __all__ = [
-    "FFTObjective",
     "FFTReferenceRepulsion",
     "FFTRepulsion",
     "check_fft_components",
@@ -384,7 +393,7 @@ def _workers(n_jobs):
 
 
 class FFTRepulsion:
-    """Repeated FFT-interpolated repulsion of one embedding (a t-SNE optimiser's workspace).
+    """Repeated FFT-interpolated repulsion of one embedding (the workspace of a t-SNE fit).
 
     Calling the object with an embedding ``Y`` of shape ``(n, d)``, ``d`` in
     {1, 2}, writes ``rep_i = sum_j w_ij^2 (y_i - y_j)`` and ``z_i = sum_{j !=
@@ -674,7 +683,7 @@ class _LazyFFTRepulsion:
 
 
 def fft_repulsion(Y_query, Y_ref, is_training, angle, rep_out, z_out, tree=None):
-    """Repulsion by FFT-accelerated interpolation, in the optimiser's calling convention.
+    """Repulsion by FFT-accelerated interpolation, as a repulsion method of the objectives.
 
     Writes ``rep_i = sum_j w_ij^2 (y_i - y_j)`` and ``z_i = sum_j w_ij`` for
     every query point, the sums over ``Y_ref`` (the query points themselves,
@@ -762,138 +771,3 @@ def fft_repulsive_forces(Y, *, n_interpolation_points=3, min_intervals=50,
     forces = np.empty_like(Y)
     Z = repulsion(Y, forces, np.empty(Y.shape[0]))
     return forces, Z
-
-
-# --------------------------------------------------------------------------
-# The t-SNE objective with FFT repulsion and a float32 attraction
-# --------------------------------------------------------------------------
-@jit_parallel
-def _attraction_gradient(P_data, P_indices, P_indptr, Y_rows, Y_cols, rep, inv_z, exaggeration,
-                         factor, compute_kl, grad_out, kl_rows, norm_rows):
-    """Attraction over a float32 CSR P fused with the final gradient.
-
-    ``grad_i = factor (exaggeration sum_j p_ij w_ij (y_i - y_j) - inv_z_i rep_i)``
-    with ``inv_z`` of shape (1,) (one normaliser) or (m,) (one per row);
-    ``kl_i = sum_j p_ij log(p_ij / w_ij)`` when ``compute_kl``; ``norm_rows``
-    gets ``|grad_i|^2``. Parallel over rows, per-row outputs (IN P_*, Y_*,
-    rep, inv_z; OUT grad_out, kl_rows, norm_rows).
-    """
-    m, dim = Y_rows.shape
-    per_row = inv_z.shape[0] == m and m != 1
-    for i in numba.prange(m):
-        a0 = 0.0
-        a1 = 0.0
-        kl = 0.0
-        y0 = Y_rows[i, 0]
-        y1 = Y_rows[i, 1] if dim == 2 else 0.0
-        for idx in range(P_indptr[i], P_indptr[i + 1]):
-            j = P_indices[idx]
-            p = np.float64(P_data[idx])
-            d0 = y0 - Y_cols[j, 0]
-            d1 = (y1 - Y_cols[j, 1]) if dim == 2 else 0.0
-            d2 = d0 * d0 + d1 * d1
-            pw = p / (1.0 + d2)
-            a0 += pw * d0
-            a1 += pw * d1
-            if compute_kl and p > 0.0:
-                kl += p * (np.log(p) + np.log1p(d2))
-        s = inv_z[i] if per_row else inv_z[0]
-        g0 = factor * (exaggeration * a0 - s * rep[i, 0])
-        grad_out[i, 0] = g0
-        norm = g0 * g0
-        if dim == 2:
-            g1 = factor * (exaggeration * a1 - s * rep[i, 1])
-            grad_out[i, 1] = g1
-            norm += g1 * g1
-        norm_rows[i] = norm
-        kl_rows[i] = kl
-
-
-class FFTObjective:
-    """t-SNE's KL(P || Q) and gradient with FFT-interpolated repulsion.
-
-    The optimiser's objective protocol (``objective(Y, exaggeration,
-    compute_kl, grad_out) -> kl`` with ``last_grad_norm2``), like
-    :class:`~skunsup.manifold._optimizer.TSNEObjective`, with P stored as
-    float32 data and int32 indices (half the memory traffic of the
-    attraction, its cost) and the attraction fused with the gradient. All
-    n-sized buffers are made once; a call allocates only grid-sized arrays.
-
-    Fit (``Y_ref`` None): ``KL = sum p log(p / w) + log Z``, gradient
-    ``4 (exaggeration attr - rep / Z)``, Z from the FFT (no O(n^2) pass). New
-    points against a fixed map (``Y_ref`` given, P rows of the new points):
-    ``KL_i = sum_j p_ij log(p_ij / w_ij) + log z_i``, gradient
-    ``2 (exaggeration attr_i - rep_i / z_i)``, the reference potentials being
-    computed once.
-
-    Parameters
-    ----------
-    P : sparse matrix of shape (m, n)
-        Joint affinities (fit) or rows of the new points.
-    Y_ref : ndarray of shape (n, n_components), default=None
-        The fixed map for new points.
-    **grid_kwargs : dict
-        Grid settings of :class:`FFTRepulsion`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import scipy.sparse as sp
-    >>> from skunsup.manifold._interpolation import FFTObjective
-    >>> P = sp.csr_array(np.array([[0, .25, .25], [.25, 0, 0], [.25, 0, 0]]))
-    >>> objective = FFTObjective(P)
-    >>> Y = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
-    >>> grad = np.empty_like(Y)
-    >>> kl = objective(Y, 1.0, True, grad)
-    >>> grad.shape, bool(np.isfinite(kl))
-    ((3, 2), True)
-    """
-
-    def __init__(self, P, Y_ref=None, **grid_kwargs):
-        import scipy.sparse as sp
-
-        P = sp.csr_array(P)
-        self.P_data = np.ascontiguousarray(P.data, dtype=np.float32)
-        index_dtype = np.int32 if P.shape[1] < 2**31 else np.int64
-        self.P_indices = np.ascontiguousarray(P.indices, dtype=index_dtype)
-        self.P_indptr = np.ascontiguousarray(P.indptr, dtype=np.int64)
-        self.n_rows = P.shape[0]
-        self.Y_ref = None if Y_ref is None else np.ascontiguousarray(Y_ref, dtype=np.float64)
-        if self.Y_ref is not None:
-            check_fft_components(self.Y_ref.shape[1])
-        self.workspace = make_fft_workspace(self.Y_ref, **grid_kwargs)
-        self._buffers = None
-        self._inv_z1 = np.empty(1)
-        self.last_grad_norm2 = np.nan
-        self.last_Z = np.nan
-
-    def _work(self, Y):
-        if self._buffers is None or self._buffers[0].shape != Y.shape:
-            n = Y.shape[0]
-            self._buffers = (np.empty_like(Y), np.empty(n), np.empty(n), np.empty(n),
-                             np.empty(n))
-        return self._buffers
-
-    def __call__(self, Y, exaggeration, compute_kl, grad_out):
-        """Write the gradient at ``Y`` into ``grad_out``; return the KL (or NaN)."""
-        check_fft_components(Y.shape[1])
-        rep, z, kl_rows, norm_rows, inv_z_rows = self._work(Y)
-        training = self.Y_ref is None
-        Y_cols = Y if training else self.Y_ref
-        Z = self.workspace(Y, rep, z)
-        self.last_Z = Z
-        if training:
-            self._inv_z1[0] = 1.0 / Z if Z > 0 else 0.0
-            inv_z, factor = self._inv_z1, 4.0
-        else:
-            np.divide(1.0, z, out=inv_z_rows)
-            inv_z, factor = inv_z_rows, 2.0
-        _attraction_gradient(self.P_data, self.P_indices, self.P_indptr, Y, Y_cols, rep, inv_z,
-                             float(exaggeration), factor, bool(compute_kl), grad_out, kl_rows,
-                             norm_rows)
-        self.last_grad_norm2 = float(np.sum(norm_rows))
-        if not compute_kl:
-            return np.nan
-        if training:
-            return float(np.sum(kl_rows) + np.log(Z))
-        return float(np.sum(kl_rows) + np.sum(np.log(z)))

@@ -45,6 +45,7 @@ from skunsup.utils._numba import numba_threads, resolve_n_threads
 
 __all__ = ["APPROX_MIN_SAMPLES", "KNNIndex", "build_knn_index"]
 
+# the values of KNNIndex's ``method`` (checked at build)
 _METHODS = ("auto", "exact", "approx")
 
 #: "auto" uses NN-descent from this many training points on (see the module doc).

@@ -2,7 +2,7 @@
 
 from skunsup.manifold._affinity import check_dense_memory, exact_affinities
 from skunsup.manifold._base import _BaseSNE
-from skunsup.manifold._optimizer import SNEObjective
+from skunsup.manifold._objectives import SNEObjective
 from skunsup.utils._sklearn_compat import _fit_context
 
 __all__ = ["SNE"]

@@ -1,26 +1,17 @@
 """t-distributed Stochastic Neighbor Embedding (van der Maaten & Hinton, 2008).
 
-Extension points for new gradient methods (e.g. ``method="fft"``)
------------------------------------------------------------------
-* ``TSNE._parameter_constraints["method"]``: add the name.
-* ``TSNE._check_params_vs_input``: add its limits (n_components, minimum n).
-* ``TSNE._make_affinities``: every method but ``"exact"`` gets the sparse kNN P
-  (:func:`~skunsup.manifold._affinity.knn_affinities`); nothing to do.
-* ``TSNE._make_objective`` builds ``TSNEObjective(P, method, angle)``, which
-  calls ``_optimizer.REPULSION_METHODS[method](Y_query, Y_ref, is_training,
-  angle, rep_out, z_out, tree=None)``: register the new repulsion there (it
-  writes ``rep_i = sum_j w_ij² (y_i - y_j)`` and ``z_i = sum_j w_ij`` per query
-  point; see the top of ``_gradients.py``). A method with its own KL or
-  normaliser can subclass ``TSNEObjective`` and be returned here instead.
-* ``transform`` builds ``TSNEObjective(P_new, method, angle, Y_ref=embedding_)``:
-  the same repulsion with ``is_training=False`` (reference points fixed, one
-  normaliser per new point).
-
-``method="fft"`` is wired this way: ``_make_objective`` and ``transform``
-return :class:`~skunsup.manifold._interpolation.FFTObjective` (FFT-interpolated
-repulsion, float32 attraction fused with the gradient, Z from the FFT for the
-KL); ``_resolve_method`` turns ``"auto"`` (and ``"fft"`` on tiny data) into the
-method used, stored in ``_method`` at fit.
+Gradient methods (``method``)
+-----------------------------
+* ``TSNE._parameter_constraints["method"]`` lists the names;
+  ``_resolve_method`` turns ``"auto"`` (and ``"fft"`` on tiny data) into the
+  method used, stored in ``_method`` at fit; ``_check_params_vs_input``
+  holds each method's limits (n_components, minimum n).
+* ``_make_affinities``: ``"exact"`` gets the dense P, every other method the
+  sparse kNN P (:func:`~skunsup.manifold._affinity.knn_affinities`).
+* The objective, for the fit (``_make_objective``) and for new points
+  (``transform``, against the fixed ``embedding_``), comes from
+  :func:`~skunsup.manifold._objectives.make_objective`, where each method
+  registers its objective (``_objectives.OBJECTIVES``).
 """
 
 import warnings
@@ -37,8 +28,9 @@ from skunsup.manifold._affinity import (
     n_neighbors_for,
 )
 from skunsup.manifold._base import _BaseSNE
-from skunsup.manifold._interpolation import FFTObjective, check_fft_components
-from skunsup.manifold._optimizer import GradientDescent, TSNEObjective
+from skunsup.manifold._interpolation import check_fft_components
+from skunsup.manifold._objectives import make_objective
+from skunsup.manifold._optimizer import GradientDescent
 from skunsup.utils._numba import numba_threads
 from skunsup.utils._sklearn_compat import Interval, StrOptions, _fit_context
 
@@ -314,9 +306,7 @@ class TSNE(_BaseSNE):
                               random_state=rng, n_jobs=self.n_jobs)
 
     def _make_objective(self, P):
-        if self._method == "fft":
-            return FFTObjective(P)
-        return TSNEObjective(P, self._method, self.angle)
+        return make_objective(self._method, P, self.angle)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -424,11 +414,7 @@ class TSNE(_BaseSNE):
         with numba_threads(self.n_jobs):
             P_new = self._affinities.to_new(X, perplexity=perplexity)
             Y_new = _initialization.median_of_neighbors(P_new, self.embedding_)
-            method = self._method
-            if method == "fft":
-                objective = FFTObjective(P_new, Y_ref=self.embedding_)
-            else:
-                objective = TSNEObjective(P_new, method, self.angle, Y_ref=self.embedding_)
+            objective = make_objective(self._method, P_new, self.angle, Y_ref=self.embedding_)
             GradientDescent()(
                 Y_new, objective, _TRANSFORM_ITER, _TRANSFORM_LEARNING_RATE,
                 _TRANSFORM_MOMENTUM, exaggeration=_TRANSFORM_EXAGGERATION,
