@@ -110,7 +110,7 @@ class PeakRSS:
 
 
 def inertia_of(X, centers):
-    from skunsup.cluster._kmeans_kernels import assign_labels
+    from skunsup.cluster._kmeans_ops import assign_labels
 
     _, distances = assign_labels(X, np.ascontiguousarray(centers, dtype=X.dtype))
     return float(distances.sum()), int(np.unique(_).size)

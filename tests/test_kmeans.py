@@ -13,7 +13,8 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skunsup.cluster import KMeans, kmeans_plusplus
-from skunsup.cluster import _kmeans_kernels as kernels
+from skunsup.cluster import _kmeans_ops as ops
+from skunsup.cluster import _yinyang
 from skunsup.cluster._lloyd_memory import kmeans_single_lloyd as _kmeans_single_lloyd
 from skunsup.utils._numba import numba_threads
 from tests.reference import kmeans as ref
@@ -51,7 +52,7 @@ def lloyd_problems(draw):
 def test_lloyd_partials_match_reference(problem):
     X, w, centers, sparse = problem
     Xin = sp.csr_matrix(X) if sparse else X
-    labels, sums, weights, inertia, dist = kernels.lloyd_partials(Xin, w, centers)
+    labels, sums, weights, inertia, dist = ops.lloyd_partials(Xin, w, centers)
     ref_labels, _, _, ref_inertia, ref_dist = ref.lloyd_step(X, w, centers)
     rtol = _rtol(X.dtype)
     scale = 1.0 + np.abs(X).max() ** 2 + np.abs(centers).max() ** 2
@@ -79,7 +80,7 @@ def test_lloyd_from_hints_matches_reference(problem, hint_kind):
     ref_labels, ref_sums, ref_weights, ref_inertia, ref_dist = ref.lloyd_step(X, w, centers)
     hints = {"random": rng.integers(0, k, size=len(X)), "right": ref_labels,
              "zero": np.zeros(len(X), dtype=int)}[hint_kind]
-    labels, sums, weights, inertia, dist = kernels.lloyd_partials_from_hints(
+    labels, sums, weights, inertia, dist = ops.lloyd_partials_from_hints(
         X, w, centers, hints)
     sq = ref.squared_distances(X, centers)
     scale = 1.0 + np.abs(X).max() ** 2 + np.abs(centers).max() ** 2
@@ -99,7 +100,7 @@ def test_weighted_mean_variance_matches_numpy(n, d, offset, scale, dtype, seed):
     X = (offset + scale * rng.normal(size=(n, d))).astype(dtype)
     w = rng.uniform(0.0, 3.0, size=n)
     w[0] += 1.0
-    mean, var = kernels.weighted_mean_variance(X, w)
+    mean, var = ops.weighted_mean_variance(X, w)
     X64 = X.astype(np.float64)
     ref_mean = np.average(X64, axis=0, weights=w)
     ref_var = np.average((X64 - ref_mean) ** 2, axis=0, weights=w)
@@ -111,7 +112,7 @@ def test_weighted_mean_variance_matches_numpy(n, d, offset, scale, dtype, seed):
 
 def test_center_neighbors_lists_the_others_nearest_first():
     centers = np.random.default_rng(3).normal(size=(9, 4))
-    order, gaps = kernels.center_neighbors(centers)
+    order, gaps = ops.center_neighbors(centers)
     full = np.sqrt(ref.squared_distances(centers, centers))
     for a in range(9):
         assert sorted(order[a]) == [j for j in range(9) if j != a]
@@ -122,7 +123,7 @@ def test_center_neighbors_lists_the_others_nearest_first():
 def test_lloyd_from_hints_refuses_bad_hints():
     X = np.zeros((3, 2))
     with pytest.raises(ValueError, match="centre indices"):
-        kernels.lloyd_partials_from_hints(X, np.ones(3), np.zeros((2, 2)), np.array([0, 2, 1]))
+        ops.lloyd_partials_from_hints(X, np.ones(3), np.zeros((2, 2)), np.array([0, 2, 1]))
 
 
 @given(lloyd_problems(), st.integers(1, 4))
@@ -148,8 +149,8 @@ def _check_trials_against_reference(X, w, centers, n_trials, closest, sparse, **
     """k-means++ trials of the first ``n_trials`` centres against the reference."""
     candidates = np.ascontiguousarray(centers[:n_trials])
     Xin = sp.csr_matrix(X) if sparse else X
-    trial, pots = kernels.kmeans_plusplus_trials(
-        Xin, kernels.row_squared_norms(Xin), w, candidates, closest, **skip)
+    trial, pots = ops.kmeans_plusplus_trials(
+        Xin, ops.row_squared_norms(Xin), w, candidates, closest, **skip)
     ref_trial, ref_pots = ref.kmeans_plusplus_trials(X, w, candidates, closest)
     scale = 1.0 + np.abs(X).max() ** 2 + np.abs(centers).max() ** 2
     rtol = _rtol(X.dtype)
@@ -163,9 +164,9 @@ def _check_trials_against_reference(X, w, centers, n_trials, closest, sparse, **
 def test_hamerly_equals_plain_lloyd(dtype, k, flagged_rows, monkeypatch):
     # the pruned steps treat the flagged rows by Yinyang's local filter or by a
     # matrix product with every centre (k > 32), chosen by a cost model: force each
-    cost = {"cost model": kernels.DIRECT_PRODUCT_COST, "local filter": 0.0,
+    cost = {"cost model": _yinyang.DIRECT_PRODUCT_COST, "local filter": 0.0,
             "matrix product": np.inf}[flagged_rows]
-    monkeypatch.setattr(kernels, "DIRECT_PRODUCT_COST", cost)
+    monkeypatch.setattr(_yinyang, "DIRECT_PRODUCT_COST", cost)
     X, _ = make_blobs(3000, 12, centers=50, cluster_std=2.0, random_state=1)
     X = X.astype(dtype)
     w = np.random.default_rng(0).uniform(0.5, 2, size=len(X))

@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skunsup.cluster import _kmeans_kernels as kernels
+from skunsup.cluster import _kmeans_ops as ops
 from skunsup.cluster._lloyd import lloyd
 from skunsup.cluster._lloyd_memory import MemoryLloyd
 from skunsup.cluster._seeding import _prepare_csr, _validate_sample_weight
@@ -24,7 +24,7 @@ from skunsup.utils._sklearn_compat import Interval, StrOptions, _fit_context
 from skunsup.utils._validation import check_squares_fit
 
 class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
-    """K-means clustering with Lloyd's algorithm on parallel numba kernels.
+    """K-means clustering with Lloyd's algorithm on parallel numba ops.
 
     Partitions the samples into ``n_clusters`` clusters by minimising the
     inertia, the weighted sum of **squared** Euclidean distances of the samples
@@ -252,7 +252,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                           order="C", accept_large_sparse=False)
         if sp.issparse(X):
             X = _prepare_csr(X)
-        x_squared_norms = kernels.row_squared_norms(X)
+        x_squared_norms = ops.row_squared_norms(X)
         check_squares_fit(X, dtype=X.dtype, estimator="KMeans", x_squared_norms=x_squared_norms)
         sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
         return MemoryLloyd(X, sample_weight, x_squared_norms, self._memory_step(X))
@@ -444,7 +444,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
             return predict_kmeans(self, X)
         X = self._check_test_data(X)
-        labels, _ = kernels.assign_labels(X, self._centers_for(X))
+        labels, _ = ops.assign_labels(X, self._centers_for(X))
         return labels
 
     def transform(self, X):
@@ -477,10 +477,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     def _transform(self, X):
         centers = self._centers_for(X)
-        c_sq = 2.0 * kernels.half_squared_norms(centers)
-        x_sq = kernels.row_squared_norms(X)
+        c_sq = 2.0 * ops.half_squared_norms(centers)
+        x_sq = ops.row_squared_norms(X)
         out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
-        block = kernels.BLAS_BLOCK_ROWS
+        block = ops.BLAS_BLOCK_ROWS
         for start in range(0, X.shape[0], block):
             chunk = X[start:start + block]
             dots = np.asarray((chunk @ centers.T), dtype=np.float64)
@@ -520,6 +520,6 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             return score_kmeans(self, X, sample_weight)
         X = self._check_test_data(X)
         sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
-        _, distances = kernels.assign_labels(X, self._centers_for(X))
+        _, distances = ops.assign_labels(X, self._centers_for(X))
         return -float(np.dot(sample_weight, distances))
 

@@ -8,13 +8,13 @@ lazy maps over the blocks.
 
 Every pass over the data is a map over the row blocks of X running the same
 numba kernels as the in-memory estimator (:func:`~skunsup.cluster.
-_kmeans_kernels.lloyd_partials` per block), followed by a fixed-shape tree
+_kmeans_ops.lloyd_partials` per block), followed by a fixed-shape tree
 reduction of the per-block partial sums (k x d sums, k weights, the inertia).
 Only the k x d centres travel to the workers and only the reduced partials
 come back, so the client never holds more than a few k x d arrays. Each
 block's labels stay on its worker (4 bytes a row) and start the next step's
 rows at their current centre, from which Elkan's bound rules out most of the
-other centres (:func:`~skunsup.cluster._kmeans_kernels.lloyd_partials_from_hints`). The tree
+other centres (:func:`~skunsup.cluster._kmeans_ops.lloyd_partials_from_hints`). The tree
 depends only on the number of blocks, hence the result does not depend on which
 worker ran which block, and equals the in-memory fit up to the order of the
 float64 sums.
@@ -33,7 +33,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from skunsup.cluster import _kmeans_kernels as kernels
+from skunsup.cluster import _kmeans_ops as ops
 from skunsup.cluster._lloyd_memory import kmeans_single_lloyd
 from skunsup.cluster._seeding import _kmeans_plusplus
 from skunsup.utils._dask import (
@@ -78,7 +78,7 @@ def _moments_block(X, sample_weight):
     total = float(w.sum()) if weights_ok else np.nan
     if weights_ok and total > 0:
         with numba_threads(1):
-            mean, variance = kernels.weighted_mean_variance(X, w)
+            mean, variance = ops.weighted_mean_variance(X, w)
         m2 = variance * total
         x_finite = bool(np.isfinite(mean).all() and np.isfinite(m2).all())
     else:
@@ -101,10 +101,10 @@ def _lloyd_block(X, sample_weight, centers, previous=None, neighbors=None):
     hints = None if previous is None else previous[4]
     with numba_threads(1), blas_threads(1):
         if hints is None:
-            labels, sums, weights, inertia, _ = kernels.lloyd_partials(X, w, centers)
+            labels, sums, weights, inertia, _ = ops.lloyd_partials(X, w, centers)
             n_changed = X.shape[0]
         else:
-            labels, sums, weights, inertia, _ = kernels.lloyd_partials_from_hints(
+            labels, sums, weights, inertia, _ = ops.lloyd_partials_from_hints(
                 X, w, centers, hints, neighbors)
             n_changed = int(np.count_nonzero(labels != hints))
     return sums, weights, inertia, n_changed, labels
@@ -128,7 +128,7 @@ def _farthest_block(X, sample_weight, centers, n_far, offset):
     X = as_block(X)
     w = block_weights(sample_weight, X.shape[0])
     with numba_threads(1):
-        labels, distances = kernels.assign_labels(X, centers)
+        labels, distances = ops.assign_labels(X, centers)
     # as in memory: rows sitting on their centre are never moved
     positive = np.flatnonzero((w > 0) & (distances > 0))
     order = np.argsort(-distances[positive], kind="stable")[:n_far]
@@ -149,7 +149,7 @@ def _update_state(X, sample_weight, state, candidates, offset):
     X = as_block(X)
     w = block_weights(sample_weight, X.shape[0])
     with numba_threads(1):
-        labels, distances = kernels.assign_labels(X, candidates)
+        labels, distances = ops.assign_labels(X, candidates)
     labels = labels.astype(np.int64) + offset
     if state is not None:
         closest, nearest, _ = state
@@ -188,7 +188,7 @@ def _predict_block(X, centers):
     X = as_block(X)
     _check_finite_block(X)
     with numba_threads(1):
-        labels, _ = kernels.assign_labels(X, centers)
+        labels, _ = ops.assign_labels(X, centers)
     return labels
 
 
@@ -196,9 +196,9 @@ def _transform_block(X, centers):
     """Euclidean distances of every row to every centre (dtype of X)."""
     X = as_block(X)
     _check_finite_block(X)
-    c_sq = 2.0 * kernels.half_squared_norms(centers)
+    c_sq = 2.0 * ops.half_squared_norms(centers)
     with numba_threads(1):
-        x_sq = kernels.row_squared_norms(X)
+        x_sq = ops.row_squared_norms(X)
     dots = np.asarray(X @ centers.T, dtype=np.float64)
     sq = x_sq[:, None] + c_sq[None, :] - 2.0 * dots
     return np.sqrt(np.maximum(sq, 0.0)).astype(X.dtype, copy=False)
@@ -211,7 +211,7 @@ def _score_block(X, sample_weight, centers):
     if not np.isfinite(w).all() or np.any(w < 0):
         raise ValueError("sample_weight must be finite and non-negative.")
     with numba_threads(1):
-        _, distances = kernels.assign_labels(X, centers)
+        _, distances = ops.assign_labels(X, centers)
     return float(np.dot(w, distances))
 
 
@@ -288,7 +288,7 @@ def _lloyd_pass(blocks, centers, previous=None):
         parts = blocks.map(_lloyd_block, centers_delayed)
     else:
         task = dask.delayed(_lloyd_block, pure=True)
-        neighbors = dask.delayed(kernels.center_neighbors(centers), pure=True)
+        neighbors = dask.delayed(ops.center_neighbors(centers), pure=True)
         parts = [task(x, w, centers_delayed, p, neighbors)
                  for x, w, p in zip(blocks.data, blocks.weights, previous)]
     *parts, root = dask.persist(*parts, tree_reduce(parts, _add_partials))
@@ -388,18 +388,18 @@ def _kmeans_parallel_blocks(blocks, n_clusters, *, oversampling_factor, n_rounds
     weights = tree_reduce([
         dask.delayed(_candidate_weights, pure=True)(w, s, candidates.shape[0])
         for w, s in zip(blocks.weights, state)], _sum_arrays).compute()
-    del state
+    state = None  # drop the persisted block states (not del: update() reads the name)
     if candidates.shape[0] == n_clusters:
         return np.ascontiguousarray(candidates)
     # Weighted k-means++ and Lloyd on the candidates (small, in memory).
     if not np.any(weights > 0):
         weights = np.ones_like(weights)
     candidates = np.ascontiguousarray(candidates)
-    x_squared_norms = kernels.row_squared_norms(candidates)
+    x_squared_norms = ops.row_squared_norms(candidates)
     local_rng = check_random_state(rng.randint(np.iinfo(np.int32).max))
     centers, _ = _kmeans_plusplus(candidates, n_clusters, x_squared_norms, weights,
                                   local_rng)
-    tol = float(np.mean(kernels.weighted_mean_variance(candidates, weights)[1])
+    tol = float(np.mean(ops.weighted_mean_variance(candidates, weights)[1])
                 * _CANDIDATE_LLOYD_TOL)
     _, _, centers, _ = kmeans_single_lloyd(candidates, weights, centers,
                                            max_iter=_CANDIDATE_LLOYD_MAX_ITER, tol=tol,

@@ -7,19 +7,20 @@ the result of Lloyd's algorithm (up to ties between equally near centres):
 - ``'plain'``: fused Lloyd steps, every distance of every sample (a matrix
   product or a direct loop; the only step for CSR data);
 - ``'hamerly'``: Hamerly's bounds, Yinyang's grouped bounds for many clusters
-  (:class:`~skunsup.cluster._kmeans_kernels.HamerlyState`), dense data only;
+  (:class:`~skunsup.cluster._yinyang.YinyangBounds`), dense data only;
 - ``'elkan'``: each sample starts at its previous centre and measures only the
   centres that Elkan's inequality between centres leaves possible
-  (:func:`~skunsup.cluster._kmeans_kernels.lloyd_partials_from_hints`), dense
+  (:func:`~skunsup.cluster._kmeans_ops.lloyd_partials_from_hints`), dense
   data only; the first step of a run is a plain one.
 """
 
 import numpy as np
 import scipy.sparse as sp
 
-from skunsup.cluster import _kmeans_kernels as kernels
+from skunsup.cluster import _kmeans_ops as ops
 from skunsup.cluster._lloyd import lloyd
 from skunsup.cluster._seeding import _kmeans_plusplus, random_centers
+from skunsup.cluster._yinyang import YinyangBounds
 
 STEPS = ("plain", "hamerly", "elkan")
 
@@ -62,17 +63,6 @@ def relocate_empty_clusters(X, sample_weight, labels, distances, sums, weights):
     return empty[: far.size]
 
 
-def distances_to_assigned(X, centers, labels, x_squared_norms):
-    """Squared distance of every sample to its assigned centre (float64)."""
-    if sp.issparse(X):
-        dots = np.asarray(X.multiply(centers[labels]).sum(axis=1)).ravel()
-        return np.maximum(x_squared_norms - 2 * dots + 2 * kernels.half_squared_norms(
-            centers)[labels], 0.0)
-    distances = np.empty(X.shape[0], dtype=np.float64)
-    kernels._distances_to_assigned_dense(X, centers, labels, distances)
-    return distances
-
-
 def same_clustering(labels1, labels2, n_clusters):
     """True when two labelings are equal up to a permutation of the labels."""
     mapping = np.full(n_clusters, -1, dtype=np.int64)
@@ -111,7 +101,7 @@ class MemoryLloyd:
                              f"{step!r}.")
         self.X = X
         self.sample_weight = sample_weight
-        self.x_squared_norms = (kernels.row_squared_norms(X) if x_squared_norms is None
+        self.x_squared_norms = (ops.row_squared_norms(X) if x_squared_norms is None
                                 else x_squared_norms)
         self.step_kind = step
         self.dtype = X.dtype
@@ -127,7 +117,7 @@ class MemoryLloyd:
         self._first = True
         self._state = None
         if self.step_kind == "hamerly":
-            self._state = kernels.HamerlyState(self.X, self.sample_weight, self.labels,
+            self._state = YinyangBounds(self.X, self.sample_weight, self.labels,
                                                n_clusters,
                                                x_squared_norms=self.x_squared_norms)
 
@@ -147,12 +137,12 @@ class MemoryLloyd:
         if self.step_kind == "hamerly":
             return self._state.step(centers)
         if self.step_kind == "elkan" and hinted:
-            labels, sums, weights, _, distances = kernels.lloyd_partials_from_hints(
+            labels, sums, weights, _, distances = ops.lloyd_partials_from_hints(
                 self.X, self.sample_weight, centers, self.labels)
             self.labels[:] = labels
             self._distances[:] = distances
             return sums, weights
-        _, sums, weights, _, _ = kernels.lloyd_partials(
+        _, sums, weights, _, _ = ops.lloyd_partials(
             self.X, self.sample_weight, centers, x_squared_norms=self.x_squared_norms,
             out_labels=self.labels, out_distances=self._distances)
         return sums, weights
@@ -160,14 +150,14 @@ class MemoryLloyd:
     def relocate_empty(self, centers, sums, weights):
         """Empty clusters take the farthest samples (in place on sums and weights)."""
         if self.step_kind == "hamerly":  # the bounds keep no exact distances
-            self._distances = distances_to_assigned(self.X, centers, self.labels,
+            self._distances = ops.distances_to_assigned(self.X, centers, self.labels,
                                                     self.x_squared_norms)
         relocate_empty_clusters(self.X, self.sample_weight, self.labels, self._distances,
                                 sums, weights)
 
     def assignment_inertia(self, centers):
         """Inertia of the current labels against ``centers``."""
-        return float(np.dot(self.sample_weight, distances_to_assigned(
+        return float(np.dot(self.sample_weight, ops.distances_to_assigned(
             self.X, centers, self.labels, self.x_squared_norms)))
 
     def moved(self, shift):
@@ -200,7 +190,7 @@ class MemoryLloyd:
             mean = np.asarray(X.T @ w).ravel() / total
             second = np.asarray(X.multiply(X).T @ w).ravel() / total
             return np.maximum(second - mean**2, 0.0)
-        return kernels.weighted_mean_variance(X, w)[1]
+        return ops.weighted_mean_variance(X, w)[1]
 
     def kmeans_plusplus(self, n_clusters, random_state):
         """Greedy k-means++ centres."""

@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array, check_random_state
 
-from skunsup.cluster import _kmeans_kernels as kernels
+from skunsup.cluster import _kmeans_ops as ops
 from skunsup.utils._sklearn_compat import Interval, validate_params
 
 
@@ -63,14 +63,14 @@ def _kmeans_plusplus(X, n_clusters, x_squared_norms, sample_weight, random_state
     first = min(first, n_samples - 1)
     centers[0] = rows([first])[0]
     indices[0] = first
-    closest = kernels.kmeans_plusplus_trials(
+    closest = ops.kmeans_plusplus_trials(
         X, x_squared_norms, sample_weight, centers[:1], np.full(n_samples, np.inf))[0][0]
     nearest = np.zeros(n_samples, dtype=np.intp)
     for c in range(1, n_clusters):
         cumulative = np.cumsum(sample_weight * closest)
         draws = random_state.uniform(size=n_local_trials) * cumulative[-1]
         candidate_ids = np.minimum(np.searchsorted(cumulative, draws), n_samples - 1)
-        trial_dist, pots = kernels.kmeans_plusplus_trials(
+        trial_dist, pots = ops.kmeans_plusplus_trials(
             X, x_squared_norms, sample_weight, rows(candidate_ids), closest,
             nearest=nearest, chosen=centers[:c])
         best = int(np.argmin(pots))
@@ -138,7 +138,7 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None,
     if sp.issparse(X):
         X = _prepare_csr(X)
     sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
-    return _kmeans_plusplus(X, n_clusters, kernels.row_squared_norms(X), sample_weight,
+    return _kmeans_plusplus(X, n_clusters, ops.row_squared_norms(X), sample_weight,
                             check_random_state(random_state), n_local_trials)
 
 

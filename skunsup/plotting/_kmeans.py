@@ -33,7 +33,7 @@ def lloyd_steps(X, init, *, n_steps=2, max_iter=100):
     >>> [title.split(":")[0] for title, _, _ in states]
     ['A', 'B', 'C', 'D']
     """
-    from skunsup.cluster._kmeans_kernels import lloyd_partials
+    from skunsup.cluster._kmeans_ops import lloyd_partials
 
     X = np.ascontiguousarray(X, dtype=np.float64)
     centers = np.array(init, dtype=np.float64, order="C")

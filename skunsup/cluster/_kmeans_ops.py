@@ -1,0 +1,508 @@
+"""Python side of the k-means kernels: normalise inputs, allocate outputs, reduce.
+
+Every function here is stateless (arrays in, arrays out) and calls the numba
+kernels of :mod:`skunsup.cluster._kmeans_kernels`; the per-block state of the
+pruned steps is :class:`~skunsup.cluster._yinyang.YinyangBounds`.
+
+The public entry point for a block of samples is :func:`lloyd_partials`: it
+returns the labels, the weighted sums and weights per cluster and the inertia
+of one block, which is what a distributed k-means reduces over blocks.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from skunsup.cluster._kmeans_kernels import (
+    _accumulate_dense,
+    _argmin_from_dots,
+    _assign_dense_direct,
+    _csr_row_sq_norms,
+    _dense_row_sq_norms,
+    _dense_weighted_moments,
+    _distances_to_assigned_dense,
+    _kpp_trials_csr,
+    _kpp_trials_dense,
+    _lloyd_csr,
+    _lloyd_dense_direct,
+    _lloyd_dense_from_hints,
+)
+
+# Row groups of the parallel reductions: at most MAX_GROUPS (enough for 16
+# threads; more groups only add partials to zero and sum), at least
+# MIN_GROUP_ROWS rows each (below that, a group's partials are a large share of
+# its work), and the float64 partial sums of all groups within PARTIALS_BYTES
+# (bounds the memory of a step with many clusters and features).
+MAX_GROUPS = 16
+MIN_GROUP_ROWS = 256
+PARTIALS_BYTES = 32 * 2**20
+# Rows per matrix product in the BLAS assignment paths: at least
+# BLAS_BLOCK_ROWS, and about PRODUCT_BLOCK_ELEMENTS products per block. Each
+# block alternates a BLAS call and a numba parallel loop, two thread pools
+# whose idle threads spin a while: small blocks made them fight for the cores
+# (plain Lloyd steps on 20,000,000 x 32, k = 100: 41 s an iteration with
+# 4,096-row blocks).
+BLAS_BLOCK_ROWS = 4096
+PRODUCT_BLOCK_ELEMENTS = 2**24
+
+# Up to this many clusters a direct loop (one pass over X) beats the product.
+DIRECT_MAX_CLUSTERS = 32
+
+# Relative margin of the triangle-inequality skip in k-means++ trials: a row is
+# skipped only when the candidate is farther than twice its distance to its
+# nearest centre by this factor, far beyond the float32 rounding of distances.
+KPP_SKIP_MARGIN = 1e-3
+
+
+def _product_block_rows(n_clusters):
+    """Rows per block of the matrix products with the centres."""
+    return max(BLAS_BLOCK_ROWS, PRODUCT_BLOCK_ELEMENTS // max(n_clusters, 1))
+
+
+def n_row_groups(n_samples, n_clusters, n_features):
+    """Number of row groups of a parallel reduction (a function of the shape only).
+
+    Parameters
+    ----------
+    n_samples, n_clusters, n_features : int
+        Shape of the problem.
+
+    Returns
+    -------
+    n_groups : int
+        Between 1 and ``MAX_GROUPS``.
+
+    Examples
+    --------
+    >>> from skunsup.cluster._kmeans_ops import n_row_groups
+    >>> n_row_groups(100, 3, 2), n_row_groups(70000, 10, 784)
+    (1, 16)
+    """
+    by_rows = max(1, n_samples // MIN_GROUP_ROWS)
+    by_memory = max(1, PARTIALS_BYTES // max(1, 8 * n_clusters * n_features))
+    return int(min(MAX_GROUPS, by_rows, by_memory))
+
+
+def _check_contiguous(X):
+    if sp.issparse(X):
+        return X
+    if not X.flags.c_contiguous:
+        raise ValueError("X must be C-contiguous for the k-means kernels.")
+    return X
+
+
+def half_squared_norms(centers):
+    """``||c||^2 / 2`` of every centre, in float64.
+
+    Parameters
+    ----------
+    centers : ndarray of shape (n_clusters, n_features)
+
+    Returns
+    -------
+    half_sq : ndarray of shape (n_clusters,), dtype float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_ops import half_squared_norms
+    >>> half_squared_norms(np.array([[3.0, 4.0]])).tolist()
+    [12.5]
+    """
+    centers = np.asarray(centers, dtype=np.float64)
+    return 0.5 * np.einsum("ij,ij->i", centers, centers)
+
+
+def row_squared_norms(X):
+    """Squared Euclidean norm of every row of a dense or CSR matrix, in float64.
+
+    Parameters
+    ----------
+    X : {ndarray, csr_matrix} of shape (n_samples, n_features)
+        C-contiguous when dense; CSR in canonical format when sparse.
+
+    Returns
+    -------
+    norms : ndarray of shape (n_samples,), dtype float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_ops import row_squared_norms
+    >>> row_squared_norms(np.array([[3.0, 4.0], [1.0, 0.0]])).tolist()
+    [25.0, 1.0]
+    """
+    out = np.empty(X.shape[0], dtype=np.float64)
+    if sp.issparse(X):
+        _csr_row_sq_norms(X.data, X.indptr, out)
+    else:
+        _dense_row_sq_norms(_check_contiguous(X), out)
+    return out
+
+
+def weighted_mean_variance(X, sample_weight):
+    """Weighted mean and variance of every column of a dense C-contiguous matrix.
+
+    Computed in one pass over fixed row groups (no copy of X), in float64, from
+    the deviations from the first row.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,), dtype float64
+
+    Returns
+    -------
+    mean, variance : ndarray of shape (n_features,), dtype float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_ops import weighted_mean_variance
+    >>> mean, var = weighted_mean_variance(np.array([[0.0], [2.0]]), np.ones(2))
+    >>> mean.tolist(), var.tolist()
+    ([1.0], [1.0])
+    """
+    n, d = X.shape
+    total = sample_weight.sum()
+    n_groups = n_row_groups(n, 1, d)
+    first = np.empty((n_groups, d), dtype=np.float64)
+    second = np.empty((n_groups, d), dtype=np.float64)
+    # shifting by a row keeps the one-pass formula accurate: the sums are of
+    # deviations of the order of the spread, not of the values themselves
+    shift = X[0].astype(np.float64) if n else np.zeros(d)
+    _dense_weighted_moments(_check_contiguous(X), sample_weight, shift, first, second)
+    offset = first.sum(axis=0) / total
+    variance = np.maximum(second.sum(axis=0) / total - offset * offset, 0.0)
+    return shift + offset, variance
+
+
+def assign_labels(X, centers, *, x_squared_norms=None, out_labels=None, out_distances=None):
+    """Nearest centre of every sample and the squared distance to it.
+
+    Parameters
+    ----------
+    X : {ndarray, csr_matrix} of shape (n_samples, n_features)
+        C-contiguous dense data or canonical CSR, same float dtype as ``centers``.
+    centers : ndarray of shape (n_clusters, n_features)
+        C-contiguous centres.
+    x_squared_norms : ndarray of shape (n_samples,), default=None
+        Squared row norms (CSR only; computed when None).
+    out_labels, out_distances : ndarray, default=None
+        Buffers of shape (n_samples,) (int32, float64) to write into.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), dtype int32
+    distances : ndarray of shape (n_samples,), dtype float64
+        Squared Euclidean distance to the assigned centre.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_ops import assign_labels
+    >>> X = np.array([[0.0, 0.0], [10.0, 0.0]])
+    >>> labels, dist = assign_labels(X, np.array([[9.0, 0.0], [1.0, 0.0]]))
+    >>> labels.tolist(), dist.tolist()
+    ([1, 0], [1.0, 1.0])
+    """
+    n = X.shape[0]
+    k = centers.shape[0]
+    labels = np.empty(n, dtype=np.int32) if out_labels is None else out_labels
+    distances = np.empty(n, dtype=np.float64) if out_distances is None else out_distances
+    half_sq = half_squared_norms(centers)
+    if sp.issparse(X):
+        if x_squared_norms is None:
+            x_squared_norms = row_squared_norms(X)
+        empty = np.empty((0, k, X.shape[1]), dtype=np.float64)
+        _lloyd_csr(X.data, X.indices, X.indptr, x_squared_norms, np.empty(0), centers,
+                   half_sq, labels, distances, empty, np.empty((0, k)), np.empty(0))
+    elif k <= DIRECT_MAX_CLUSTERS:
+        _assign_dense_direct(_check_contiguous(X), centers, half_sq, labels, distances)
+    else:
+        _assign_dense_blas(X, centers, half_sq, labels, distances)
+    return labels, distances
+
+
+def _assign_dense_blas(X, centers, half_sq, labels, distances):
+    centers_t = np.ascontiguousarray(centers.T)
+    block = _product_block_rows(centers.shape[0])
+    for start in range(0, X.shape[0], block):
+        dots = X[start:start + block] @ centers_t
+        _argmin_from_dots(X, start, dots, centers, half_sq, labels, distances)
+
+
+def lloyd_partials(X, sample_weight, centers, *, x_squared_norms=None, out_labels=None,
+                   out_distances=None):
+    """One Lloyd step on a block of samples: labels and per-cluster partial sums.
+
+    The assignment uses the centres given; the sums are what the next centres
+    are made of (``sums / weights``). Reducing the outputs of several blocks
+    (adding ``sums``, ``weights`` and ``inertia``) gives the step on their union.
+
+    Parameters
+    ----------
+    X : {ndarray, csr_matrix} of shape (n_samples, n_features)
+        C-contiguous float32/float64 data or canonical CSR.
+    sample_weight : ndarray of shape (n_samples,), dtype float64
+        Non-negative weights.
+    centers : ndarray of shape (n_clusters, n_features)
+        Current centres, same dtype as X, C-contiguous.
+    x_squared_norms : ndarray of shape (n_samples,), default=None
+        Squared row norms; only used (and computed when None) for CSR input.
+    out_labels, out_distances : ndarray of shape (n_samples,), default=None
+        Buffers (int32, float64) to write the labels and squared distances into.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), dtype int32
+        Index of the nearest centre of every sample.
+    sums : ndarray of shape (n_clusters, n_features), dtype float64
+        Weighted sum of the samples of every cluster.
+    weights : ndarray of shape (n_clusters,), dtype float64
+        Total weight of every cluster.
+    inertia : float
+        Weighted sum of squared distances to the assigned centres.
+    distances : ndarray of shape (n_samples,), dtype float64
+        Squared distance of every sample to its centre.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_ops import lloyd_partials
+    >>> X = np.array([[0.0], [1.0], [10.0], [12.0]])
+    >>> labels, sums, weights, inertia, _ = lloyd_partials(
+    ...     X, np.ones(4), np.array([[0.0], [10.0]]))
+    >>> labels.tolist(), sums.ravel().tolist(), weights.tolist(), inertia
+    ([0, 0, 1, 1], [1.0, 22.0], [2.0, 2.0], 5.0)
+    """
+    k = centers.shape[0]
+    labels, distances, sums, weights, inertia = _step_buffers(
+        X.shape, k, out_labels, out_distances)
+    half_sq = half_squared_norms(centers)
+    if sp.issparse(X):
+        if x_squared_norms is None:
+            x_squared_norms = row_squared_norms(X)
+        _lloyd_csr(X.data, X.indices, X.indptr, x_squared_norms, sample_weight, centers,
+                   half_sq, labels, distances, sums, weights, inertia)
+    elif k <= DIRECT_MAX_CLUSTERS:
+        _lloyd_dense_direct(_check_contiguous(X), sample_weight, centers, half_sq, labels,
+                            distances, sums, weights, inertia)
+    else:
+        _assign_dense_blas(_check_contiguous(X), centers, half_sq, labels, distances)
+        _accumulate_dense(X, sample_weight, labels, distances, sums, weights, inertia)
+    return labels, sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), distances
+
+
+def _step_buffers(shape, n_clusters, out_labels=None, out_distances=None):
+    """Outputs of a Lloyd step kernel: labels, distances and per-group partials."""
+    n, d = shape
+    labels = np.empty(n, dtype=np.int32) if out_labels is None else out_labels
+    distances = np.empty(n, dtype=np.float64) if out_distances is None else out_distances
+    n_groups = n_row_groups(n, n_clusters, d)
+    sums = np.empty((n_groups, n_clusters, d), dtype=np.float64)
+    weights = np.empty((n_groups, n_clusters), dtype=np.float64)
+    inertia = np.empty(n_groups, dtype=np.float64)
+    return labels, distances, sums, weights, inertia
+
+
+def lloyd_partials_from_hints(X, sample_weight, centers, hints, neighbors=None):
+    """:func:`lloyd_partials` for dense X, each row starting at a hinted centre.
+
+    Every row first measures its hinted centre ``a`` (typically its label of
+    the previous step), then only the centres closer to ``a`` than twice that
+    distance (Elkan's bound): one distance per row when the clusters are well
+    separated and the hints right, every centre in the worst case. The result
+    does not depend on the hints (up to ties between equally near centres).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        C-contiguous float32/float64 data.
+    sample_weight : ndarray of shape (n_samples,), dtype float64
+    centers : ndarray of shape (n_clusters, n_features)
+        Same dtype as X.
+    hints : ndarray of shape (n_samples,), int
+        A centre index per row, in ``[0, n_clusters)``.
+    neighbors : tuple of ndarray, default=None
+        ``center_neighbors(centers)`` when already computed.
+
+    Returns
+    -------
+    labels, sums, weights, inertia, distances
+        As :func:`lloyd_partials`; distances are exact, summed in float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_ops import lloyd_partials_from_hints
+    >>> X = np.array([[0.0], [1.0], [10.0], [12.0]])
+    >>> labels, sums, weights, inertia, _ = lloyd_partials_from_hints(
+    ...     X, np.ones(4), np.array([[0.0], [10.0]]), np.array([1, 1, 0, 0]))
+    >>> labels.tolist(), sums.ravel().tolist(), weights.tolist(), inertia
+    ([0, 0, 1, 1], [1.0, 22.0], [2.0, 2.0], 5.0)
+    """
+    n = X.shape[0]
+    k = centers.shape[0]
+    hints = np.asarray(hints)
+    if hints.shape != (n,) or (n and (hints.min() < 0 or hints.max() >= k)):
+        raise ValueError(f"hints must be {n} centre indices in [0, {k}).")
+    order, gaps = center_neighbors(centers) if neighbors is None else neighbors
+    labels, distances, sums, weights, inertia = _step_buffers(X.shape, k)
+    _lloyd_dense_from_hints(_check_contiguous(X), sample_weight, centers, order, gaps,
+                            hints.astype(np.int32, copy=False), labels, distances, sums,
+                            weights, inertia)
+    return labels, sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), distances
+
+
+def distances_to_assigned(X, centers, labels, x_squared_norms):
+    """Squared distance of every sample to its assigned centre (float64)."""
+    if sp.issparse(X):
+        dots = np.asarray(X.multiply(centers[labels]).sum(axis=1)).ravel()
+        return np.maximum(x_squared_norms - 2 * dots + 2 * half_squared_norms(
+            centers)[labels], 0.0)
+    distances = np.empty(X.shape[0], dtype=np.float64)
+    _distances_to_assigned_dense(X, centers, labels, distances)
+    return distances
+
+
+def kmeans_plusplus_trials(X, x_squared_norms, sample_weight, candidates, closest,
+                           nearest=None, chosen=None):
+    """Distances to candidate centres and the potential each candidate would leave.
+
+    With the chosen centres and every sample's nearest one, the triangle
+    inequality skips the samples a candidate cannot bring closer: when
+    ``||candidate - c||^2 >= 4 ||x - c||^2`` for the sample's nearest centre
+    ``c``, then ``||x - candidate|| >= ||x - c||`` (Raff 2021, "Exact
+    acceleration of k-means++ and k-means||"). Late in the seeding most
+    samples are skipped, and the result is the same.
+
+    Parameters
+    ----------
+    X : {ndarray, csr_matrix} of shape (n_samples, n_features)
+    x_squared_norms : ndarray of shape (n_samples,), dtype float64
+    sample_weight : ndarray of shape (n_samples,), dtype float64
+    candidates : ndarray of shape (n_trials, n_features)
+        Candidate centres (dense, dtype of X).
+    closest : ndarray of shape (n_samples,), dtype float64
+        Squared distance of every sample to its nearest centre chosen so far.
+    nearest : ndarray of shape (n_samples,), dtype intp, default=None
+        Index into ``chosen`` of every sample's nearest centre. None: no skipping.
+    chosen : ndarray of shape (n_chosen, n_features), default=None
+        The centres chosen so far (needed with ``nearest``).
+
+    Returns
+    -------
+    trial_dist : ndarray of shape (n_trials, n_samples), dtype float64
+        ``min(closest, ||x - candidate||^2)`` for every candidate.
+    pots : ndarray of shape (n_trials,), dtype float64
+        Weighted sum of every row of ``trial_dist``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_ops import kmeans_plusplus_trials
+    >>> X = np.array([[0.0], [1.0], [5.0]])
+    >>> dist, pots = kmeans_plusplus_trials(
+    ...     X, (X ** 2).ravel(), np.ones(3), np.array([[5.0]]), np.array([0.0, 1.0, 25.0]))
+    >>> dist.tolist(), pots.tolist()
+    ([[0.0, 1.0, 0.0]], [1.0])
+    """
+    n = X.shape[0]
+    n_trials = candidates.shape[0]
+    trial_dist = np.empty((n_trials, n), dtype=np.float64)
+    pots = np.empty((n_row_groups(n, n_trials, 1), n_trials), dtype=np.float64)
+    cand_sq = 2.0 * half_squared_norms(candidates)
+    if nearest is None:
+        nearest = np.zeros(n, dtype=np.intp)
+        far_enough = np.full((n_trials, 1), -np.inf)
+    else:
+        far_enough = _squared_gaps(candidates, chosen) / (4.0 * (1.0 + KPP_SKIP_MARGIN))
+    if sp.issparse(X):
+        _kpp_trials_csr(X.data, X.indices, X.indptr, x_squared_norms, sample_weight,
+                        candidates, cand_sq, closest, nearest, far_enough, trial_dist, pots)
+    else:
+        _kpp_trials_dense(_check_contiguous(X), x_squared_norms, sample_weight, candidates,
+                          cand_sq, closest, nearest, far_enough, trial_dist, pots)
+    return trial_dist, pots.sum(axis=0)
+
+
+def _squared_gaps(a, b):
+    """Squared distances in float64 between the rows of ``a`` and ``b``, shape (len(a), len(b))."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    gaps = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
+    return np.maximum(gaps, 0.0)
+
+
+def center_neighbors(centers):
+    """Every centre's other centres, nearest first, with their distances.
+
+    Parameters
+    ----------
+    centers : ndarray of shape (n_clusters, n_features)
+
+    Returns
+    -------
+    order : ndarray of shape (n_clusters, n_clusters - 1), dtype int64
+        ``order[a]`` lists the centres other than ``a`` by increasing distance.
+    gaps : ndarray of shape (n_clusters, n_clusters - 1), dtype float64
+        ``gaps[a, p]`` = Euclidean distance from centre ``a`` to ``order[a, p]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_ops import center_neighbors
+    >>> order, gaps = center_neighbors(np.array([[0.0], [10.0], [3.0]]))
+    >>> order.tolist(), gaps.tolist()
+    ([[2, 1], [2, 0], [0, 1]], [[3.0, 10.0], [7.0, 10.0], [3.0, 7.0]])
+    """
+    c = np.asarray(centers, dtype=np.float64)
+    k = c.shape[0]
+    gaps = np.sqrt(_squared_gaps(c, c))
+    np.fill_diagonal(gaps, np.inf)
+    order = np.argsort(gaps, axis=1, kind="stable")[:, : k - 1]
+    return order.astype(np.int64), np.take_along_axis(gaps, order, axis=1)
+
+
+def group_centers(centers, n_groups, n_iter=5):
+    """Split the centres into groups of nearby ones (a few Lloyd steps on the centres).
+
+    Yinyang k-means keeps one lower bound per group of centres; groups of
+    nearby centres keep those bounds tight. Deterministic: the groups start
+    from evenly spaced centres.
+
+    Parameters
+    ----------
+    centers : ndarray of shape (n_clusters, n_features)
+        The centres.
+    n_groups : int
+        Number of groups (at most ``n_clusters``; a group may end up empty).
+    n_iter : int, default=5
+        Lloyd steps on the centres.
+
+    Returns
+    -------
+    group_of : ndarray of shape (n_clusters,), dtype int64
+        The group of every centre.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_ops import group_centers
+    >>> group_centers(np.array([[0.0], [10.0], [0.5], [10.5]]), 2).tolist()
+    [0, 1, 0, 1]
+    """
+    centers = np.asarray(centers, dtype=np.float64)
+    n_clusters = centers.shape[0]
+    if n_groups <= 1:
+        return np.zeros(n_clusters, dtype=np.int64)
+    seeds = centers[np.linspace(0, n_clusters - 1, n_groups).astype(np.intp)].copy()
+    sq = np.einsum("ij,ij->i", centers, centers)
+    for _ in range(n_iter):
+        group_of = np.argmin(sq[:, None] - 2.0 * centers @ seeds.T
+                             + np.einsum("ij,ij->i", seeds, seeds)[None, :], axis=1)
+        for g in range(n_groups):
+            mine = group_of == g
+            if mine.any():
+                seeds[g] = centers[mine].mean(axis=0)
+    return group_of.astype(np.int64)
