@@ -175,6 +175,9 @@ def main():
                         help="seeds of the default-fit comparison (0..n-1)")
     parser.add_argument("--default-fit-only", action="store_true",
                         help="only the default-fit comparison")
+    parser.add_argument("--per-iteration-only", action="store_true",
+                        help="only the per-iteration comparison (keeps the default-fit "
+                             "record, e.g. a --seeds 20 run)")
     args = parser.parse_args()
 
     fashion, _ = load_fashion_mnist_float32()
@@ -203,6 +206,8 @@ def main():
         rows = per_iteration_rows(datasets, cases, max_iter, repeats)
         if not args.quick:
             record("kmeans", rows, notes=NOTES_PER_ITERATION)
+    if args.per_iteration_only:
+        return
     rows = default_fit_rows(fashion, "fashion-mnist", default_ks, seeds)
     if args.quick:
         print("quick run: nothing recorded")
