@@ -77,6 +77,26 @@ REPULSION_METHODS = {"barnes_hut": bh_repulsion, "exact": exact_repulsion}
 # ---------------------------------------------------------------------------
 
 
+def pack_csr(P):
+    """The arrays of a CSR ``P`` as the attraction kernels read them.
+
+    float32 values and int32 columns: the attraction streams P once per
+    iteration, and half the bytes made it 1.6x faster (10,000 points).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from skunsup.manifold._objectives import pack_csr
+    >>> data, indices, indptr = pack_csr(sp.csr_array([[0.0, 0.5], [0.5, 0.0]]))
+    >>> data.dtype.name, indices.dtype.name, indptr.dtype.name
+    ('float32', 'int32', 'int64')
+    """
+    data = np.ascontiguousarray(P.data, dtype=np.float32)
+    index_dtype = np.int32 if P.shape[1] < 2**31 else np.int64
+    indices = np.ascontiguousarray(P.indices, dtype=index_dtype)
+    return data, indices, np.ascontiguousarray(P.indptr, dtype=np.int64)
+
+
 class _SymmetricAttraction:
     """The attraction of a fit (symmetric P) from P's strict upper triangle, 2-D maps.
 
@@ -148,13 +168,8 @@ class TSNEObjective:
         if self.dense:
             self.P = np.ascontiguousarray(P, dtype=np.float64)
         else:
-            # float32 values and int32 columns: the attraction streams P once per
-            # iteration, and half the bytes made it 1.6x faster (10,000 points)
             P = sp.csr_array(P)
-            self.P_data = np.ascontiguousarray(P.data, dtype=np.float32)
-            index_dtype = np.int32 if P.shape[1] < 2**31 else np.int64
-            self.P_indices = np.ascontiguousarray(P.indices, dtype=index_dtype)
-            self.P_indptr = np.ascontiguousarray(P.indptr, dtype=np.int64)
+            self.P_data, self.P_indices, self.P_indptr = pack_csr(P)
         self.n_rows = P.shape[0]
         self._upper = None
         if not self.dense and self.Y_ref is None and (P != P.T).nnz == 0:
@@ -272,10 +287,7 @@ class FFTObjective:
 
     def __init__(self, P, Y_ref=None, **grid_kwargs):
         P = sp.csr_array(P)
-        self.P_data = np.ascontiguousarray(P.data, dtype=np.float32)
-        index_dtype = np.int32 if P.shape[1] < 2**31 else np.int64
-        self.P_indices = np.ascontiguousarray(P.indices, dtype=index_dtype)
-        self.P_indptr = np.ascontiguousarray(P.indptr, dtype=np.int64)
+        self.P_data, self.P_indices, self.P_indptr = pack_csr(P)
         self.n_rows = P.shape[0]
         self.Y_ref = None if Y_ref is None else np.ascontiguousarray(Y_ref, dtype=np.float64)
         if self.Y_ref is not None:
