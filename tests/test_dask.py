@@ -324,3 +324,20 @@ def test_fit_survives_a_killed_worker(client, monkeypatch):
     assert est.n_iter_ == ref.n_iter_
     assert_allclose(est.cluster_centers_, ref.cluster_centers_, rtol=1e-10)
     assert_allclose(est.inertia_, ref.inertia_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("shape, n_components", [((600, 8), 3), ((600, 8), 0.9),
+                                                  ((300, 40), 5), ((60, 700), 5),
+                                                  ((60, 700), 50)])
+def test_pca_on_dask_and_in_memory_choose_the_same_solver(threads, shape, n_components):
+    # one solver choice, eigh policy and spectrum -> attributes step for both
+    X = np.random.RandomState(0).normal(size=shape)
+    X[:, 0] *= 5.0
+    ref = PCA(n_components, random_state=0).fit(X)
+    est = PCA(n_components, random_state=0).fit(da.from_array(X, chunks=(100, -1)))
+    assert est._fit_svd_solver == ref._fit_svd_solver
+    assert est.n_components_ == ref.n_components_
+    if ref._fit_svd_solver != "randomized":  # the two randomized SVDs draw differently
+        assert_allclose(est.explained_variance_, ref.explained_variance_, rtol=1e-8)
+        assert_allclose(np.abs(est.components_ @ ref.components_.T),
+                        np.eye(ref.n_components_), atol=1e-6)

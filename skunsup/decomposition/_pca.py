@@ -5,7 +5,6 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import linalg, sparse
 from scipy.sparse.linalg import LinearOperator, svds
-from scipy.special import gammaln
 from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import assert_all_finite, check_random_state
@@ -26,7 +25,11 @@ from skunsup.decomposition._pca_array_api import (
     score_samples_array_api,
     transform_array_api,
 )
-from skunsup.decomposition._spectrum import flip_signs
+from skunsup.decomposition._spectrum import (
+    choose_solver,
+    eigh_spectrum,
+    fitted_attributes,
+)
 from skunsup.utils._dask import is_dask_array
 from skunsup.utils._sklearn_compat import (
     Interval,
@@ -36,67 +39,6 @@ from skunsup.utils._sklearn_compat import (
     _is_numpy_namespace,
     get_namespace,
 )
-
-# Above this many features the covariance route asks scipy's LAPACK for the
-# leading eigenpairs only; below, numpy's full eigh is faster. scipy links its
-# own OpenBLAS, whose threads compete for about 0.08 s with numpy's, still
-# spinning after the covariance product (measured on 2 cores after a
-# Fashion-MNIST covariance: numpy's full eigh of 784 x 784 0.05 s, scipy's
-# top-50 0.12 s, 0.03 s when called cold; at 2,000 features 0.76 s vs 0.28 s).
-SUBSET_EIGH_MIN_FEATURES = 1024
-
-# 'auto' picks 'covariance_eigh' for dense data with at most this many features
-# and at least as many samples as features (see PCA's Notes for the timings).
-_COVARIANCE_MAX_FEATURES = 1000
-
-
-def _minka_log_evidence(spectrum, rank, n_samples):
-    """Log-evidence of a rank-``rank`` probabilistic PCA model (Minka, 2000).
-
-    Laplace approximation of p(D | k) from "Automatic choice of dimensionality
-    for PCA", eq. (30), for the eigenvalues ``spectrum`` (descending) of the
-    sample covariance of ``n_samples`` points.
-    """
-    n_features = spectrum.shape[0]
-    k = rank
-    # Eigenvalues at the rounding level of the largest are zeros: a rank that
-    # keeps one is not a model of the data. (Relative, so that the choice does
-    # not change when the data is rescaled.)
-    tiny = np.finfo(np.float64).eps * max(n_samples, n_features) * spectrum[0]
-    if spectrum[k - 1] <= tiny:
-        return -np.inf
-    # Prior of the orthonormal basis U: 2^-k prod Gamma((d - i + 1) / 2) pi^{-(d - i + 1) / 2}
-    halves = (n_features - np.arange(1, k + 1) + 1) / 2.0
-    log_p_u = -k * np.log(2.0) + np.sum(gammaln(halves) - halves * np.log(np.pi))
-    # Likelihood terms: the kept eigenvalues and the pooled noise variance.
-    noise = max(np.sum(spectrum[k:]) / (n_features - k), tiny)
-    log_lik = -0.5 * n_samples * np.sum(np.log(spectrum[:k]))
-    log_lik -= 0.5 * n_samples * (n_features - k) * np.log(noise)
-    m = n_features * k - k * (k + 1) / 2.0
-    log_volume = 0.5 * (m + k) * np.log(2.0 * np.pi)
-    # Hessian determinant |A_z| over pairs i < k, j > i.
-    fitted = spectrum.copy()
-    fitted[k:] = noise
-    i = np.arange(k)[:, np.newaxis]
-    j = np.arange(n_features)[np.newaxis, :]
-    pairs = j > i
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.log(
-            (spectrum[:k, np.newaxis] - spectrum[np.newaxis, :])
-            * (1.0 / fitted[np.newaxis, :] - 1.0 / fitted[:k, np.newaxis])
-        ) + np.log(n_samples)
-    log_det_a = np.sum(terms[np.broadcast_to(pairs, terms.shape)])
-    value = log_p_u + log_lik + log_volume - 0.5 * log_det_a - 0.5 * k * np.log(n_samples)
-    return value if np.isfinite(value) else -np.inf
-
-
-def _mle_n_components(spectrum, n_samples):
-    """The rank that maximises Minka's evidence (ranks 1 .. n_features - 1)."""
-    scores = [_minka_log_evidence(spectrum, k, n_samples) for k in range(1, len(spectrum))]
-    if not scores or not np.isfinite(np.max(scores)):
-        return 1
-    return int(np.argmax(scores)) + 1
-
 
 def _power_iteration_normalizer(name, n_iter):
     """The function that re-normalises the blocks between power iterations.
@@ -448,7 +390,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if is_dask_array(X):  # blocks reduced on the Dask scheduler, see _pca_dask
             from skunsup.decomposition._pca_dask import fit_pca
 
-            return fit_pca(self, X)
+            self._fit_dask(fit_pca, X)
+            return self
         self._fit(X)
         return self
 
@@ -479,7 +422,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if is_dask_array(X):  # lazy projections of a Dask array
             from skunsup.decomposition._pca_dask import fit_pca, transform_pca
 
-            return transform_pca(fit_pca(self, X), X)
+            self._fit_dask(fit_pca, X)
+            return transform_pca(self, X)
         X, U = self._fit(X)
         if not self._fitted_on_numpy():
             return transform_array_api(self, X, U)
@@ -496,22 +440,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return isinstance(self.components_, np.ndarray)
 
     def _choose_solver(self, X, n_components):
-        n_samples, n_features = X.shape
-        solver = self.svd_solver
-        if solver != "auto":
-            return solver
-        if n_features <= _COVARIANCE_MAX_FEATURES and n_samples >= n_features:
-            return "covariance_eigh"
-        if sparse.issparse(X):
-            is_int = isinstance(n_components, Integral) or n_components is None
-            if is_int and n_components is not None and n_components < min(X.shape):
-                return "randomized"
-            return "covariance_eigh"
-        if max(X.shape) <= 500 or not isinstance(n_components, Integral):
-            return "full"
-        if 1 <= n_components < 0.8 * min(X.shape):
-            return "randomized"
-        return "full"
+        return choose_solver(self.svd_solver, X.shape[0], X.shape[1], n_components,
+                             is_sparse=sparse.issparse(X))
 
     def _resolve_n_components(self, solver, n_samples, n_features):
         smallest = min(n_samples, n_features)
@@ -628,47 +558,21 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 # the whole spectrum is here: its sum is the total variance
                 total_var = float(np.sum(variances))
 
-        k = self._final_n_components(n_components, variances, total_var, n_samples, dtype)
-        components, U = flip_signs(np.asarray(components[:k]), None if U is None else U[:, :k])
-        explained = variances[:k]
-        smallest = min(n_samples, n_features)
-        if k < smallest:
-            noise = max(total_var - float(np.sum(explained)), 0.0) / (smallest - k)
-        else:
-            noise = 0.0
+        attributes, U = fitted_attributes(
+            variances, components, total_var, mean, n_components=n_components,
+            n_samples=n_samples, n_features=n_features, dtype=dtype, U=U)
+        self._set_fitted(attributes)
+        return X, U
 
-        self.n_samples_ = n_samples
-        self.n_components_ = int(k)
-        self.mean_ = np.asarray(mean, dtype=dtype)
-        self.components_ = np.ascontiguousarray(components, dtype=dtype)
-        self.explained_variance_ = np.asarray(explained, dtype=dtype)
-        if total_var > 0:
-            ratio = explained / total_var
-        else:
-            ratio = np.zeros_like(explained)
-        self.explained_variance_ratio_ = np.asarray(ratio, dtype=dtype)
-        self.singular_values_ = np.sqrt(explained * (n_samples - 1)).astype(dtype)
-        self.noise_variance_ = float(noise)
-        return X, (None if U is None else np.asarray(U, dtype=dtype))
+    def _fit_dask(self, fit_pca, X):
+        """Fit on a Dask array: the blocks are reduced on its scheduler."""
+        attributes, self._fit_svd_solver = fit_pca(self, X)
+        self._set_fitted(attributes)
 
-    def _final_n_components(self, n_components, variances, total_var, n_samples,
-                            dtype=np.float64):
-        """Turn 'mle' / a fraction into a count, given the (full) spectrum.
-
-        A fraction is compared with the running sum of the ratios as stored in
-        ``explained_variance_ratio_`` (in the data's ``dtype``), as scikit-learn
-        does: a fraction read off a fitted model's ``ratio.cumsum()`` then keeps
-        the count it was read at, even when it is within rounding of 1.
-        """
-        if n_components == "mle":
-            return _mle_n_components(np.asarray(variances, dtype=np.float64), n_samples)
-        if isinstance(n_components, Real) and not isinstance(n_components, Integral):
-            if total_var <= 0:
-                return 1
-            ratios = (np.asarray(variances, dtype=np.float64) / total_var).astype(dtype)
-            k = int(np.searchsorted(np.cumsum(ratios), n_components, side="right")) + 1
-            return min(k, len(variances))
-        return int(n_components)
+    def _set_fitted(self, attributes):
+        """Write the fitted attributes that an executor computed."""
+        for name, value in attributes.items():
+            setattr(self, name, value)
 
     def _center(self, X):
         """Mean, total variance and the centred data (or a centring operator)."""
@@ -702,23 +606,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                     + (" or pass it as float64." if X.dtype == np.float32 else ".")
                 )
         total_var = float(np.trace(covariance))
-        if (
-            n_features > SUBSET_EIGH_MIN_FEATURES
-            and isinstance(n_components, Integral)
-            and 0 < n_components < n_features // 2
-        ):
-            # only the leading eigenpairs: faster, and the trace gives the rest
-            values, vectors = linalg.eigh(
-                covariance, subset_by_index=(n_features - n_components, n_features - 1),
-                check_finite=False,
-            )
-        else:
-            values, vectors = np.linalg.eigh(covariance)
-        values = np.clip(values[::-1], 0.0, None)
-        vectors = vectors[:, ::-1]
-        # the covariance of n samples has rank at most n - 1: keep min(n, p) values
-        keep = min(n_samples, n_features)
-        return values[:keep], vectors[:, :keep].T, max(total_var, 0.0), mean
+        values, vectors = eigh_spectrum(covariance, n_components, n_samples)
+        return values, vectors, max(total_var, 0.0), mean
 
     # ------------------------------------------------------------ transform
     def _whitening_scale(self):

@@ -25,6 +25,7 @@ from sklearn.utils.extmath import fast_logdet, randomized_svd, svd_flip
 from sklearn.utils.validation import check_array, validate_data
 
 from skunsup.decomposition._covariance import BLOCK_BYTES
+from skunsup.decomposition._spectrum import final_n_components
 from skunsup.utils._sklearn_compat import (
     _convert_to_numpy,
     _is_numpy_namespace,
@@ -86,7 +87,7 @@ def fit_array_api(pca, X, xp):
     U, Vt = svd_flip(U, Vt, u_based_decision=False)
 
     variances_host = _convert_to_numpy(variances, xp)
-    k = pca._final_n_components(
+    k = final_n_components(
         n_components, variances_host, total_var, n_samples, variances_host.dtype
     )
     smallest = min(n_samples, n_features)

@@ -18,20 +18,18 @@ The fitted attributes are those of the in-memory fit (NumPy arrays);
 lazily. Dask is imported inside the functions only.
 """
 
-from numbers import Integral
-
 import numpy as np
-from scipy import linalg
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from skunsup.decomposition._covariance import centered_covariance
-from skunsup.decomposition._spectrum import flip_signs
+from skunsup.decomposition._spectrum import (
+    choose_solver,
+    eigh_spectrum,
+    fitted_attributes,
+)
 from skunsup.utils._dask import as_block, check_dask_array, row_blocks, tree_reduce
 from skunsup.utils._numba import numba_threads
-
-# 'auto' uses the covariance route up to this many features (as in memory).
-COVARIANCE_MAX_FEATURES = 1000
 
 
 # --------------------------------------------------------------- block tasks
@@ -123,34 +121,11 @@ def _reduce(X, block_func):
 
 
 def _choose_solver(estimator, n_samples, n_features):
-    solver = estimator.svd_solver
-    if solver == "arpack":
+    if estimator.svd_solver == "arpack":
         raise ValueError(
             "svd_solver='arpack' is not available for Dask arrays; use 'covariance_eigh' "
             "(n_features up to a few thousand), 'full' (exact, TSQR) or 'randomized'.")
-    if solver != "auto":
-        return solver
-    if n_features <= COVARIANCE_MAX_FEATURES and n_samples >= n_features:
-        return "covariance_eigh"
-    n_components = estimator.n_components
-    if isinstance(n_components, Integral) and 1 <= n_components < 0.8 * min(n_samples,
-                                                                          n_features):
-        return "randomized"
-    return "full"
-
-
-def _eigh_spectrum(covariance, n_components, n_samples):
-    n_features = covariance.shape[0]
-    if isinstance(n_components, Integral) and 0 < n_components < n_features // 2:
-        values, vectors = linalg.eigh(
-            covariance, subset_by_index=(n_features - n_components, n_features - 1),
-            check_finite=False)
-    else:
-        values, vectors = linalg.eigh(covariance, driver="evd", check_finite=False)
-    values = np.clip(values[::-1], 0.0, None)
-    vectors = vectors[:, ::-1]
-    keep = min(n_samples, n_features)
-    return values[:keep], vectors[:, :keep].T
+    return choose_solver(estimator.svd_solver, n_samples, n_features, estimator.n_components)
 
 
 def fit_pca(estimator, X):
@@ -165,22 +140,24 @@ def fit_pca(estimator, X):
 
     Returns
     -------
-    estimator : PCA
-        Fitted, with the same (NumPy) attributes as an in-memory fit.
+    attributes : dict
+        The fitted attributes (NumPy arrays, as an in-memory fit's), for the
+        estimator to set.
+    solver : str
+        The solver used ('auto' resolved).
     """
 
     X = check_dask_array(X, estimator=estimator, reset=True, ensure_min_samples=2)
     n_samples, n_features = X.shape
     solver = _choose_solver(estimator, n_samples, n_features)
     n_components = estimator._resolve_n_components(solver, n_samples, n_features)
-    estimator._fit_svd_solver = solver
     dtype = X.dtype
 
     if solver == "covariance_eigh":
         _, mean, scatter = _reduce(X, _scatter_block)
         covariance = scatter / (n_samples - 1)
         total_var = max(float(np.trace(covariance)), 0.0)
-        variances, components = _eigh_spectrum(covariance, n_components, n_samples)
+        variances, components = eigh_spectrum(covariance, n_components, n_samples)
     else:
         import dask
         import dask.array as da
@@ -207,25 +184,10 @@ def fit_pca(estimator, X):
         if solver == "full":
             total_var = float(np.sum(variances))
 
-    k = estimator._final_n_components(n_components, variances, total_var, n_samples)
-    components, _ = flip_signs(np.asarray(components[:k]), None)
-    explained = variances[:k]
-    smallest = min(n_samples, n_features)
-    if k < smallest:
-        noise = max(total_var - float(np.sum(explained)), 0.0) / (smallest - k)
-    else:
-        noise = 0.0
-
-    estimator.n_samples_ = n_samples
-    estimator.n_components_ = int(k)
-    estimator.mean_ = np.asarray(mean, dtype=dtype)
-    estimator.components_ = np.ascontiguousarray(components, dtype=dtype)
-    estimator.explained_variance_ = np.asarray(explained, dtype=dtype)
-    ratio = explained / total_var if total_var > 0 else np.zeros_like(explained)
-    estimator.explained_variance_ratio_ = np.asarray(ratio, dtype=dtype)
-    estimator.singular_values_ = np.sqrt(explained * (n_samples - 1)).astype(dtype)
-    estimator.noise_variance_ = float(noise)
-    return estimator
+    attributes, _ = fitted_attributes(
+        variances, components, total_var, mean, n_components=n_components,
+        n_samples=n_samples, n_features=n_features, dtype=dtype)
+    return attributes, solver
 
 
 def transform_pca(estimator, X):
