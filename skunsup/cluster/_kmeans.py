@@ -23,8 +23,9 @@ from skunsup.utils._dask import is_dask_array
 from skunsup.utils._sklearn_compat import Interval, StrOptions, _fit_context
 from skunsup.utils._validation import check_squares_fit
 
+
 class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
-    """K-means clustering with Lloyd's algorithm on parallel numba ops.
+    """K-means clustering with Lloyd's algorithm on parallel numba kernels.
 
     Partitions the samples into ``n_clusters`` clusters by minimising the
     inertia, the weighted sum of **squared** Euclidean distances of the samples
@@ -401,7 +402,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         """
         if is_dask_array(X):  # a lazy Dask array
             return self.fit(X, sample_weight=sample_weight).transform(X)
-        return self.fit(X, sample_weight=sample_weight)._transform(self._check_test_data(X))
+        return self.fit(X, sample_weight=sample_weight)._transform(*self._check_test_data(X))
 
     # --------------------------------------------------------- predict & co.
 
@@ -411,8 +412,9 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                           accept_large_sparse=False)
         if sp.issparse(X):
             X = _prepare_csr(X)
-        check_squares_fit(X, dtype=X.dtype, estimator="KMeans")
-        return X
+        x_squared_norms = ops.row_squared_norms(X)
+        check_squares_fit(X, dtype=X.dtype, estimator="KMeans", x_squared_norms=x_squared_norms)
+        return X, x_squared_norms
 
     def _centers_for(self, X):
         return np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
@@ -443,8 +445,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             from skunsup.cluster._kmeans_dask import predict_kmeans
 
             return predict_kmeans(self, X)
-        X = self._check_test_data(X)
-        labels, _ = ops.assign_labels(X, self._centers_for(X))
+        X, x_squared_norms = self._check_test_data(X)
+        labels, _ = ops.assign_labels(X, self._centers_for(X), x_squared_norms=x_squared_norms)
         return labels
 
     def transform(self, X):
@@ -473,12 +475,11 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             from skunsup.cluster._kmeans_dask import transform_kmeans
 
             return transform_kmeans(self, X)
-        return self._transform(self._check_test_data(X))
+        return self._transform(*self._check_test_data(X))
 
-    def _transform(self, X):
+    def _transform(self, X, x_sq):
         centers = self._centers_for(X)
         c_sq = 2.0 * ops.half_squared_norms(centers)
-        x_sq = ops.row_squared_norms(X)
         out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
         block = ops.BLAS_BLOCK_ROWS
         for start in range(0, X.shape[0], block):
@@ -518,8 +519,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             from skunsup.cluster._kmeans_dask import score_kmeans
 
             return score_kmeans(self, X, sample_weight)
-        X = self._check_test_data(X)
+        X, x_squared_norms = self._check_test_data(X)
         sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
-        _, distances = ops.assign_labels(X, self._centers_for(X))
+        _, distances = ops.assign_labels(X, self._centers_for(X),
+                                         x_squared_norms=x_squared_norms)
         return -float(np.dot(sample_weight, distances))
-

@@ -34,7 +34,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from skunsup.cluster import _kmeans_ops as ops
-from skunsup.cluster._lloyd_memory import kmeans_single_lloyd
+from skunsup.cluster._lloyd_memory import kmeans_single_lloyd, move_samples_to_empty
 from skunsup.cluster._seeding import _kmeans_plusplus
 from skunsup.utils._dask import (
     as_block,
@@ -311,12 +311,7 @@ def _relocate_empty(blocks, centers, sums, weights):
     w = np.concatenate([p[3] for p in parts])
     rows = np.concatenate([p[4] for p in parts])
     order = np.lexsort((index, -dist))[: empty.size]
-    for cluster, pick in zip(empty, order):
-        old = labels[pick]
-        sums[old] -= w[pick] * rows[pick]
-        weights[old] -= w[pick]
-        sums[cluster] = w[pick] * rows[pick]
-        weights[cluster] = w[pick]
+    move_samples_to_empty(empty, labels[order], w[order], rows[order], sums, weights)
 
 
 def _first_center(blocks, rng):

@@ -52,15 +52,31 @@ def relocate_empty_clusters(X, sample_weight, labels, distances, sums, weights):
     candidates = np.flatnonzero((sample_weight > 0) & (distances > 0))
     order = np.argsort(-distances[candidates], kind="stable")
     far = candidates[order[: empty.size]]
-    for cluster, index in zip(empty, far):
-        row = X[index].toarray().ravel() if sp.issparse(X) else X[index]
-        w = sample_weight[index]
-        old = labels[index]
+    rows = X[far].toarray() if sp.issparse(X) else X[far]
+    move_samples_to_empty(empty, labels[far], sample_weight[far], rows, sums, weights)
+    return empty[: far.size]
+
+
+def move_samples_to_empty(empty, old_labels, row_weights, rows, sums, weights):
+    """Move the sample ``rows[i]`` from cluster ``old_labels[i]`` to ``empty[i]``.
+
+    In place on the per-cluster ``sums`` and ``weights`` (as many moves as the
+    shorter of ``empty`` and ``rows``): the relocation step of every executor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._lloyd_memory import move_samples_to_empty
+    >>> sums, weights = np.array([[10.0], [0.0]]), np.array([3.0, 0.0])
+    >>> move_samples_to_empty([1], [0], [1.0], np.array([[9.0]]), sums, weights)
+    >>> sums.ravel().tolist(), weights.tolist()
+    ([1.0, 9.0], [2.0, 1.0])
+    """
+    for cluster, old, w, row in zip(empty, old_labels, row_weights, rows):
         sums[old] -= w * row
         weights[old] -= w
         sums[cluster] = w * row
         weights[cluster] = w
-    return empty[: far.size]
 
 
 def same_clustering(labels1, labels2, n_clusters):
@@ -112,8 +128,8 @@ class MemoryLloyd:
         self._state = None
         self._first = True
 
-    def start(self, n_clusters):
-        """Begin a run (forgets the previous run's labels and bounds)."""
+    def _start(self, n_clusters):
+        """Begin a run (forgets the previous run's bounds)."""
         self._first = True
         self._state = None
         if self.step_kind == "hamerly":
@@ -124,7 +140,7 @@ class MemoryLloyd:
     def step(self, centers):
         """One assignment step; returns (sums, weights, n_changed)."""
         if self._state is None and self.step_kind == "hamerly":
-            self.start(centers.shape[0])
+            self._start(centers.shape[0])
         first = self._first
         self._previous[:] = self.labels
         sums, weights = self._assign(centers, hinted=not first)
@@ -217,7 +233,6 @@ def kmeans_single_lloyd(X, sample_weight, centers_init, *, max_iter, tol, x_squa
     ([0, 0, 1, 1], 2.5, 2)
     """
     executor = MemoryLloyd(X, sample_weight, x_squared_norms, step)
-    executor.start(np.asarray(centers_init).shape[0])
     centers, inertia, n_iter = lloyd(executor, centers_init, max_iter=max_iter, tol=tol,
                                      verbose=verbose)
     return executor.result()[0], inertia, centers, n_iter
