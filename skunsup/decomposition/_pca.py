@@ -388,9 +388,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         1
         """
         if is_dask_array(X):  # blocks reduced on the Dask scheduler, see _pca_dask
-            from skunsup.decomposition._pca_dask import fit_pca
-
-            self._fit_dask(fit_pca, X)
+            self._fit_dask(X)
             return self
         self._fit(X)
         return self
@@ -420,9 +418,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         array([-1.38, -2.22, -3.61,  1.38,  2.22,  3.61])
         """
         if is_dask_array(X):  # lazy projections of a Dask array
-            from skunsup.decomposition._pca_dask import fit_pca, transform_pca
+            from skunsup.decomposition._pca_dask import transform_pca
 
-            self._fit_dask(fit_pca, X)
+            self._fit_dask(X)
             return transform_pca(self, X)
         X, U = self._fit(X)
         if not self._fitted_on_numpy():
@@ -564,8 +562,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self._set_fitted(attributes)
         return X, U
 
-    def _fit_dask(self, fit_pca, X):
+    def _fit_dask(self, X):
         """Fit on a Dask array: the blocks are reduced on its scheduler."""
+        from skunsup.decomposition._pca_dask import fit_pca
+
         attributes, self._fit_svd_solver = fit_pca(self, X)
         self._set_fitted(attributes)
 
