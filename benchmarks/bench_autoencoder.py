@@ -13,6 +13,9 @@ in the same process (rotating order each round, medians reported):
 Then, once each: the denoising autoencoder (noise_std=0.1) and the sparse autoencoder
 with its default penalty (its mean code activation must end within 2x of the target).
 
+Every pool (torch's, and the BLAS of ``MLPRegressor``) runs ``--threads``
+threads, 1 by default (``TORCH_THREADS`` of the harness says why).
+
     python benchmarks/bench_autoencoder.py            # full run, records RESULTS.md
     python benchmarks/bench_autoencoder.py --quick    # smoke run (small data, no record)
     python benchmarks/bench_autoencoder.py --device cuda --json-out out.json
@@ -21,20 +24,12 @@ with its default penalty (its mean code activation must end within 2x of the tar
 (``--from-json`` reads ``gpu.txt`` beside the JSON, as benchmarks/gpu_check.sh writes it.)
 """
 
-import argparse
-import json
 import os
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from _harness import interleave, load_fashion_mnist_float32, median, record  # noqa: E402
+from _harness import TORCH_THREADS, interleave, load_fashion_mnist_float32, main, median
 
 
 def lecture_module(torch):
@@ -82,31 +77,19 @@ def hand_loop(torch, X, epochs, batch_size, device, seed, dataloader=False):
     return lambda Z: model(torch.from_numpy(Z)).numpy()
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+def add_arguments(parser):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--json-out", default=None)
-    parser.add_argument("--from-json", default=None)
-    parser.add_argument("--name", default="autoencoder")
-    args = parser.parse_args()
-    if args.from_json:  # a run of the device machine (benchmarks/gpu_check.sh)
-        from _device import record_device_run
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="interleaved rounds (default: 2, 1 with --quick)")
 
-        machine = Path(args.from_json).with_name("gpu.txt").read_text().strip()
-        record_device_run(args.name, args.from_json, machine)
-        return
 
+def run(args, report):
     import torch
     from sklearn.neural_network import MLPRegressor
-    from threadpoolctl import threadpool_limits
 
     from skunsup.neural_network import Autoencoder, SparseAutoencoder
 
-    torch.set_num_threads(args.threads)
     X_train, _ = load_fashion_mnist_float32("train")
     X_test, _ = load_fashion_mnist_float32("test")
     epochs, batch = args.epochs, 256
@@ -149,7 +132,7 @@ def main():
         skorch = None
     if not cuda:
         def run_mlp():
-            with warnings.catch_warnings(), threadpool_limits(args.threads):
+            with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 mlp = MLPRegressor(hidden_layer_sizes=(128, 32, 128), batch_size=batch,
                                    max_iter=epochs, learning_rate_init=1e-3, tol=0.0,
@@ -197,7 +180,7 @@ def main():
     notes = (
         f"Fashion-MNIST {len(X_train)} train / {len(X_test)} test, {epochs} epochs, batch "
         f"{batch}, the lecture's 784-128-32-128-784 model, Adam 1e-3; {info}; torch "
-        f"threads {args.threads} (BLAS pool limited to {args.threads} for MLPRegressor). "
+        f"threads {args.threads} (and BLAS threads {args.threads} for MLPRegressor). "
         "s/epoch = wall time of the whole training / epochs, median over interleaved runs "
         "(rotating order). Goal (DESIGN.md): skunsup <= 0.8x the hand loop at the same test "
         "BCE. Test losses are of the last run of each contender. Sparse row: "
@@ -207,16 +190,9 @@ def main():
     if hasattr(os, "getloadavg"):
         notes += (f" Load average of the machine at the end of the run: "
                   f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.")
-    command = "python " + " ".join(sys.argv)
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps({"rows": rows, "notes": notes,
-                                                   "command": command}, indent=1))
-        print(json.dumps(rows, indent=1))
-    elif args.quick:
-        print(json.dumps(rows, indent=1))
-    else:
-        record(args.name, rows, notes=notes, command=command)
+    report(rows, notes=notes)
 
 
 if __name__ == "__main__":
-    main()
+    main(__doc__, run, name="autoencoder", add_arguments=add_arguments,
+         threads=TORCH_THREADS)

@@ -1,8 +1,9 @@
 """KMeans (k = 100) and PCA on a Dask array, on a LocalCluster of 2 workers.
 
 skunsup on Dask against dask-ml on the same cluster, in the same run, and
-skunsup in memory (2 numba threads) on the same data as the target of "within
-2x of in memory" (its default, pruned by bounds, and its plain Lloyd steps).
+skunsup in memory (``--threads`` numba threads, default 2) on the same data
+as the target of "within 2x of in memory" (its default, pruned by bounds,
+and its plain Lloyd steps).
 The data are synthetic float32 blobs (100 centres in 32 dimensions, unit
 noise) generated chunk by chunk on the workers (never materialised on the
 client) and persisted there; the in-memory contenders get a copy computed on
@@ -26,21 +27,15 @@ Run ``python benchmarks/bench_dask.py`` (``--quick`` for a smoke run,
 ``--rows N`` to change the size).
 """
 
-import argparse
 import logging
 import os
-import sys
 import threading
 import time
 import warnings
-from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from _harness import interleave, median, record, timed  # noqa: E402
+from _harness import interleave, main, median, timed
 
 N_FEATURES = 32
 N_CENTERS = 100
@@ -116,9 +111,7 @@ def inertia_of(X, centers):
     return float(distances.sum()), int(np.unique(_).size)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small smoke run")
+def add_arguments(parser):
     parser.add_argument("--rows", type=int, default=None, help="rows of the data")
     parser.add_argument("--chunk-rows", type=int, default=250_000)
     parser.add_argument("--iters", type=int, default=None, help="Lloyd iterations")
@@ -128,8 +121,9 @@ def main():
     parser.add_argument("--default-fit-rows", type=int, default=None,
                         help="rows of the default-fit comparison (dask-ml's seeding is "
                              "slow: a leading slice of the data)")
-    parser.add_argument("--no-record", action="store_true")
-    args = parser.parse_args()
+
+
+def run(args, report):
     # the issue's size: 20,000,000 rows (2.4 GiB); dask-ml takes tens of seconds an
     # iteration there, hence one repeat
     n_rows = args.rows or (200_000 if args.quick else 20_000_000)
@@ -146,6 +140,7 @@ def main():
 
     from skunsup.cluster import KMeans
     from skunsup.cluster._kmeans_dask import kmeans_parallel
+    from skunsup.cluster._lloyd_memory import kmeans_single_lloyd
     from skunsup.decomposition import PCA
 
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -181,12 +176,12 @@ def main():
     memory = {}
 
     def measured(name, func):
-        def run():
+        def call():
             with PeakRSS(worker_pids) as rss:
                 result = func()
             memory[name] = (rss.extra_mb, rss.peak_mb)
             return result
-        return run
+        return call
 
     def skunsup_dask():
         return KMeans(N_CLUSTERS, init=init, n_init=1, max_iter=iters, tol=0).fit(Xd)
@@ -197,28 +192,22 @@ def main():
     def skunsup_memory():
         return KMeans(N_CLUSTERS, init=init, n_init=1, max_iter=iters, tol=0).fit(X)
 
+    # Both skunsup fits prune distance computations with Hamerly/Yinyang bounds
+    # (on Dask, kept next to each block): the in-memory plain Lloyd steps show
+    # the cost of an iteration without pruning.
+    def skunsup_memory_lloyd():
+        _, _, centers, n_iter = kmeans_single_lloyd(
+            X, np.ones(X.shape[0]), init, max_iter=iters, tol=0.0,
+            x_squared_norms=None, step="plain")
+        return SimpleNamespace(cluster_centers_=centers, n_iter_=n_iter)
+
     contenders = {
         "skunsup on Dask": measured("skunsup on Dask", skunsup_dask),
         "dask-ml on Dask": measured("dask-ml on Dask", dask_ml_kmeans),
         "skunsup in memory": measured("skunsup in memory", skunsup_memory),
+        "skunsup in memory, plain Lloyd (no pruning)": measured(
+            "skunsup in memory, plain Lloyd (no pruning)", skunsup_memory_lloyd),
     }
-    import inspect
-    from types import SimpleNamespace
-
-    from skunsup.cluster._lloyd_memory import kmeans_single_lloyd as _kmeans_single_lloyd
-
-    if "step" in inspect.signature(_kmeans_single_lloyd).parameters:
-        # Both skunsup fits prune distance computations with Hamerly/Yinyang
-        # bounds (on Dask, kept next to each block): show the in-memory plain
-        # Lloyd steps too, the cost of an iteration without pruning.
-        def skunsup_memory_lloyd():
-            _, _, centers, n_iter = _kmeans_single_lloyd(
-                X, np.ones(X.shape[0]), init, max_iter=iters, tol=0.0,
-                x_squared_norms=None, step="plain")
-            return SimpleNamespace(cluster_centers_=centers, n_iter_=n_iter)
-
-        contenders["skunsup in memory, plain Lloyd (no pruning)"] = measured(
-            "skunsup in memory, plain Lloyd (no pruning)", skunsup_memory_lloyd)
     times, results = interleave(contenders, repeats=repeats)
     per_iter = {name: median(t) / results[name].n_iter_ for name, t in times.items()}
     reference_inertia, _ = inertia_of(X, results["skunsup in memory"].cluster_centers_)
@@ -321,8 +310,8 @@ def main():
         f"Data: {n_rows:,} x {N_FEATURES} float32 blobs ({n_rows * N_FEATURES * 4 / 2**30:.2f}"
         f" GiB, {N_CENTERS} centres, unit noise), generated chunk by chunk "
         f"({chunk_rows:,} rows per chunk) on a LocalCluster of 2 worker processes x 1 "
-        "thread and persisted there. 'skunsup in memory' runs on the client "
-        "with 2 numba threads, on a computed copy. KMeans 'seconds' = fit time / "
+        "thread and persisted there. 'skunsup in memory' runs on the client with "
+        f"{args.threads} numba threads, on a computed copy. KMeans 'seconds' = fit time / "
         "iterations from the same centres (k-means|| of skunsup), including the fixed "
         "passes of a fit; inertia recomputed from each contender's centres in float64 "
         "(dask-ml's own `inertia_` sums unsquared distances after a tolerance stop). "
@@ -334,13 +323,8 @@ def main():
         "faster than dask-ml per iteration, within 2x of skunsup in memory, inertia and "
         "explained variance equal to the in-memory fit."
     )
-    if not args.no_record and not args.quick:
-        record("dask", rows, notes=notes)
-    else:
-        from _harness import render_table
-
-        print(render_table(rows))
+    report(rows, notes=notes)
 
 
 if __name__ == "__main__":
-    main()
+    main(__doc__, run, name="dask", add_arguments=add_arguments)

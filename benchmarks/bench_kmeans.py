@@ -12,24 +12,16 @@ Two parts:
    allocates (tracemalloc) on top of X.
 
 Run from the repository root: ``python benchmarks/bench_kmeans.py`` (``--quick``
-for a smoke run on subsets that records nothing).
+for a smoke run on subsets that records nothing). The two parts are recorded as
+``kmeans`` and ``kmeans_default_fit`` (``--name`` and ``<name>_default_fit``).
 """
 
-import argparse
-import sys
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from _harness import interleave, load_fashion_mnist_float32, median, record, timed  # noqa: E402
-from sklearn.cluster import KMeans as SklearnKMeans  # noqa: E402
-from sklearn.datasets import make_blobs  # noqa: E402
-
-from skunsup.cluster import KMeans, kmeans_plusplus  # noqa: E402
+from _harness import interleave, load_fashion_mnist_float32, main, median, timed
+from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.datasets import make_blobs
 
 
 def blobs(n_samples, random_state=0):
@@ -39,6 +31,8 @@ def blobs(n_samples, random_state=0):
 
 
 def per_iteration_rows(datasets, cases, max_iter, repeats):
+    from skunsup.cluster import KMeans, kmeans_plusplus
+
     rows = []
     for data_name, k in cases:
         X = datasets[data_name]
@@ -102,6 +96,8 @@ def standard_error(inertias):
 
 
 def default_fit_rows(X, data_name, ks, seeds):
+    from skunsup.cluster import KMeans
+
     rows = []
     for k in ks:
         times = {"skunsup": [], "sklearn": []}
@@ -167,9 +163,7 @@ seeds; *std. error of diff*: its standard error from the seed-to-seed spread of 
 """
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small smoke run, no record")
+def add_arguments(parser):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=5,
                         help="seeds of the default-fit comparison (0..n-1)")
@@ -178,7 +172,10 @@ def main():
     parser.add_argument("--per-iteration-only", action="store_true",
                         help="only the per-iteration comparison (keeps the default-fit "
                              "record, e.g. a --seeds 20 run)")
-    args = parser.parse_args()
+
+
+def run(args, report):
+    from skunsup.cluster import KMeans
 
     fashion, _ = load_fashion_mnist_float32()
     n_blobs = 1_000_000
@@ -203,17 +200,12 @@ def main():
     cases = [("fashion-mnist", 10), ("fashion-mnist", 100), ("fashion-mnist", 256),
              ("blobs", 100)]
     if not args.default_fit_only:
-        rows = per_iteration_rows(datasets, cases, max_iter, repeats)
-        if not args.quick:
-            record("kmeans", rows, notes=NOTES_PER_ITERATION)
-    if args.per_iteration_only:
-        return
-    rows = default_fit_rows(fashion, "fashion-mnist", default_ks, seeds)
-    if args.quick:
-        print("quick run: nothing recorded")
-        return
-    record("kmeans_default_fit", rows, notes=NOTES_DEFAULT)
+        report(per_iteration_rows(datasets, cases, max_iter, repeats),
+               notes=NOTES_PER_ITERATION)
+    if not args.per_iteration_only:
+        report(default_fit_rows(fashion, "fashion-mnist", default_ks, seeds),
+               notes=NOTES_DEFAULT, part="default_fit")
 
 
 if __name__ == "__main__":
-    main()
+    main(__doc__, run, name="kmeans", add_arguments=add_arguments)

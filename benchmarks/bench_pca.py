@@ -19,18 +19,11 @@ Run from the repository root::
     python benchmarks/bench_pca.py --quick    # smoke run on subsets, not recorded
 """
 
-import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from _harness import interleave, load_fashion_mnist_float32, median, record  # noqa: E402
+from _harness import interleave, load_fashion_mnist_float32, main, median
 
 OUR_SOLVERS = ["auto", "covariance_eigh", "full", "randomized", "arpack"]
 PEER_SOLVERS = ["covariance_eigh", "full", "randomized", "arpack"]
@@ -122,12 +115,13 @@ def run_problem(name, X, n_components, repeats, ours, theirs, threads_note):
     return rows, f"- {name}: scikit-learn solvers (one run each): {survey_text}. {threads_note}"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small subsets, no record")
-    parser.add_argument("--repeats", type=int, default=None)
-    args = parser.parse_args()
+def add_arguments(parser):
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="rounds of the slow solvers (the fast ones: 2 * repeats + 1; "
+                             "default: 3, 1 with --quick)")
 
+
+def run(args, report):
     import numba
     from sklearn.decomposition import PCA as SklearnPCA
 
@@ -161,14 +155,8 @@ def main():
         f"(load at start: {load_start}); on a shared machine above 2 the times are "
         f"noisy, compare the ratios of one run only.",
     ])
-    if args.quick:
-        from _harness import render_table
-
-        print(render_table(rows))
-        print(text)
-    else:
-        record("pca", rows, notes=text)
+    report(rows, notes=text)
 
 
 if __name__ == "__main__":
-    main()
+    main(__doc__, run, name="pca", add_arguments=add_arguments)

@@ -18,32 +18,26 @@ perplexity 30, symmetric, summing to 1) and the *exact* normaliser ``Z = sum_{i
 each library's reported ``kl_divergence_`` (Barnes-Hut estimates; for SNE its
 own cost, a sum of per-point KLs, not comparable).
 
-Each contender is a function ``(X, seed) -> (embedding, own_kl)`` in
-``CONTENDERS``; new rows (e.g. openTSNE, other methods) are one function and
-one entry there.
+Each contender is a function ``(X, seed, max_iter, n_jobs) -> (embedding,
+own_kl)`` in ``CONTENDERS``; new rows (e.g. openTSNE, other methods) are one
+function and one entry there. Every fit and quality computation runs with
+``--threads`` threads (``n_jobs``).
 
-Run: ``python benchmarks/bench_tsne.py [--sizes 10000 70000] [--quick]``.
+Run: ``python benchmarks/bench_tsne.py [--sizes 10000 70000] [--quick]``
+(``--name tsne_10k`` records a run of other sizes beside the main one).
 """
 
-import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from _harness import load_fashion_mnist_float32, record  # noqa: E402
+from _harness import load_fashion_mnist_float32, main
 
 PERPLEXITY = 30.0
 MAX_ITER = 1000
-N_JOBS = 2
 
 
 # ---------------------------------------------------------------------------
-# contenders: (X, seed, max_iter) -> (embedding, own_kl)
+# contenders: (X, seed, max_iter, n_jobs) -> (embedding, own_kl)
 # ---------------------------------------------------------------------------
 
 
@@ -52,48 +46,48 @@ def _sklearn_learning_rate(X):
     return max(X.shape[0] / 12.0 / 4.0, 50.0)
 
 
-def skunsup_bh(X, seed, max_iter):
+def skunsup_bh(X, seed, max_iter, n_jobs):
     from skunsup.manifold import TSNE
 
     # scikit-learn's schedule (its 'auto' rate in both phases), so that both
     # libraries take the same optimisation path and only the speed differs
     tsne = TSNE(perplexity=PERPLEXITY, max_iter=max_iter, method="barnes_hut", angle=0.5,
                 init="pca", learning_rate=_sklearn_learning_rate(X), random_state=seed,
-                n_jobs=N_JOBS).fit(X)
+                n_jobs=n_jobs).fit(X)
     return tsne.embedding_, tsne.kl_divergence_
 
 
-def sklearn_bh(X, seed, max_iter):
+def sklearn_bh(X, seed, max_iter, n_jobs):
     from sklearn.manifold import TSNE
 
     tsne = TSNE(perplexity=PERPLEXITY, max_iter=max_iter, method="barnes_hut", angle=0.5,
-                init="pca", learning_rate="auto", random_state=seed, n_jobs=N_JOBS)
+                init="pca", learning_rate="auto", random_state=seed, n_jobs=n_jobs)
     Y = tsne.fit_transform(X)
     return Y, tsne.kl_divergence_
 
 
-def skunsup_tsne_exact(X, seed, max_iter):
+def skunsup_tsne_exact(X, seed, max_iter, n_jobs):
     from skunsup.manifold import TSNE
 
     tsne = TSNE(perplexity=PERPLEXITY, max_iter=max_iter, method="exact", init="pca",
                 learning_rate=_sklearn_learning_rate(X), random_state=seed,
-                n_jobs=N_JOBS).fit(X)
+                n_jobs=n_jobs).fit(X)
     return tsne.embedding_, tsne.kl_divergence_
 
 
-def skunsup_sne(X, seed, max_iter):
+def skunsup_sne(X, seed, max_iter, n_jobs):
     from skunsup.manifold import SNE
 
     sne = SNE(perplexity=PERPLEXITY, max_iter=max_iter, init="pca", random_state=seed,
-              n_jobs=N_JOBS).fit(X)
+              n_jobs=n_jobs).fit(X)
     return sne.embedding_, sne.kl_divergence_
 
 
-def sklearn_exact(X, seed, max_iter):
+def sklearn_exact(X, seed, max_iter, n_jobs):
     from sklearn.manifold import TSNE
 
     tsne = TSNE(perplexity=PERPLEXITY, max_iter=max_iter, method="exact", init="pca",
-                learning_rate="auto", random_state=seed, n_jobs=N_JOBS)
+                learning_rate="auto", random_state=seed, n_jobs=n_jobs)
     Y = tsne.fit_transform(X)
     return Y, tsne.kl_divergence_
 
@@ -115,12 +109,13 @@ CONTENDERS = {
 class Quality:
     """One P and the true 10-NN of X, shared by every embedding of X."""
 
-    def __init__(self, X):
+    def __init__(self, X, n_jobs):
         from skunsup.manifold._affinity import knn_affinities
         from skunsup.manifold._neighbors import build_knn_index
 
-        self.P = knn_affinities(X, PERPLEXITY, n_jobs=N_JOBS).P.tocsr()
-        _, self.knn, _ = build_knn_index(X, 10, n_jobs=N_JOBS)
+        self.n_jobs = n_jobs
+        self.P = knn_affinities(X, PERPLEXITY, n_jobs=n_jobs).P.tocsr()
+        _, self.knn, _ = build_knn_index(X, 10, n_jobs=n_jobs)
 
     def common_kl(self, Y):
         """sum p log(p / w) + log Z, Z exact over all pairs."""
@@ -129,7 +124,7 @@ class Quality:
 
         Y = np.ascontiguousarray(Y, dtype=np.float64)
         n = Y.shape[0]
-        with numba_threads(N_JOBS):
+        with numba_threads(self.n_jobs):
             attr, kl_rows = np.empty_like(Y), np.empty(n)
             P = self.P
             G.attractive_forces(P.data.astype(np.float64), P.indices.astype(np.int64),
@@ -153,7 +148,7 @@ def pca50(X, seed=0):
     return PCA(50, random_state=seed).fit_transform(X).astype(np.float64)
 
 
-def run_rows(X, names, *, size_label, max_iter, seed, quality, on_row=None):
+def run_rows(X, names, *, size_label, max_iter, seed, n_jobs, quality, on_row=None):
     """Run each contender once, in order; a row (with its quality) per contender.
 
     ``on_row(rows_so_far)`` is called after each contender, so that a long run
@@ -164,7 +159,7 @@ def run_rows(X, names, *, size_label, max_iter, seed, quality, on_row=None):
         print(f"[bench_tsne] N={size_label}: {name} ...", flush=True)
         tic = time.perf_counter()
         cpu = time.process_time()
-        Y, own_kl = CONTENDERS[name](X, seed, max_iter)
+        Y, own_kl = CONTENDERS[name](X, seed, max_iter, n_jobs)
         seconds = time.perf_counter() - tic
         cpu_seconds = time.process_time() - cpu
         print(f"[bench_tsne]   {seconds:.1f} s (process CPU {cpu_seconds:.1f} s)", flush=True)
@@ -191,29 +186,24 @@ def add_ratios(rows, ours, peer):
                                               row["seconds"], 2)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser):
     parser.add_argument("--sizes", type=int, nargs="*", default=[10000, 70000],
                         help="Barnes-Hut sizes (first N Fashion-MNIST images)")
     parser.add_argument("--exact-size", type=int, default=2000,
                         help="size of the exact SNE / t-SNE comparison (0 skips it)")
     parser.add_argument("--max-iter", type=int, default=MAX_ITER)
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 1,500 points, 300 iterations, not recorded")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--name", default="tsne",
-                        help="results name (benchmarks/results/<name>.json), e.g. tsne_70k "
-                             "for a separate long run")
-    args = parser.parse_args(argv)
 
-    if args.quick:
+
+def run(args, report):
+    if args.quick:  # 1,500 and 500 points, 300 iterations
         args.sizes, args.exact_size, args.max_iter = [1500], 500, 300
 
     notes = (
         "Fashion-MNIST (first N of the 70,000 images, [0, 1] float32) after PCA to 50 "
         "dimensions; both libraries get the same array, perplexity 30, 1000 iterations "
         "(250 of early exaggeration 12), PCA initialisation, learning rate max(N/48, 50), "
-        f"n_jobs={N_JOBS}. *KL (common)*: KL(P || Q) of each map with one P for all "
+        f"n_jobs={args.threads}. *KL (common)*: KL(P || Q) of each map with one P for all "
         "(skunsup's kNN affinities, perplexity 30) and the exact normaliser over all pairs. "
         "*own KL*: each library's own figure (Barnes-Hut estimates; SNE's own cost is a sum "
         "of per-point KLs and not comparable). *10-NN kept*: mean fraction of each point's "
@@ -231,34 +221,26 @@ def main(argv=None):
         add_ratios(table, "skunsup TSNE barnes_hut", "scikit-learn TSNE barnes_hut")
         add_ratios(table, "skunsup TSNE exact", "scikit-learn TSNE exact")
         add_ratios(table, "skunsup SNE (exact)", "scikit-learn TSNE exact")
-        if not args.quick:
-            partial = "" if final else (
-                "\n\n**Partial run**: the contenders missing from the table had not finished "
-                "when this was recorded.")
-            record(args.name, table, notes=notes + partial)
-        return table
+        partial = "" if final else (
+            "\n\n**Partial run**: the contenders missing from the table had not finished "
+            "when this was recorded.")
+        report(table, notes=notes + partial)
 
     for n in args.sizes:
         X = pca50(X_all[:n], args.seed)
-        quality = Quality(X)
         rows += run_rows(X, ["skunsup TSNE barnes_hut", "scikit-learn TSNE barnes_hut"],
                          size_label=n, max_iter=args.max_iter, seed=args.seed,
-                         quality=quality, on_row=finish)
+                         n_jobs=args.threads, quality=Quality(X, args.threads),
+                         on_row=finish)
     if args.exact_size:
         X = pca50(X_all[:args.exact_size], args.seed)
-        quality = Quality(X)
         rows += run_rows(X, ["skunsup SNE (exact)", "skunsup TSNE exact",
                              "scikit-learn TSNE exact"],
                          size_label=args.exact_size, max_iter=args.max_iter, seed=args.seed,
-                         quality=quality, on_row=finish)
-    rows = finish([], final=True)
-
-    if args.quick:
-        from _harness import render_table
-
-        print(render_table(rows))
-    return rows
+                         n_jobs=args.threads, quality=Quality(X, args.threads),
+                         on_row=finish)
+    finish([], final=True)
 
 
 if __name__ == "__main__":
-    main()
+    main(__doc__, run, name="tsne", add_arguments=add_arguments)

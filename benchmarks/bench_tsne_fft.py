@@ -4,18 +4,19 @@ Rows (``tsne_fft``):
 
 * Fashion-MNIST, the first ``N`` images (``--n``, default all 70,000) after
   PCA to 50 dimensions (computed once, the same float32 array for both):
-  ``skunsup.manifold.TSNE(n_jobs=2, random_state=0)`` with its defaults
+  ``skunsup.manifold.TSNE(n_jobs=threads, random_state=0)`` with its defaults
   (``method="auto"``: Barnes-Hut below 150,000 points, FFT interpolation
-  from there; exact BLAS kNN, 1000 iterations, learning rate N/48) against ``openTSNE.TSNE(n_jobs=2, random_state=0)``
-  with its defaults (FFT interpolation, Annoy kNN, 750 iterations, learning
-  rate N/12).
+  from there; exact BLAS kNN, 1000 iterations, learning rate N/48) against
+  ``openTSNE.TSNE(n_jobs=threads, random_state=0)`` with its defaults (FFT
+  interpolation, Annoy kNN, 750 iterations, learning rate N/12); ``threads``
+  is ``--threads`` (default 2).
 * ``--scale``: skunsup alone on a 1,000,000-point, 50-dimensional mixture
   of 100 Gaussians (time and peak memory).
 
-Each fit runs in a fresh subprocess (so that the peak resident memory,
-``ru_maxrss``, is the contender's own), after a warm-up fit of 2,000 points
-in that process (numba loads its compiled kernels from the cache, openTSNE
-its own): ``seconds`` is the steady-state wall time of ``fit``.
+Each fit runs in a fresh subprocess (this script with ``--child``, so that the
+peak resident memory is the contender's own), after a warm-up fit of 2,000
+points in that process (numba loads its compiled kernels from the cache,
+openTSNE its own): ``seconds`` is the steady-state wall time of ``fit``.
 
 Quality, computed the same way for both: ``KL (common)`` is ``KL(P || Q)``
 with one P (skunsup's sparse kNN affinities at perplexity 30, symmetric,
@@ -36,37 +37,31 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
+from _harness import load_fashion_mnist_float32, main
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-
-from _harness import load_fashion_mnist_float32, record  # noqa: E402
-
-N_JOBS = 2
 SEED = 0
 
 
 # ---------------------------------------------------------------------------
-# contenders, run inside a child process: (X, quick) -> (embedding, own_kl, extra)
+# contenders, run inside a child process:
+# (X, quick, n_jobs) -> (embedding, own_kl, extra)
 # ---------------------------------------------------------------------------
-def skunsup_default(X, quick):
+def skunsup_default(X, quick, n_jobs):
     from skunsup.manifold import TSNE
 
     kwargs = {"max_iter": 300} if quick else {}
-    tsne = TSNE(random_state=SEED, n_jobs=N_JOBS, **kwargs).fit(X)
+    tsne = TSNE(random_state=SEED, n_jobs=n_jobs, **kwargs).fit(X)
     return tsne.embedding_, tsne.kl_divergence_, {"method": tsne._method,
                                                   "iterations": tsne.n_iter_}
 
 
-def opentsne_default(X, quick):
+def opentsne_default(X, quick, n_jobs):
     import openTSNE
 
     kwargs = {"n_iter": 300 - 250} if quick else {}
-    embedding = openTSNE.TSNE(n_jobs=N_JOBS, random_state=SEED, **kwargs).fit(X)
+    embedding = openTSNE.TSNE(n_jobs=n_jobs, random_state=SEED, **kwargs).fit(X)
     return np.asarray(embedding), float(embedding.kl_divergence), {
         "method": "fft", "iterations": 250 + (kwargs.get("n_iter") or 500)}
 
@@ -84,13 +79,13 @@ def _peak_rss_mb():
     return float("nan")
 
 
-def _child(name, data_path, out_path, quick):
+def _child(name, data_path, out_path, quick, n_jobs):
     X = np.load(data_path)
     func = CONTENDERS[name]
-    func(X[:2000], True)  # warm-up: JIT caches, imports
+    func(X[:2000], True, n_jobs)  # warm-up: JIT caches, imports
     base = _peak_rss_mb()
     tic = time.perf_counter()
-    Y, own_kl, extra = func(X, quick)
+    Y, own_kl, extra = func(X, quick, n_jobs)
     seconds = time.perf_counter() - tic
     peak = _peak_rss_mb()
     np.save(out_path, np.ascontiguousarray(Y, dtype=np.float64))
@@ -98,10 +93,11 @@ def _child(name, data_path, out_path, quick):
                       "peak_before_mb": base, **extra}))
 
 
-def run_isolated(name, data_path, quick):
+def run_isolated(name, data_path, quick, n_jobs):
     with tempfile.TemporaryDirectory() as tmp:
         out_path = os.path.join(tmp, "Y.npy")
-        cmd = [sys.executable, __file__, "--child", name, data_path, out_path]
+        cmd = [sys.executable, __file__, "--child", name, data_path, out_path,
+               "--threads", str(n_jobs)]
         if quick:
             cmd.append("--quick")
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -114,13 +110,13 @@ def run_isolated(name, data_path, quick):
 # ---------------------------------------------------------------------------
 # quality, the same for every embedding
 # ---------------------------------------------------------------------------
-def common_kl(P, Y):
+def common_kl(P, Y, n_jobs):
     """KL(P || Q) with the exact O(n²) normaliser (skunsup's exact kernels, parallel)."""
     from skunsup.manifold._objectives import TSNEObjective
     from skunsup.utils._numba import numba_threads
 
     Y = np.ascontiguousarray(Y, dtype=np.float64)
-    with numba_threads(N_JOBS):
+    with numba_threads(n_jobs):
         return TSNEObjective(P, "exact")(Y, 1.0, True, np.empty_like(Y))
 
 
@@ -148,36 +144,37 @@ def gaussian_mixture(n, dim=50, n_components=100, seed=SEED):
     return X.astype(np.float32)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=70000)
-    parser.add_argument("--quick", action="store_true", help="smoke run: 5000 points, 300 iterations")
+def add_arguments(parser):
+    parser.add_argument("--n", type=int, default=70000,
+                        help="first N Fashion-MNIST images (--quick: 5000 and 300 iterations)")
     parser.add_argument("--scale", action="store_true", help="also the 1M-point mixture")
-    parser.add_argument("--child", nargs=3, metavar=("NAME", "DATA", "OUT"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        _child(*args.child, args.quick)
-        return
-    n = 5000 if args.quick else args.n
-    X = fashion_pca50(n)
-    from skunsup.manifold._affinity import knn_affinities
+    parser.add_argument("--child", nargs=3, metavar=("NAME", "DATA", "OUT"),
+                        help=argparse.SUPPRESS)
 
+
+def run(args, report):
+    if args.child:  # one fit, in the process that run_isolated started
+        _child(*args.child, args.quick, args.threads)
+        return
+    from skunsup.manifold._affinity import knn_affinities
     from skunsup.manifold._neighbors import build_knn_index
 
-    P = knn_affinities(X.astype(np.float64), 30.0, n_jobs=N_JOBS).P
-    high = build_knn_index(X, 10, n_jobs=N_JOBS)[1]
+    n = 5000 if args.quick else args.n
+    X = fashion_pca50(n)
+    P = knn_affinities(X.astype(np.float64), 30.0, n_jobs=args.threads).P
+    high = build_knn_index(X, 10, n_jobs=args.threads)[1]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         data_path = os.path.join(tmp, "X.npy")
         np.save(data_path, X)
         results = {}
         for name in CONTENDERS:  # one run each (a 70k run costs minutes on 2 shared cores)
-            Y, info = run_isolated(name, data_path, args.quick)
+            Y, info = run_isolated(name, data_path, args.quick, args.threads)
             results[name] = (Y, info)
             print(name, info, flush=True)
         peer = results["openTSNE"][1]
         for name, (Y, info) in results.items():
-            kl = common_kl(P, Y)
+            kl = common_kl(P, Y, args.threads)
             rows.append({
                 "data": f"Fashion-MNIST {n} (PCA-50)",
                 "implementation": f"{name} (default: {info['method']})",
@@ -198,7 +195,7 @@ def main():
             path = os.path.join(tmp, "X1m.npy")
             np.save(path, Xs)
             del Xs
-            Y, info = run_isolated("skunsup TSNE", path, False)
+            Y, info = run_isolated("skunsup TSNE", path, False, args.threads)
             rows.append({
                 "data": "Gaussian mixture 1,000,000 x 50 (100 components)",
                 "implementation": f"skunsup TSNE (default: {info['method']})",
@@ -210,13 +207,13 @@ def main():
     notes = (
         "Goal (DESIGN.md): skunsup's default TSNE at <= 1.0x openTSNE's wall time with KL <= "
         "1.02x openTSNE's and 10-NN preservation within 0.005. One fit per contender, each in "
-        "its own process after a 2,000-point warm-up fit; 2 threads each. KL (common): one "
-        "P (skunsup's kNN affinities, perplexity 30) and the exact normaliser over all pairs. "
-        "own KL: each library's figure (openTSNE's is on its own Annoy P). peak MB: the "
-        "child process' peak resident memory (Python, libraries, data included)."
+        f"its own process after a 2,000-point warm-up fit; {args.threads} threads each. KL "
+        "(common): one P (skunsup's kNN affinities, perplexity 30) and the exact normaliser "
+        "over all pairs. own KL: each library's figure (openTSNE's is on its own Annoy P). "
+        "peak MB: the child process' peak resident memory (Python, libraries, data included)."
     )
-    record("tsne_fft" + ("_quick" if args.quick else ""), rows, notes=notes)
+    report(rows, notes=notes)
 
 
 if __name__ == "__main__":
-    main()
+    main(__doc__, run, name="tsne_fft", add_arguments=add_arguments)

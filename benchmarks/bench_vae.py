@@ -6,6 +6,9 @@ plus the closed-form KL, Adam 1e-3, batch 128) on Fashion-MNIST (60k train, 10k 
 example's model and loss) and skunsup's ``VAE`` run interleaved in the same process
 (rotating order, medians). Test negative ELBO per sample (nats) after epochs 1, 5, 10.
 
+torch runs ``--threads`` threads, 1 by default (``TORCH_THREADS`` of the harness says
+why).
+
     python benchmarks/bench_vae.py            # full run, records RESULTS.md
     python benchmarks/bench_vae.py --quick    # smoke run (small data, no record)
     python benchmarks/bench_vae.py --device cuda --json-out out.json
@@ -14,18 +17,10 @@ example's model and loss) and skunsup's ``VAE`` run interleaved in the same proc
 (``--from-json`` reads ``gpu.txt`` beside the JSON, as benchmarks/gpu_check.sh writes it.)
 """
 
-import argparse
-import json
 import os
-import sys
 import time
-from pathlib import Path
 
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from _harness import interleave, load_fashion_mnist_float32, median, record  # noqa: E402
+from _harness import TORCH_THREADS, interleave, load_fashion_mnist_float32, main, median
 
 CHECKPOINTS = (1, 5, 10)
 
@@ -100,27 +95,16 @@ def ours_vae(X, X_test, epochs, device):
     return seconds, test, vae
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+def add_arguments(parser):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--json-out", default=None)
-    parser.add_argument("--from-json", default=None)
-    parser.add_argument("--name", default="vae")
-    args = parser.parse_args()
-    if args.from_json:  # a run of the device machine (benchmarks/gpu_check.sh)
-        from _device import record_device_run
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="interleaved rounds (default: 2, 1 with --quick)")
 
-        machine = Path(args.from_json).with_name("gpu.txt").read_text().strip()
-        record_device_run(args.name, args.from_json, machine)
-        return
 
+def run(args, report):
     import torch
 
-    torch.set_num_threads(args.threads)
     X_train, _ = load_fashion_mnist_float32("train")
     X_test, _ = load_fashion_mnist_float32("test")
     epochs = args.epochs
@@ -178,16 +162,8 @@ def main():
     if hasattr(os, "getloadavg"):
         notes += (f" Load average of the machine at the end of the run: "
                   f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.")
-    command = "python " + " ".join(sys.argv)
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps({"rows": rows, "notes": notes,
-                                                   "command": command}, indent=1))
-        print(json.dumps(rows, indent=1))
-    elif args.quick:
-        print(json.dumps(rows, indent=1))
-    else:
-        record(args.name, rows, notes=notes, command=command)
+    report(rows, notes=notes)
 
 
 if __name__ == "__main__":
-    main()
+    main(__doc__, run, name="vae", add_arguments=add_arguments, threads=TORCH_THREADS)
