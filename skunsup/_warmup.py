@@ -18,21 +18,28 @@ def _kmeans_paths():
     import scipy.sparse as sp
 
     from skunsup.cluster import KMeans
+    from skunsup.cluster import _kmeans_ops as ops
     from skunsup.cluster._lloyd_memory import kmeans_single_lloyd
 
     rng = np.random.default_rng(0)
-    for dtype in (np.float32, np.float64):
-        X = rng.normal(size=(300, 5)).astype(dtype)
-        # k <= 4: Hamerly's single bound; k = 40: Yinyang's groups and the
-        # matrix-product path; 'elkan': the hinted step; CSR: the sparse kernels
-        for k in (3, 40):
-            KMeans(k, n_init=1, max_iter=3, random_state=0).fit(X).transform(X[:5])
-            # plain steps: the Dask blocks' and the plotting helpers' path
-            kmeans_single_lloyd(X, np.ones(len(X)), X[:k], max_iter=2, tol=0.0,
-                                x_squared_norms=None, step="plain")
-        KMeans(3, n_init=1, max_iter=3, algorithm="elkan", random_state=0).fit(X)
-        KMeans(3, n_init=1, max_iter=3, random_state=0).fit(
-            sp.csr_matrix(np.where(X > 0, X, 0))).predict(X[:5])
+    # these tiny fits would run in NumPy (_kmeans_ops.is_small): send them to
+    # the kernels, which larger fits run
+    saved, ops.NUMPY_MAX_WORK = ops.NUMPY_MAX_WORK, -1
+    try:
+        for dtype in (np.float32, np.float64):
+            X = rng.normal(size=(300, 5)).astype(dtype)
+            # k <= 4: Hamerly's single bound; k = 40: Yinyang's groups and the
+            # matrix-product path; 'elkan': the hinted step; CSR: the sparse kernels
+            for k in (3, 40):
+                KMeans(k, n_init=1, max_iter=3, random_state=0).fit(X).transform(X[:5])
+                # plain steps: the Dask blocks' and the plotting helpers' path
+                kmeans_single_lloyd(X, np.ones(len(X)), X[:k], max_iter=2, tol=0.0,
+                                    x_squared_norms=None, step="plain")
+            KMeans(3, n_init=1, max_iter=3, algorithm="elkan", random_state=0).fit(X)
+            KMeans(3, n_init=1, max_iter=3, random_state=0).fit(
+                sp.csr_matrix(np.where(X > 0, X, 0))).predict(X[:5])
+    finally:
+        ops.NUMPY_MAX_WORK = saved
 
 
 def _pca_paths():

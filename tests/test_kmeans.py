@@ -1,5 +1,6 @@
 """KMeans: kernels against the NumPy reference, scikit-learn parity, invariants, bad input."""
 
+import contextlib
 import re
 import warnings
 
@@ -20,6 +21,27 @@ from skunsup.utils._numba import numba_threads
 from tests.reference import kmeans as ref
 
 DTYPES = [np.float32, np.float64]
+# NUMPY_MAX_WORK values that send every op to the numba kernels / to NumPy
+BACKENDS = {"numba": -1, "numpy": 2**62, "default": ops.NUMPY_MAX_WORK}
+
+
+@contextlib.contextmanager
+def ops_backend(name):
+    """Run the k-means ops on the numba kernels or on NumPy, whatever the size."""
+    saved = ops.NUMPY_MAX_WORK
+    ops.NUMPY_MAX_WORK = BACKENDS[name]
+    try:
+        yield
+    finally:
+        ops.NUMPY_MAX_WORK = saved
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _numba_kernels():
+    """This module's small data reaches the numba kernels (it would run in NumPy
+    otherwise); the tests of the NumPy versions ask for them by name."""
+    with ops_backend("numba"):
+        yield
 
 
 def _rtol(dtype):
@@ -48,11 +70,13 @@ def lloyd_problems(draw):
     return X, w, centers, sparse
 
 
-@given(lloyd_problems())
-def test_lloyd_partials_match_reference(problem):
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@given(problem=lloyd_problems())
+def test_lloyd_partials_match_reference(backend, problem):
     X, w, centers, sparse = problem
     Xin = sp.csr_matrix(X) if sparse else X
-    labels, sums, weights, inertia, dist = ops.lloyd_partials(Xin, w, centers)
+    with ops_backend(backend):
+        labels, sums, weights, inertia, dist = ops.lloyd_partials(Xin, w, centers)
     ref_labels, _, _, ref_inertia, ref_dist = ref.lloyd_step(X, w, centers)
     rtol = _rtol(X.dtype)
     scale = 1.0 + np.abs(X).max() ** 2 + np.abs(centers).max() ** 2
@@ -93,14 +117,16 @@ def test_lloyd_from_hints_matches_reference(problem, hint_kind):
     np.testing.assert_allclose(inertia, ref_inertia, rtol=1e-12, atol=1e-12 * scale)
 
 
-@given(st.integers(1, 60), st.integers(1, 5), st.floats(-1e4, 1e4), st.floats(1e-3, 1e3),
-       st.sampled_from(DTYPES), st.integers(0, 2**16))
-def test_weighted_mean_variance_matches_numpy(n, d, offset, scale, dtype, seed):
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@given(n=st.integers(1, 60), d=st.integers(1, 5), offset=st.floats(-1e4, 1e4),
+       scale=st.floats(1e-3, 1e3), dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2**16))
+def test_weighted_mean_variance_matches_numpy(backend, n, d, offset, scale, dtype, seed):
     rng = np.random.default_rng(seed)
     X = (offset + scale * rng.normal(size=(n, d))).astype(dtype)
     w = rng.uniform(0.0, 3.0, size=n)
     w[0] += 1.0
-    mean, var = ops.weighted_mean_variance(X, w)
+    with ops_backend(backend):
+        mean, var = ops.weighted_mean_variance(X, w)
     X64 = X.astype(np.float64)
     ref_mean = np.average(X64, axis=0, weights=w)
     ref_var = np.average((X64 - ref_mean) ** 2, axis=0, weights=w)
@@ -126,11 +152,13 @@ def test_lloyd_from_hints_refuses_bad_hints():
         ops.lloyd_partials_from_hints(X, np.ones(3), np.zeros((2, 2)), np.array([0, 2, 1]))
 
 
-@given(lloyd_problems(), st.integers(1, 4))
-def test_kmeans_plusplus_trials_match_reference(problem, n_trials):
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@given(problem=lloyd_problems(), n_trials=st.integers(1, 4))
+def test_kmeans_plusplus_trials_match_reference(backend, problem, n_trials):
     X, w, centers, sparse = problem
     closest = np.random.default_rng(0).uniform(0, 5, size=len(X))
-    _check_trials_against_reference(X, w, centers, n_trials, closest, sparse)
+    with ops_backend(backend):
+        _check_trials_against_reference(X, w, centers, n_trials, closest, sparse)
 
 
 @given(lloyd_problems(), st.integers(1, 4), st.integers(1, 5))
@@ -492,3 +520,43 @@ def test_values_whose_squares_overflow_are_refused(dtype, value):
         km.predict(X)
     big_but_fine = X / value * (np.sqrt(np.finfo(dtype).max) / 1e3)  # below the limit
     assert np.isfinite(KMeans(2, random_state=0).fit(big_but_fine).inertia_)
+
+
+def test_small_problems_compile_no_kernel(monkeypatch):
+    """A notebook-sized fit, predict, transform and score touch no numba kernel."""
+    from numba.core.registry import CPUDispatcher
+
+    from skunsup.cluster import _seeding, _yinyang
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a numba kernel was called")
+
+    for module in (ops, _yinyang, _seeding):
+        for name, value in vars(module).items():
+            if isinstance(value, CPUDispatcher):
+                monkeypatch.setattr(module, name, refuse)
+    X = np.random.default_rng(0).normal(size=(2000, 20)).astype(np.float32)
+    with ops_backend("default"):
+        for algorithm in ("lloyd", "elkan"):
+            km = KMeans(10, algorithm=algorithm, random_state=0).fit(X)
+            km.predict(X), km.transform(X), km.score(X)
+        KMeans(10, init="random", random_state=0).fit(sp.csr_matrix(np.maximum(X, 0)))
+        kmeans_plusplus(X, 10, random_state=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_numpy_and_numba_ops_give_the_same_fit(dtype, sparse):
+    X, _ = make_blobs(3000, 8, centers=12, cluster_std=2.0, random_state=5)
+    X = X.astype(dtype)
+    if sparse:
+        X = sp.csr_matrix(np.where(X > 0, X, 0))
+    fits = []
+    for backend in ("numba", "numpy"):
+        with ops_backend(backend):
+            fits.append(KMeans(12, n_init=1, random_state=3).fit(X))
+    np.testing.assert_array_equal(fits[0].labels_, fits[1].labels_)
+    assert fits[0].n_iter_ == fits[1].n_iter_
+    np.testing.assert_allclose(fits[0].cluster_centers_, fits[1].cluster_centers_,
+                               rtol=_rtol(dtype), atol=_rtol(dtype))
+    np.testing.assert_allclose(fits[0].inertia_, fits[1].inertia_, rtol=_rtol(dtype))

@@ -1,8 +1,10 @@
 """Python side of the k-means kernels: normalise inputs, allocate outputs, reduce.
 
 Every function here is stateless (arrays in, arrays out) and calls the numba
-kernels of :mod:`skunsup.cluster._kmeans_kernels`; the per-block state of the
-pruned steps is :class:`~skunsup.cluster._yinyang.YinyangBounds`.
+kernels of :mod:`skunsup.cluster._kmeans_kernels`, or, when the op's work is
+at most ``NUMPY_MAX_WORK`` (:func:`is_small`), their NumPy versions in
+:mod:`skunsup.cluster._kmeans_numpy`; the per-block state of the pruned steps
+is :class:`~skunsup.cluster._yinyang.YinyangBounds`.
 
 The public entry point for a block of samples is :func:`lloyd_partials`: it
 returns the labels, the weighted sums and weights per cluster and the inertia
@@ -12,6 +14,7 @@ of one block, which is what a distributed k-means reduces over blocks.
 import numpy as np
 import scipy.sparse as sp
 
+from skunsup.cluster import _kmeans_numpy
 from skunsup.cluster._kmeans_kernels import (
     _accumulate_dense,
     _argmin_from_dots,
@@ -51,6 +54,27 @@ DIRECT_MAX_CLUSTERS = 32
 # skipped only when the candidate is farther than twice its distance to its
 # nearest centre by this factor, far beyond the float32 rounding of distances.
 KPP_SKIP_MARGIN = 1e-3
+
+# An op whose work (stored values of X times centres) is at most this runs in
+# NumPy/BLAS: 2**21 multiply-adds take about a millisecond there, while the
+# numba kernel it stands for costs 0.5-5 s to compile on a machine's first
+# call, more than it can save over a fit of that size (measured, see
+# benchmarks/RESULTS.md "First call"). Tests set it to -1 to reach the kernels.
+NUMPY_MAX_WORK = 2**21
+
+
+def is_small(X, n_clusters=1):
+    """True when an op on X with ``n_clusters`` centres runs in NumPy (see NUMPY_MAX_WORK).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_ops import is_small
+    >>> is_small(np.zeros((2000, 20)), 10), is_small(np.zeros((70000, 784)), 10)
+    (True, False)
+    """
+    stored = X.nnz if sp.issparse(X) else X.size
+    return stored * max(n_clusters, 1) <= NUMPY_MAX_WORK
 
 
 def _product_block_rows(n_clusters):
@@ -131,6 +155,8 @@ def row_squared_norms(X):
     >>> row_squared_norms(np.array([[3.0, 4.0], [1.0, 0.0]])).tolist()
     [25.0, 1.0]
     """
+    if is_small(X):
+        return _kmeans_numpy.row_squared_norms(X)
     out = np.empty(X.shape[0], dtype=np.float64)
     if sp.issparse(X):
         _csr_row_sq_norms(X.data, X.indptr, out)
@@ -162,6 +188,8 @@ def weighted_mean_variance(X, sample_weight):
     >>> mean.tolist(), var.tolist()
     ([1.0], [1.0])
     """
+    if is_small(X):
+        return _kmeans_numpy.weighted_mean_variance(X, sample_weight)
     n, d = X.shape
     total = sample_weight.sum()
     n_groups = n_row_groups(n, 1, d)
@@ -209,6 +237,10 @@ def assign_labels(X, centers, *, x_squared_norms=None, out_labels=None, out_dist
     k = centers.shape[0]
     labels = np.empty(n, dtype=np.int32) if out_labels is None else out_labels
     distances = np.empty(n, dtype=np.float64) if out_distances is None else out_distances
+    if is_small(X, k):
+        if x_squared_norms is None:
+            x_squared_norms = row_squared_norms(X)
+        return _kmeans_numpy.assign_labels(X, centers, x_squared_norms, labels, distances)
     half_sq = half_squared_norms(centers)
     if sp.issparse(X):
         if x_squared_norms is None:
@@ -276,6 +308,14 @@ def lloyd_partials(X, sample_weight, centers, *, x_squared_norms=None, out_label
     ([0, 0, 1, 1], [1.0, 22.0], [2.0, 2.0], 5.0)
     """
     k = centers.shape[0]
+    if is_small(X, k):
+        n = X.shape[0]
+        if x_squared_norms is None:
+            x_squared_norms = row_squared_norms(X)
+        return _kmeans_numpy.lloyd_partials(
+            X, sample_weight, centers, x_squared_norms,
+            np.empty(n, dtype=np.int32) if out_labels is None else out_labels,
+            np.empty(n, dtype=np.float64) if out_distances is None else out_distances)
     labels, distances, sums, weights, inertia = _step_buffers(
         X.shape, k, out_labels, out_distances)
     half_sq = half_squared_norms(centers)
@@ -356,10 +396,8 @@ def lloyd_partials_from_hints(X, sample_weight, centers, hints, neighbors=None):
 
 def distances_to_assigned(X, centers, labels, x_squared_norms):
     """Squared distance of every sample to its assigned centre (float64)."""
-    if sp.issparse(X):
-        dots = np.asarray(X.multiply(centers[labels]).sum(axis=1)).ravel()
-        return np.maximum(x_squared_norms - 2 * dots + 2 * half_squared_norms(
-            centers)[labels], 0.0)
+    if is_small(X) or sp.issparse(X):  # CSR: a product per row, no kernel needed
+        return _kmeans_numpy.distances_to_assigned(X, centers, labels, x_squared_norms)
     distances = np.empty(X.shape[0], dtype=np.float64)
     _distances_to_assigned_dense(X, centers, labels, distances)
     return distances
@@ -409,6 +447,9 @@ def kmeans_plusplus_trials(X, x_squared_norms, sample_weight, candidates, closes
     """
     n = X.shape[0]
     n_trials = candidates.shape[0]
+    if is_small(X, n_trials):  # skipping only saves kernel work
+        return _kmeans_numpy.kmeans_plusplus_trials(X, x_squared_norms, sample_weight,
+                                                    candidates, closest)
     trial_dist = np.empty((n_trials, n), dtype=np.float64)
     pots = np.empty((n_row_groups(n, n_trials, 1), n_trials), dtype=np.float64)
     cand_sq = 2.0 * half_squared_norms(candidates)

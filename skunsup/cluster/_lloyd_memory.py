@@ -101,7 +101,7 @@ class MemoryLloyd:
     x_squared_norms : ndarray of shape (n_samples,), default=None
         ``row_squared_norms(X)`` (computed when None).
     step : {'auto', 'plain', 'hamerly', 'elkan'}, default='auto'
-        'auto': 'hamerly' on dense data, 'plain' on CSR data.
+        'auto': chosen per run by :meth:`choose_step`.
 
     Attributes
     ----------
@@ -110,16 +110,15 @@ class MemoryLloyd:
     """
 
     def __init__(self, X, sample_weight, x_squared_norms=None, step="auto"):
-        if step == "auto":
-            step = "plain" if sp.issparse(X) else "hamerly"
-        if step not in STEPS or (step != "plain" and sp.issparse(X)):
-            raise ValueError(f"step must be one of {STEPS} ('plain' for CSR data), got "
-                             f"{step!r}.")
+        if step not in ("auto",) + STEPS or step in ("hamerly", "elkan") and sp.issparse(X):
+            raise ValueError(f"step must be 'auto' or one of {STEPS} ('plain' for CSR data), "
+                             f"got {step!r}.")
         self.X = X
         self.sample_weight = sample_weight
         self.x_squared_norms = (ops.row_squared_norms(X) if x_squared_norms is None
                                 else x_squared_norms)
-        self.step_kind = step
+        self.requested_step = step
+        self.step_kind = None
         self.dtype = X.dtype
         self.n_samples = X.shape[0]
         self.labels = np.empty(self.n_samples, dtype=np.int32)
@@ -128,18 +127,29 @@ class MemoryLloyd:
         self._state = None
         self._first = True
 
+    def choose_step(self, n_clusters):
+        """The step of a run with ``n_clusters`` centres: the one asked for, else
+        the cheapest for the problem ('plain' on CSR data and on problems small
+        enough for NumPy, see :func:`~skunsup.cluster._kmeans_ops.is_small`;
+        'hamerly' otherwise)."""
+        if self.requested_step != "auto":
+            return self.requested_step
+        if sp.issparse(self.X) or ops.is_small(self.X, n_clusters):
+            return "plain"
+        return "hamerly"
+
     def _start(self, n_clusters):
-        """Begin a run (forgets the previous run's bounds)."""
+        """Begin a run: choose its step (forgets the previous run's bounds)."""
         self._first = True
+        self.step_kind = self.choose_step(n_clusters)
         self._state = None
         if self.step_kind == "hamerly":
-            self._state = YinyangBounds(self.X, self.sample_weight, self.labels,
-                                               n_clusters,
-                                               x_squared_norms=self.x_squared_norms)
+            self._state = YinyangBounds(self.X, self.sample_weight, self.labels, n_clusters,
+                                        x_squared_norms=self.x_squared_norms)
 
     def step(self, centers):
         """One assignment step; returns (sums, weights, n_changed)."""
-        if self._state is None and self.step_kind == "hamerly":
+        if self._first:
             self._start(centers.shape[0])
         first = self._first
         self._previous[:] = self.labels
