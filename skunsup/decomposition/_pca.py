@@ -1,35 +1,26 @@
-"""Principal component analysis: the lecture's covariance method plus SVD solvers."""
+"""Principal component analysis: the lecture's covariance method plus SVD solvers.
+
+The estimator: its parameters, the choice of solver and number of components,
+and the fit, which sends the data to where it lives (in memory:
+:mod:`~skunsup.decomposition._pca_memory`; a Dask array:
+:mod:`~skunsup.decomposition._pca_dask`; array-API arrays:
+:mod:`~skunsup.decomposition._pca_array_api`) and writes the fitted attributes.
+What the fitted model does (transform, likelihood) is in
+:mod:`~skunsup.decomposition._base`.
+"""
 
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import linalg, sparse
-from scipy.sparse.linalg import LinearOperator, svds
+from scipy import sparse
 from sklearn import get_config
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import assert_all_finite, check_random_state
-from sklearn.utils.extmath import fast_logdet, randomized_svd
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
-from skunsup.decomposition._covariance import (
-    BLOCK_BYTES,
-    centered_covariance,
-    total_variance,
-)
-from skunsup.decomposition._pca_array_api import (
-    check_same_namespace,
-    fit_array_api,
-    get_covariance_array_api,
-    get_precision_array_api,
-    inverse_transform_array_api,
-    score_samples_array_api,
-    transform_array_api,
-)
-from skunsup.decomposition._spectrum import (
-    choose_solver,
-    eigh_spectrum,
-    fitted_attributes,
-)
+from skunsup.decomposition._base import _BasePCA
+from skunsup.decomposition._pca_array_api import fit_array_api, transform_array_api
+from skunsup.decomposition._pca_memory import fit_spectrum
+from skunsup.decomposition._spectrum import choose_solver, fitted_attributes
 from skunsup.utils._dask import is_dask_array
 from skunsup.utils._sklearn_compat import (
     Interval,
@@ -40,71 +31,8 @@ from skunsup.utils._sklearn_compat import (
     get_namespace,
 )
 
-def _power_iteration_normalizer(name, n_iter):
-    """The function that re-normalises the blocks between power iterations.
 
-    scikit-learn's rules: ``'auto'`` is no normalisation for at most 2
-    iterations (too few to lose precision), else ``'LU'`` (cheaper than QR;
-    ``P @ L`` spans the same subspace).
-    """
-    if name == "auto":
-        name = "none" if n_iter <= 2 else "LU"
-    if name == "QR":
-        return lambda Y: linalg.qr(Y, mode="economic", check_finite=False)[0]
-    if name == "LU":
-        return lambda Y: linalg.lu(Y, permute_l=True, check_finite=False)[0]
-    return lambda Y: Y
-
-
-def _randomized_svd(matmat, rmatmat, shape, dtype, n_components, n_oversamples, n_iter,
-                    power_iteration_normalizer, random_state):
-    """Truncated SVD of the operator ``A`` by randomized subspace iteration.
-
-    Halko, Martinsson and Tropp (2011), algorithms 4.4 and 5.1: a Gaussian
-    test matrix, ``n_iter`` power iterations re-normalised on both sides by
-    ``power_iteration_normalizer`` (as :func:`sklearn.utils.extmath.randomized_svd`),
-    then the exact SVD of the small projection ``Q.T @ A``.
-    ``matmat(V) = A @ V`` and ``rmatmat(U) = A.T @ U`` are the only access to
-    ``A``, so implicitly centred sparse data is never densified.
-    """
-    n_samples, n_features = shape
-    size = min(n_components + n_oversamples, n_samples, n_features)
-    if n_iter == "auto":
-        n_iter = 7 if n_components < 0.1 * min(shape) else 4
-    normalize = _power_iteration_normalizer(power_iteration_normalizer, n_iter)
-    omega = random_state.standard_normal((n_features, size)).astype(dtype, copy=False)
-    Q = matmat(omega)
-    for _ in range(n_iter):
-        Q = matmat(normalize(rmatmat(normalize(Q))))
-    Q = linalg.qr(Q, mode="economic", check_finite=False)[0]
-    B = rmatmat(Q).T  # Q.T @ A, of shape (size, n_features)
-    U_small, S, Vt = linalg.svd(B, full_matrices=False, check_finite=False)
-    return Q @ U_small[:, :n_components], S[:n_components], Vt[:n_components]
-
-
-def _centered_operator(X, mean):
-    """A LinearOperator for ``X - mean`` that never densifies the sparse ``X``."""
-    mean = np.asarray(mean, dtype=X.dtype)
-
-    def matvec(v):
-        return X @ v - mean @ v
-
-    def matmat(V):
-        return X @ V - (mean @ V)[np.newaxis, :]
-
-    def rmatvec(u):
-        return X.T @ u - mean * np.sum(u)
-
-    def rmatmat(U):
-        return X.T @ U - np.outer(mean, np.sum(U, axis=0))
-
-    return LinearOperator(
-        shape=X.shape, dtype=X.dtype, matvec=matvec, matmat=matmat,
-        rmatvec=rmatvec, rmatmat=rmatmat,
-    )
-
-
-class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class PCA(_BasePCA):
     """Principal component analysis (PCA).
 
     Linear dimensionality reduction onto the directions of largest variance:
@@ -433,10 +361,6 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             return X_new
         return self._project(X)
 
-    def _fitted_on_numpy(self):
-        """False when fitted on array API arrays (see ``_pca_array_api``)."""
-        return isinstance(self.components_, np.ndarray)
-
     def _choose_solver(self, X, n_components):
         return choose_solver(self.svd_solver, X.shape[0], X.shape[1], n_components,
                              is_sparse=sparse.issparse(X))
@@ -511,54 +435,14 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             assert_all_finite(X.data if sparse.issparse(X) else X, input_name="X")
         n_components = self._resolve_n_components(solver, n_samples, n_features)
         self._fit_svd_solver = solver
-        dtype = X.dtype
-        random_state = check_random_state(self.random_state)
-
-        U = None
-        if solver == "covariance_eigh":
-            variances, components, total_var, mean = self._fit_covariance(X, n_components)
-        else:
-            mean, total_var, Xc = self._center(X)
-            if solver == "full":
-                U, S, Vt = linalg.svd(Xc, full_matrices=False, check_finite=False,
-                                      lapack_driver="gesdd")
-            elif solver == "arpack":
-                v0 = random_state.uniform(-1, 1, size=min(X.shape)).astype(dtype)
-                U, S, Vt = svds(Xc, k=n_components, tol=self.tol, v0=v0)
-                order = np.argsort(S)[::-1]
-                U, S, Vt = U[:, order], S[order], Vt[order]
-            elif sparse.issparse(X):  # randomized, centring implicit
-                U, S, Vt = _randomized_svd(
-                    Xc.matmat,
-                    Xc.rmatmat,
-                    X.shape,
-                    dtype,
-                    n_components,
-                    self.n_oversamples,
-                    self.iterated_power,
-                    self.power_iteration_normalizer,
-                    random_state,
-                )
-            else:  # randomized: scikit-learn's, so that both give the same model
-                U, S, Vt = randomized_svd(
-                    Xc,
-                    n_components,
-                    n_oversamples=self.n_oversamples,
-                    n_iter=self.iterated_power,
-                    power_iteration_normalizer=self.power_iteration_normalizer,
-                    flip_sign=False,
-                    random_state=random_state,
-                )
-            S = S.astype(np.float64)
-            variances = S**2 / (n_samples - 1)
-            components = Vt
-            if solver == "full":
-                # the whole spectrum is here: its sum is the total variance
-                total_var = float(np.sum(variances))
-
+        variances, components, total_var, mean, U = fit_spectrum(
+            X, solver, n_components, copy=self.copy, tol=self.tol,
+            iterated_power=self.iterated_power, n_oversamples=self.n_oversamples,
+            power_iteration_normalizer=self.power_iteration_normalizer,
+            random_state=check_random_state(self.random_state))
         attributes, U = fitted_attributes(
             variances, components, total_var, mean, n_components=n_components,
-            n_samples=n_samples, n_features=n_features, dtype=dtype, U=U)
+            n_samples=n_samples, n_features=n_features, dtype=X.dtype, U=U)
         self._set_fitted(attributes)
         return X, U
 
@@ -573,312 +457,6 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """Write the fitted attributes that an executor computed."""
         for name, value in attributes.items():
             setattr(self, name, value)
-
-    def _center(self, X):
-        """Mean, total variance and the centred data (or a centring operator)."""
-        n_samples = X.shape[0]
-        if sparse.issparse(X):
-            mean = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
-            squares = np.asarray(X.multiply(X).sum(axis=0, dtype=np.float64)).ravel()
-            total_var = float(np.sum(squares - n_samples * mean**2) / (n_samples - 1))
-            return mean, max(total_var, 0.0), _centered_operator(X, mean)
-        mean = X.mean(axis=0, dtype=np.float64)
-        total_var = total_variance(X, mean)
-        Xc = X.copy() if self.copy else X
-        Xc -= mean.astype(X.dtype)
-        return mean, total_var, Xc
-
-    def _fit_covariance(self, X, n_components):
-        """The lecture's method: eigendecompose the sample covariance."""
-        n_samples, n_features = X.shape
-        if sparse.issparse(X):
-            X64 = X.astype(np.float64)
-            mean = np.asarray(X64.mean(axis=0)).ravel()
-            gram = (X64.T @ X64).toarray()
-            covariance = (gram - n_samples * np.outer(mean, mean)) / (n_samples - 1)
-        else:
-            mean, covariance = centered_covariance(X)
-            if not (np.isfinite(mean).all() and np.isfinite(covariance).all()):
-                assert_all_finite(X, input_name="X")  # NaN or infinity: the usual error
-                raise ValueError(
-                    f"The covariance of X overflows {X.dtype} (values near the limit of "
-                    f"the dtype); scale X down"
-                    + (" or pass it as float64." if X.dtype == np.float32 else ".")
-                )
-        total_var = float(np.trace(covariance))
-        values, vectors = eigh_spectrum(covariance, n_components, n_samples)
-        return values, vectors, max(total_var, 0.0), mean
-
-    # ------------------------------------------------------------ transform
-    def _whitening_scale(self):
-        # Directions whose variance is at the rounding level of the largest one
-        # (rank-deficient data: fewer samples than features, constant or
-        # collinear features) carry no signal: they are left unscaled.
-        variances = self.explained_variance_.astype(np.float64)
-        scale = np.sqrt(variances)
-        if scale.size:
-            eps = np.finfo(self.components_.dtype).eps
-            threshold = eps * max(self.n_samples_, self.n_features_in_) * variances.max()
-            scale[variances <= threshold] = 1.0
-        return scale.astype(self.components_.dtype)
-
-    def _project(self, X):
-        """(X - mean_) @ components_.T in blocks (no full-size temporary)."""
-        components = self.components_
-        if sparse.issparse(X):
-            X_new = np.asarray(X @ components.T) - self.mean_ @ components.T
-        else:
-            X = np.asarray(X)
-            dtype = np.result_type(X.dtype, components.dtype)
-            X_new = np.empty((X.shape[0], components.shape[0]), dtype=dtype)
-            rows = max(256, BLOCK_BYTES // max(1, X.shape[1] * X.itemsize))
-            for start in range(0, X.shape[0], rows):
-                block = X[start : start + rows] - self.mean_
-                np.matmul(block, components.T, out=X_new[start : start + rows])
-        if self.whiten:
-            X_new /= self._whitening_scale()
-        return X_new
-
-    def transform(self, X):
-        """Project X onto the principal components.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            New data, with the features seen in :meth:`fit`.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_components_)
-            ``(X - mean_) @ components_.T``, divided by the square root of
-            ``explained_variance_`` if ``whiten``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skunsup.decomposition import PCA
-        >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
-        >>> PCA(n_components=1).fit(X).transform(X[:2]).round(3)
-        array([[-1.383],
-               [-2.222]])
-        """
-        check_is_fitted(self)
-        if is_dask_array(X):  # a lazy Dask array
-            from skunsup.decomposition._pca_dask import transform_pca
-
-            return transform_pca(self, X)
-        if not self._fitted_on_numpy():
-            return transform_array_api(self, X)
-        if get_config()["array_api_dispatch"]:
-            check_same_namespace(X, self, "transform")
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc"),
-            dtype=[np.float64, np.float32],
-            reset=False,
-            copy=False,
-        )
-        return self._project(X)
-
-    def inverse_transform(self, X):
-        """Map projections back to the data space (denoising by reconstruction).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_components_)
-            Projections, as returned by :meth:`transform`.
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features)
-            ``X @ components_ + mean_`` (undoing whitening first): the
-            closest point of the principal subspace, exact at full rank.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skunsup.decomposition import PCA
-        >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
-        >>> pca = PCA(n_components=1).fit(X)
-        >>> pca.inverse_transform(pca.transform(X[:2])).round(2)
-        array([[-1.16, -0.75],
-               [-1.86, -1.21]])
-        """
-        check_is_fitted(self)
-        if is_dask_array(X):  # a lazy Dask array
-            from skunsup.decomposition._pca_dask import inverse_transform_pca
-
-            return inverse_transform_pca(self, X)
-        if not self._fitted_on_numpy():
-            return inverse_transform_array_api(self, X)
-        if get_config()["array_api_dispatch"]:
-            check_same_namespace(X, self, "inverse_transform")
-        X = check_array(X, dtype=[np.float64, np.float32])
-        if X.shape[1] != self.n_components_:
-            raise ValueError(
-                f"X has {X.shape[1]} columns, but PCA has n_components_="
-                f"{self.n_components_}: inverse_transform expects projections."
-            )
-        if self.whiten:
-            X = X * self._whitening_scale()
-        return X @ self.components_ + self.mean_
-
-    # ------------------------------------------------------- probabilistic
-    def get_covariance(self):
-        """Data covariance of the probabilistic PCA model.
-
-        ``components_.T @ diag(explained_variance_ - noise_variance_) @
-        components_ + noise_variance_ * I`` (negative differences clipped at 0).
-
-        Returns
-        -------
-        cov : ndarray of shape (n_features, n_features)
-            Estimated covariance of the data (computed in float64, returned in
-            the dtype of ``components_``).
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skunsup.decomposition import PCA
-        >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
-        >>> PCA(n_components=1).fit(X).get_covariance().round(3)
-        array([[5.6, 3.6],
-               [3.6, 2.4]])
-        """
-        check_is_fitted(self)
-        if not self._fitted_on_numpy():
-            return get_covariance_array_api(self)
-        return self._covariance64().astype(self.components_.dtype, copy=False)
-
-    def _covariance64(self):
-        """:meth:`get_covariance` in float64."""
-        V = self.components_.astype(np.float64)
-        diff = np.clip(self.explained_variance_.astype(np.float64) - self.noise_variance_,
-                       0.0, None)
-        cov = (V.T * diff) @ V
-        cov.flat[:: cov.shape[0] + 1] += self.noise_variance_
-        return cov
-
-    def get_precision(self):
-        """Inverse of :meth:`get_covariance`, by the matrix inversion lemma.
-
-        Returns
-        -------
-        precision : ndarray of shape (n_features, n_features)
-            Estimated precision of the data.
-
-        Raises
-        ------
-        numpy.linalg.LinAlgError
-            If there is no noise variance and the model covariance is exactly
-            singular (e.g. constant data).
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skunsup.decomposition import PCA
-        >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
-        >>> PCA(n_components=1).fit(X).get_precision().round(3)
-        array([[ 5.   , -7.5  ],
-               [-7.5  , 11.667]])
-        """
-        check_is_fitted(self)
-        if not self._fitted_on_numpy():
-            return get_precision_array_api(self)
-        return self._precision64().astype(self.components_.dtype, copy=False)
-
-    def _precision64(self):
-        """:meth:`get_precision` in float64."""
-        n_features = self.components_.shape[1]
-        V = self.components_.astype(np.float64)
-        variances = self.explained_variance_.astype(np.float64)
-        noise = self.noise_variance_
-        tiny = np.finfo(np.float64).tiny
-        if noise <= tiny:
-            if V.shape[0] == n_features and np.all(variances > tiny):
-                return (V.T / variances) @ V
-            # degenerate (the data lies in a subspace): invert the covariance as
-            # scikit-learn does, LinAlgError only if it is exactly singular
-            return linalg.inv(self._covariance64())
-        # cov = V' D V + s I with D = (var - s)_+ ;  inv = (I - V' D/(D + s) V) / s
-        diff = np.clip(variances - noise, 0.0, None)
-        shrink = diff / (diff + noise)
-        precision = -(V.T * shrink) @ V
-        precision.flat[:: n_features + 1] += 1.0
-        return precision / noise
-
-    def score_samples(self, X):
-        """Log-likelihood of each sample under the probabilistic PCA model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The data.
-
-        Returns
-        -------
-        log_likelihood : ndarray of shape (n_samples,)
-            Gaussian log-density with the covariance of :meth:`get_covariance`.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skunsup.decomposition import PCA
-        >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
-        >>> PCA(n_components=1).fit(X).score_samples(X[:2]).round(3)
-        array([-2.304, -2.304])
-        """
-        check_is_fitted(self)
-        if not self._fitted_on_numpy():
-            return score_samples_array_api(self, X)
-        if get_config()["array_api_dispatch"]:
-            check_same_namespace(X, self, "score_samples")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        precision = self._precision64()
-        residual = X.astype(np.float64) - self.mean_.astype(np.float64)
-        n_features = X.shape[1]
-        # -inf when rounding leaves a degenerate model's precision indefinite
-        # (the log-likelihood is then -inf), as scikit-learn's
-        log_det = fast_logdet(precision)
-        mahalanobis = np.sum(residual * (residual @ precision), axis=1)
-        log_likelihood = -0.5 * (mahalanobis + n_features * np.log(2.0 * np.pi) - log_det)
-        # computed in float64, returned in the model's dtype as scikit-learn's
-        return log_likelihood.astype(self.components_.dtype, copy=False)
-
-    def score(self, X, y=None):
-        """Average log-likelihood of the samples under the probabilistic PCA model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        ll : float
-            Mean of :meth:`score_samples`.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skunsup.decomposition import PCA
-        >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
-        >>> round(PCA(n_components=1).fit(X).score(X), 3)
-        -2.304
-        """
-        log_likelihood = self.score_samples(X)
-        if not self._fitted_on_numpy():
-            xp, _ = get_namespace(log_likelihood)
-            return float(xp.mean(log_likelihood))
-        return float(np.mean(log_likelihood))
-
-    @property
-    def _n_features_out(self):
-        """Number of transformed output features."""
-        return self.components_.shape[0]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
