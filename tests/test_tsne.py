@@ -112,6 +112,43 @@ def test_barnes_hut_with_angle_zero_equals_exact(params, duplicates):
     np.testing.assert_allclose(z_bh, z, rtol=1e-9)
 
 
+@given(n=st.integers(1, 400), dim=st.integers(1, 3), scale=st.floats(1e-3, 1e3),
+       seed=st.integers(0, 2**16), duplicates=st.booleans(), leaf_size=st.integers(1, 9),
+       max_depth=st.sampled_from([2, 48]))
+def test_barnes_hut_tree_is_a_partition_into_cells(n, dim, scale, seed, duplicates,
+                                                   leaf_size, max_depth):
+    """Every node holds the points inside its cell, in one contiguous range that its
+    children split; its centre of mass is their mean; leaves are small or cannot split."""
+    rng = np.random.default_rng(seed)
+    Y = rng.normal(size=(n, dim)) * scale
+    if duplicates:
+        Y[: n // 2] = Y[0]
+    perm, position, Y_sorted, start, end, first_child, n_children, com, side2 = \
+        _barnes_hut.build_tree(Y, leaf_size, max_depth)
+    np.testing.assert_array_equal(np.sort(perm), np.arange(n))
+    np.testing.assert_array_equal(position[perm], np.arange(n))
+    np.testing.assert_array_equal(Y_sorted, Y[perm])
+    assert (start[0], end[0]) == (0, n)
+    spread = np.abs(Y).max() + 1.0
+    for node in range(len(start)):
+        points = Y_sorted[start[node]:end[node]]
+        assert len(points) > 0
+        np.testing.assert_allclose(com[node], points.mean(axis=0), rtol=1e-12,
+                                   atol=1e-12 * spread)
+        # the cell (side sqrt(side2)) holds its points
+        assert np.ptp(points, axis=0).max() <= np.sqrt(side2[node]) * (1 + 1e-9)
+        if first_child[node] < 0:
+            assert n_children[node] == 0
+            assert (len(points) <= leaf_size or max_depth == 2
+                    or np.ptp(points, axis=0).max() <= 1e-9 * spread)
+        else:
+            children = range(first_child[node], first_child[node] + n_children[node])
+            assert [start[c] for c in children][0] == start[node]
+            assert [end[c] for c in children][-1] == end[node]
+            assert all(end[a] == start[a + 1] for a in list(children)[:-1])
+            assert all(side2[c] == side2[node] / 4 for c in children)
+
+
 @given(n=st.integers(2, 120), scale=st.floats(1e-3, 30.0), seed=st.integers(0, 2**16),
        duplicates=st.booleans(), group_size=st.integers(1, 40),
        list_capacity=st.integers(1, 64), angle=st.sampled_from([0.0, 0.3, 0.5, 0.8, 1.5]))

@@ -67,21 +67,6 @@ _GROUPS_PER_TASK = 4
 # ---------------------------------------------------------------------------
 
 
-@jit_kernel
-def _grow_int(a, capacity):
-    out = np.empty(capacity, dtype=a.dtype)
-    out[: a.shape[0]] = a
-    return out
-
-
-@jit_kernel
-def _grow_float2(a, capacity):
-    out = np.empty((capacity, a.shape[1]), dtype=a.dtype)
-    out[: a.shape[0]] = a
-    return out
-
-
-@jit_kernel
 def build_tree(Y, leaf_size, max_depth):
     """Build the Barnes-Hut tree of an embedding.
 
@@ -109,54 +94,81 @@ def build_tree(Y, leaf_size, max_depth):
         Centre of mass of each cell.
     side2 : ndarray of shape (n_nodes,)
         Squared side length of each cell.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.manifold._barnes_hut import build_tree
+    >>> Y = np.array([[0.0, 0.0], [1.0, 1.0], [1.0, 0.0]])
+    >>> perm, position, Y_sorted, start, end, *_ = build_tree(Y, 1, 48)
+    >>> len(start), int(end[0])
+    (4, 3)
     """
     n, dim = Y.shape
+    # about the number of nodes of a tree of spread points, doubled when the
+    # kernel runs out (rare): allocating for the worst case (2n nodes) cost
+    # more than the whole build, its fresh pages faulted in at every iteration
+    capacity = max(64, (4 * n) // max(leaf_size, 1) + (1 << dim))
+    while True:
+        perm = np.arange(n)
+        # the points in the current tree order, moved along with perm: every
+        # level reads them sequentially
+        Y_sorted = Y.copy()
+        nodes_i = np.zeros((5, capacity), dtype=np.int64)  # start, end, first child, count, depth
+        nodes_f = np.zeros((2 * dim + 1, capacity))  # centre, centre of mass, half side
+        n_nodes = _build_tree_into(Y_sorted, perm, leaf_size, max_depth, nodes_i, nodes_f)
+        if n_nodes >= 0:
+            break
+        capacity *= 2
+    start, end, first_child, n_children = (a[:n_nodes].copy() for a in nodes_i[:4])
+    com = np.ascontiguousarray(nodes_f[dim:2 * dim, :n_nodes].T)
+    side2 = 4.0 * nodes_f[2 * dim, :n_nodes] ** 2
+    position = np.empty(n, dtype=np.int64)
+    position[perm] = np.arange(n)
+    return perm, position, Y_sorted, start, end, first_child, n_children, com, side2
+
+
+@jit_kernel
+def _build_tree_into(Y_sorted, perm, leaf_size, max_depth, nodes_i, nodes_f):
+    """The kernel of :func:`build_tree`: sorts ``Y_sorted`` and ``perm`` into tree
+    order and writes the nodes; returns their number, or -1 when they do not
+    fit the arrays (then their content is undefined).
+
+    IN/OUT: Y_sorted (n, dim), perm (n,) (the identity on entry).
+    OUT: nodes_i (5, capacity) int64 rows start, end, first_child (-1: a
+    leaf), n_children, depth; nodes_f (2 dim + 1, capacity) rows centre
+    (dim), centre of mass (dim), half side. Zero on entry.
+
+    Allocation, growth and the final copies stay in Python: every array
+    constructor inside a kernel is one more function for numba to compile
+    (the build compiled in 7 s when it allocated and grew its arrays itself).
+    """
+    n, dim = Y_sorted.shape
+    capacity = nodes_i.shape[1]
+    start, end, first_child = nodes_i[0], nodes_i[1], nodes_i[2]
+    n_children, depth = nodes_i[3], nodes_i[4]
+    half = nodes_f[2 * dim]
     n_codes = 1 << dim
-    perm = np.arange(n)
-    # the points in the current tree order, moved along with perm: every
-    # level reads them sequentially
-    Y_sorted = Y.copy()
     codes = np.empty(n, dtype=np.int64)
     scratch = np.empty(n, dtype=np.int64)
     scratch_y = np.empty((n, dim))
+    counts = np.empty(n_codes, dtype=np.int64)
+    offsets = np.empty(n_codes, dtype=np.int64)
 
-    # about the number of nodes of a tree of spread points (it grows when
-    # needed): allocating for the worst case (2n nodes) cost more than the
-    # whole build, its fresh pages faulted in at every iteration
-    capacity = max(64, (4 * n) // max(leaf_size, 1) + n_codes)
-    start = np.zeros(capacity, dtype=np.int64)
-    end = np.zeros(capacity, dtype=np.int64)
-    first_child = np.full(capacity, -1, dtype=np.int64)
-    n_children = np.zeros(capacity, dtype=np.int64)
-    depth = np.zeros(capacity, dtype=np.int64)
-    half = np.zeros(capacity)
-    center = np.zeros((capacity, dim))
-    com = np.zeros((capacity, dim))
-
-    lo = np.empty(dim)
-    hi = np.empty(dim)
-    for c in range(dim):
-        lo[c] = np.inf
-        hi[c] = -np.inf
-    for i in range(n):
-        for c in range(dim):
-            v = Y[i, c]
-            if v < lo[c]:
-                lo[c] = v
-            if v > hi[c]:
-                hi[c] = v
     extent = 0.0
     for c in range(dim):
-        center[0, c] = 0.5 * (lo[c] + hi[c])
-        if hi[c] - lo[c] > extent:
-            extent = hi[c] - lo[c]
+        lo = np.inf
+        hi = -np.inf
+        for i in range(n):
+            lo = min(lo, Y_sorted[i, c])
+            hi = max(hi, Y_sorted[i, c])
+        nodes_f[c, 0] = 0.5 * (lo + hi)
+        extent = max(extent, hi - lo)
     half[0] = 0.5 * extent * (1.0 + 1e-9) + 1e-300
     min_half = half[0] * 1e-12
-    start[0] = 0
     end[0] = n
+    first_child[0] = -1
     n_nodes = 1
-    counts = np.zeros(n_codes, dtype=np.int64)
-    offsets = np.zeros(n_codes, dtype=np.int64)
 
     node = 0
     while node < n_nodes:
@@ -167,12 +179,10 @@ def build_tree(Y, leaf_size, max_depth):
             # a leaf: its centre of mass from its points (inner nodes get
             # theirs from their children, below)
             for c in range(dim):
-                com[node, c] = 0.0
-            for p in range(s, e):
-                for c in range(dim):
-                    com[node, c] += Y_sorted[p, c]
-            for c in range(dim):
-                com[node, c] /= max(count, 1)
+                total = 0.0
+                for p in range(s, e):
+                    total += Y_sorted[p, c]
+                nodes_f[dim + c, node] = total / max(count, 1)
             node += 1
             continue
         for k in range(n_codes):
@@ -180,41 +190,29 @@ def build_tree(Y, leaf_size, max_depth):
         for p in range(s, e):
             code = 0
             for c in range(dim):
-                if Y_sorted[p, c] > center[node, c]:
+                if Y_sorted[p, c] > nodes_f[c, node]:
                     code |= 1 << c
             codes[p] = code
             counts[code] += 1
         acc = s
+        n_new = 0
         for k in range(n_codes):
             offsets[k] = acc
             acc += counts[k]
+            if counts[k] > 0:
+                n_new += 1
         for p in range(s, e):
-            code = codes[p]
-            target = offsets[code]
+            target = offsets[codes[p]]
             scratch[target] = perm[p]
             for c in range(dim):
                 scratch_y[target, c] = Y_sorted[p, c]
-            offsets[code] += 1
+            offsets[codes[p]] += 1
         for p in range(s, e):
             perm[p] = scratch[p]
             for c in range(dim):
                 Y_sorted[p, c] = scratch_y[p, c]
-        n_new = 0
-        for k in range(n_codes):
-            if counts[k] > 0:
-                n_new += 1
         if n_nodes + n_new > capacity:
-            capacity = 2 * capacity + n_new
-            start = _grow_int(start, capacity)
-            end = _grow_int(end, capacity)
-            first_child = _grow_int(first_child, capacity)
-            first_child[n_nodes:] = -1
-            n_children = _grow_int(n_children, capacity)
-            n_children[n_nodes:] = 0
-            depth = _grow_int(depth, capacity)
-            half = _grow_int(half, capacity)
-            center = _grow_float2(center, capacity)
-            com = _grow_float2(com, capacity)
+            return -1
         first_child[node] = n_nodes
         n_children[node] = n_new
         child_start = s
@@ -230,12 +228,11 @@ def build_tree(Y, leaf_size, max_depth):
             depth[child] = depth[node] + 1
             half[child] = quarter
             first_child[child] = -1
-            n_children[child] = 0
             for c in range(dim):
                 if (k >> c) & 1:
-                    center[child, c] = center[node, c] + quarter
+                    nodes_f[c, child] = nodes_f[c, node] + quarter
                 else:
-                    center[child, c] = center[node, c] - quarter
+                    nodes_f[c, child] = nodes_f[c, node] - quarter
         node += 1
 
     # centres of mass of the inner nodes, children before parents (children
@@ -244,23 +241,11 @@ def build_tree(Y, leaf_size, max_depth):
         if first_child[node] < 0:
             continue
         for c in range(dim):
-            com[node, c] = 0.0
-        for child in range(first_child[node], first_child[node] + n_children[node]):
-            weight = end[child] - start[child]
-            for c in range(dim):
-                com[node, c] += weight * com[child, c]
-        for c in range(dim):
-            com[node, c] /= end[node] - start[node]
-
-    position = np.empty(n, dtype=np.int64)
-    for p in range(n):
-        position[perm[p]] = p
-    side2 = np.empty(n_nodes)
-    for k in range(n_nodes):
-        side2[k] = 4.0 * half[k] * half[k]
-    return (perm, position, Y_sorted, start[:n_nodes].copy(), end[:n_nodes].copy(),
-            first_child[:n_nodes].copy(), n_children[:n_nodes].copy(),
-            com[:n_nodes].copy(), side2)
+            total = 0.0
+            for child in range(first_child[node], first_child[node] + n_children[node]):
+                total += (end[child] - start[child]) * nodes_f[dim + c, child]
+            nodes_f[dim + c, node] = total / (end[node] - start[node])
+    return n_nodes
 
 
 @jit_kernel
