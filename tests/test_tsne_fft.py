@@ -22,11 +22,11 @@ from skunsup.manifold._interpolation import (
     FFTReferenceRepulsion,
     FFTRepulsion,
     check_fft_components,
-    choose_n_intervals,
     fft_repulsion,
     fft_repulsive_forces,
     make_fft_workspace,
 )
+from skunsup.manifold._interpolation_grid import choose_n_intervals
 from skunsup.utils._numba import numba_threads
 from tests.reference.tsne_fft import exact_repulsion
 

@@ -1,4 +1,4 @@
-"""FFT-accelerated interpolation of t-SNE's repulsive forces (FIt-SNE).
+"""FFT-accelerated interpolation of t-SNE's repulsive forces (FIt-SNE): the workspaces.
 
 Linderman et al. (2019) write the repulsive part of the t-SNE gradient as sums
 of a smooth kernel over all pairs of points,
@@ -9,10 +9,11 @@ of a smooth kernel over all pairs of points,
 and evaluate them in O(n + G log G): the embedding's bounding square is cut
 into ``n_intervals`` intervals per axis, each holding ``p`` equispaced
 Lagrange interpolation nodes. Every point spreads its charge onto the
-``p ** d`` nodes of its interval with the Lagrange weights (*scatter*); because all nodes lie on one equispaced grid, the
-kernel's node-to-node interaction is a Toeplitz matrix, applied with a
-zero-padded FFT convolution; each point then reads the potentials back from
-the same nodes (*gather*).
+``p ** d`` nodes of its interval with the Lagrange weights (*scatter*);
+because all nodes lie on one equispaced grid, the kernel's node-to-node
+interaction is a Toeplitz matrix, applied with a zero-padded FFT
+convolution; each point then reads the potentials back from the same nodes
+(*gather*).
 
 Differences from the paper, measured on this project's 2-core machines:
 
@@ -27,366 +28,61 @@ Differences from the paper, measured on this project's 2-core machines:
   point) is subtracted exactly, which makes Z about 100 times more accurate
   than FIt-SNE's expansion ``sum_i [(1 + |y_i|^2) phi_1 - 2 y_i . phi_y +
   phi_|y|^2] - n`` (which also cancels in float32 on wide maps).
-* The FFTs run in float32 through :mod:`scipy.fft` with ``workers``
-  threads, pruned: only the rows that hold charges are transformed on the
-  way in and only the rows that are read on the way out, the second axis
-  transposed so that every FFT runs along contiguous memory.
+* The FFTs run in float32 through :mod:`scipy.fft`, pruned to the rows that
+  hold charges or are read back (see
+  :mod:`skunsup.manifold._interpolation_grid`).
 * The grid is kept (with its kernel FFTs) while the embedding stays inside
   it and fills most of it (see :class:`FFTRepulsion`), so a slowly growing
   map does not pay for new kernel transforms at every iteration.
 
-Kernels run in parallel over interval rows (scatter: each row of intervals
-owns its node rows, so there are no write conflicts; points are visited in an
-order fixed by a stable counting sort) and over fixed-size chunks of points
-(gather, per-point outputs), so the results are identical for any number of
-threads.
-
 Accuracy with the defaults (3 nodes per interval, intervals at most one unit
 wide, at least 50 of them), relative to the exact sums: forces within 3e-2
 (Frobenius) on dense clustered maps like t-SNE's and within 0.2 on any map
-of 20 points or more (the worst being sparse maps of few points), Z within 1e-3 on dense maps
-and 3e-2 on any; with ``intervals_per_unit=2``, forces within 5e-2 and Z
-within 5e-3 on such maps. ``tests/test_tsne_fft.py`` checks these bounds.
+of 20 points or more (the worst being sparse maps of few points), Z within
+1e-3 on dense maps and 3e-2 on any; with ``intervals_per_unit=2``, forces
+within 5e-2 and Z within 5e-3 on such maps. ``tests/test_tsne_fft.py``
+checks these bounds.
 
-Contents: the grid geometry, the scatter / gather kernels, the pruned FFT
-convolution, and the workspaces that keep a grid between calls
-(:class:`FFTRepulsion` for a fit, :class:`FFTReferenceRepulsion` for new
-points against a fixed map, :func:`make_fft_workspace`), with
-:func:`fft_repulsion` in the repulsion convention of
-:mod:`skunsup.manifold._objectives` (whose ``FFTObjective`` uses them) and
-the one-shot :func:`fft_repulsive_forces`. The module is one
-kernel family (the kernels share the inline helper :func:`_box_and_weights`
-and the grid layout of the workspaces), hence its size above ~600 lines.
+The method in layers: the numba scatter and gather kernels are in
+:mod:`skunsup.manifold._interpolation_kernels` (identical results for any
+thread count), the grid geometry, kernel FFTs and convolution in
+:mod:`skunsup.manifold._interpolation_grid`. This module holds the
+workspaces that keep a grid between calls (:class:`FFTRepulsion` for a fit,
+:class:`FFTReferenceRepulsion` for new points against a fixed map,
+:func:`make_fft_workspace`), with :func:`fft_repulsion` in the repulsion
+convention of :mod:`skunsup.manifold._objectives` (whose ``FFTObjective``
+uses them) and the one-shot :func:`fft_repulsive_forces`.
 """
-
-import math
 
 import numba
 import numpy as np
-import scipy.fft as sfft
 
-from skunsup.utils._numba import jit_kernel, jit_parallel, resolve_n_threads
+from skunsup.manifold._interpolation_grid import (
+    Grid,
+    bounding_interval,
+    choose_n_intervals,
+    convolve,
+    lagrange_denominators,
+)
+from skunsup.manifold._interpolation_kernels import (
+    gather_1d,
+    gather_2d,
+    scatter_1d,
+    scatter_2d,
+    sort_by_box,
+)
+from skunsup.utils._numba import resolve_n_threads
 
 __all__ = [
     "FFTReferenceRepulsion",
     "FFTRepulsion",
     "check_fft_components",
-    "choose_n_intervals",
     "fft_repulsion",
     "fft_repulsive_forces",
     "make_fft_workspace",
 ]
 
-# Fixed chunk of points per parallel task in the gather kernels: the partial
-# sums of Z do not depend on the thread count.
-_CHUNK = 4096
 
-
-# --------------------------------------------------------------------------
-# Grid geometry (Python)
-# --------------------------------------------------------------------------
-def choose_n_intervals(extent, n_components, *, min_intervals=50, intervals_per_unit=1.0,
-                       max_intervals=None):
-    """Number of interpolation intervals per axis for an embedding of a given extent.
-
-    As in FIt-SNE, the intervals are at most ``1 / intervals_per_unit`` wide
-    (the kernel varies on the unit scale) and there are at least
-    ``min_intervals`` of them; ``max_intervals`` bounds the grid's memory
-    (default: 1024 per axis in 2-D, 2**17 in 1-D).
-
-    Parameters
-    ----------
-    extent : float
-        Side of the square (or length of the segment) to cover.
-    n_components : {1, 2}
-        Dimension of the embedding.
-    min_intervals : int, default=50
-        Lower bound.
-    intervals_per_unit : float, default=1.0
-        Intervals per unit length of the embedding.
-    max_intervals : int, default=None
-        Upper bound; None picks the default of the dimension.
-
-    Returns
-    -------
-    n_intervals : int
-
-    Examples
-    --------
-    >>> from skunsup.manifold._interpolation import choose_n_intervals
-    >>> choose_n_intervals(10.0, 2), choose_n_intervals(120.4, 2)
-    (50, 121)
-    """
-    if max_intervals is None:
-        max_intervals = 1024 if n_components == 2 else 2**17
-    wanted = int(math.ceil(extent * intervals_per_unit)) if np.isfinite(extent) else max_intervals
-    return int(min(max(wanted, min_intervals), max_intervals))
-
-
-def _lagrange_denominators(p):
-    """prod_{l != m} (t_m - t_l) for the nodes t_m = (m + 1/2) / p."""
-    nodes = (np.arange(p) + 0.5) / p
-    den = np.empty(p)
-    for m in range(p):
-        others = np.delete(nodes, m)
-        den[m] = np.prod(nodes[m] - others)
-    return nodes, den
-
-
-def _kernel_hats(n_nodes, spacing, fft_len, n_components, workers):
-    """FFTs of the circulant embeddings of the node-to-node kernels (complex64).
-
-    The kernels are the force kernel ``(y_i - y_j) w_ij^2`` (one per axis) and
-    ``w_ij`` itself (for Z), sampled at the signed node offsets. In 2-D the
-    transforms are stored transposed, ``(n_kernels, L // 2 + 1, L)``, to match
-    :func:`_convolve`.
-    """
-    offsets = np.zeros(fft_len)
-    valid = np.zeros(fft_len, dtype=bool)
-    offsets[:n_nodes] = np.arange(n_nodes)
-    valid[:n_nodes] = True
-    if n_nodes > 1:
-        offsets[fft_len - n_nodes + 1:] = -np.arange(n_nodes - 1, 0, -1)
-        valid[fft_len - n_nodes + 1:] = True
-    delta = offsets * spacing
-    if n_components == 1:
-        w = np.where(valid, 1.0 / (1.0 + delta**2), 0.0)
-        stacked = np.stack([delta * w * w, w]).astype(np.float32)
-        return sfft.rfft(stacked, axis=-1, workers=workers).astype(np.complex64, copy=False)
-    mask = valid[:, None] & valid[None, :]
-    w = np.where(mask, 1.0 / (1.0 + delta[:, None] ** 2 + delta[None, :] ** 2), 0.0)
-    stacked = np.stack([delta[:, None] * w * w, delta[None, :] * w * w, w]).astype(np.float32)
-    hats = sfft.rfftn(stacked, axes=(-2, -1), workers=workers).astype(np.complex64, copy=False)
-    return np.ascontiguousarray(hats.transpose(0, 2, 1))
-
-
-class _Grid:
-    """An equispaced square (or segment) of interpolation nodes and its kernel FFT."""
-
-    def __init__(self, lower, extent, n_intervals, p, n_components, workers):
-        self.lower = float(lower)
-        self.n_intervals = int(n_intervals)
-        self.p = int(p)
-        self.box_width = float(extent) / self.n_intervals
-        self.upper = self.lower + self.box_width * self.n_intervals
-        self.n_nodes = self.n_intervals * self.p
-        self.fft_len = sfft.next_fast_len(2 * self.n_nodes, real=True)
-        self.kernel_hats = _kernel_hats(
-            self.n_nodes, self.box_width / self.p, self.fft_len, n_components, workers
-        )
-
-    def contains(self, lo, hi):
-        return self.lower <= lo and hi <= self.upper
-
-
-def _bounding_interval(Y):
-    """min and max over all coordinates, checked finite."""
-    lo = float(Y.min())
-    hi = float(Y.max())
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise ValueError(
-            "the embedding contains NaN or infinite values; the optimisation diverged "
-            "(try a smaller learning_rate)"
-        )
-    return lo, hi
-
-
-# --------------------------------------------------------------------------
-# Numba kernels
-# --------------------------------------------------------------------------
-@jit_kernel
-def _box_and_weights(x, lower, inv_width, n_intervals, p, nodes, den, weights):
-    """Interval of coordinate x and its p Lagrange weights (OUT: weights)."""
-    s = (x - lower) * inv_width
-    k = int(math.floor(s))
-    if k < 0:
-        k = 0
-    elif k > n_intervals - 1:
-        k = n_intervals - 1
-    t = s - k
-    for m in range(p):
-        num = 1.0
-        for l in range(p):
-            if l != m:
-                num *= t - nodes[l]
-        weights[m] = num / den[m]
-    return k
-
-
-@jit_kernel
-def _sort_by_box(coord, lower, inv_width, n_intervals, row_ptr, order):
-    """Stable counting sort of the points by interval along one coordinate.
-
-    IN coord (n,), OUT row_ptr (n_intervals + 1,), order (n,) int64: points of
-    interval k are order[row_ptr[k]:row_ptr[k + 1]], in increasing index.
-    """
-    n = coord.shape[0]
-    for k in range(n_intervals + 1):
-        row_ptr[k] = 0
-    for i in range(n):
-        k = int(math.floor((coord[i] - lower) * inv_width))
-        if k < 0:
-            k = 0
-        elif k > n_intervals - 1:
-            k = n_intervals - 1
-        row_ptr[k + 1] += 1
-    for k in range(n_intervals):
-        row_ptr[k + 1] += row_ptr[k]
-    for i in range(n):
-        k = int(math.floor((coord[i] - lower) * inv_width))
-        if k < 0:
-            k = 0
-        elif k > n_intervals - 1:
-            k = n_intervals - 1
-        order[row_ptr[k]] = i
-        row_ptr[k] += 1
-    for k in range(n_intervals, 0, -1):
-        row_ptr[k] = row_ptr[k - 1]
-    row_ptr[0] = 0
-
-
-@jit_parallel
-def _scatter_2d(Y, order, row_ptr, lower, inv_width, n_intervals, nodes, den, charges):
-    """Spread a unit charge per point onto the node grid with the Lagrange weights.
-
-    IN Y (n, 2), order/row_ptr from :func:`_sort_by_box` on Y[:, 0];
-    OUT charges (N, N) float32 with N = n_intervals * p, fully overwritten.
-    Each task owns the p node rows of one interval along axis 0.
-    """
-    p = nodes.shape[0]
-    n_cols = charges.shape[1]
-    for k0 in numba.prange(n_intervals):
-        w0 = np.empty(p)
-        w1 = np.empty(p)
-        for a in range(p):
-            for b in range(n_cols):
-                charges[k0 * p + a, b] = 0.0
-        for pos in range(row_ptr[k0], row_ptr[k0 + 1]):
-            i = order[pos]
-            _box_and_weights(Y[i, 0], lower, inv_width, n_intervals, p, nodes, den, w0)
-            k1 = _box_and_weights(Y[i, 1], lower, inv_width, n_intervals, p, nodes, den, w1)
-            for a in range(p):
-                for b in range(p):
-                    charges[k0 * p + a, k1 * p + b] += w0[a] * w1[b]
-
-
-@jit_parallel
-def _gather_2d(Y, lower, inv_width, n_intervals, nodes, den, potentials, self_kernel, forces,
-               z_out):
-    """Interpolate the node potentials back to the points.
-
-    IN potentials (3, N, M) float32, M >= N: the force kernels along both axes
-    and w, each convolved with the unit charges; self_kernel (2p - 1, 2p - 1):
-    w between nodes of one interval by offset when the points are the charges
-    themselves (their own interpolated contribution to z is then removed
-    exactly: it is not w_ii = 1 but the interpolant's value), or shape (0, 0).
-    OUT forces (n, 2): sum_j w_ij^2 (y_i - y_j); z_out (n,): sum_{j != i} w_ij.
-    """
-    n = Y.shape[0]
-    p = nodes.shape[0]
-    n_chunks = (n + _CHUNK - 1) // _CHUNK
-    for c in numba.prange(n_chunks):
-        w0 = np.empty(p)
-        w1 = np.empty(p)
-        for i in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
-            k0 = _box_and_weights(Y[i, 0], lower, inv_width, n_intervals, p, nodes, den, w0)
-            k1 = _box_and_weights(Y[i, 1], lower, inv_width, n_intervals, p, nodes, den, w1)
-            f0 = 0.0
-            f1 = 0.0
-            psi = 0.0
-            for a in range(p):
-                g0 = k0 * p + a
-                for b in range(p):
-                    g1 = k1 * p + b
-                    w = w0[a] * w1[b]
-                    f0 += w * potentials[0, g0, g1]
-                    f1 += w * potentials[1, g0, g1]
-                    psi += w * potentials[2, g0, g1]
-            forces[i, 0] = f0
-            forces[i, 1] = f1
-            if self_kernel.shape[0] > 0:
-                for a in range(p):
-                    for b in range(p):
-                        wab = w0[a] * w1[b]
-                        for a2 in range(p):
-                            for b2 in range(p):
-                                psi -= wab * w0[a2] * w1[b2] * self_kernel[a - a2 + p - 1,
-                                                                           b - b2 + p - 1]
-            z_out[i] = psi
-
-
-@jit_parallel
-def _scatter_1d(Y, order, row_ptr, lower, inv_width, n_intervals, nodes, den, charges):
-    """1-D twin of :func:`_scatter_2d`: OUT charges (N,)."""
-    p = nodes.shape[0]
-    for k in numba.prange(n_intervals):
-        w = np.empty(p)
-        for a in range(p):
-            charges[k * p + a] = 0.0
-        for pos in range(row_ptr[k], row_ptr[k + 1]):
-            i = order[pos]
-            _box_and_weights(Y[i, 0], lower, inv_width, n_intervals, p, nodes, den, w)
-            for a in range(p):
-                charges[k * p + a] += w[a]
-
-
-@jit_parallel
-def _gather_1d(Y, lower, inv_width, n_intervals, nodes, den, potentials, self_kernel, forces,
-               z_out):
-    """1-D twin of :func:`_gather_2d`: IN potentials (2, M) (force kernel, w)."""
-    n = Y.shape[0]
-    p = nodes.shape[0]
-    n_chunks = (n + _CHUNK - 1) // _CHUNK
-    for c in numba.prange(n_chunks):
-        w = np.empty(p)
-        for i in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
-            k = _box_and_weights(Y[i, 0], lower, inv_width, n_intervals, p, nodes, den, w)
-            f0 = 0.0
-            psi = 0.0
-            for a in range(p):
-                g = k * p + a
-                f0 += w[a] * potentials[0, g]
-                psi += w[a] * potentials[1, g]
-            forces[i, 0] = f0
-            if self_kernel.shape[0] > 0:
-                for a in range(p):
-                    for a2 in range(p):
-                        psi -= w[a] * w[a2] * self_kernel[a - a2 + p - 1]
-            z_out[i] = psi
-
-
-# --------------------------------------------------------------------------
-# Convolution (scipy.fft, float32, pruned)
-# --------------------------------------------------------------------------
-def _convolve(charges, grid, n_components, workers):
-    """Potentials on the nodes: every kernel of the grid applied to the unit charges.
-
-    Returns an array of shape (n_kernels, N, L) in 2-D or (n_kernels, L) in
-    1-D whose leading N x N (N) block holds the potentials.
-    """
-    L = grid.fft_len
-    N = grid.n_nodes
-    hats = grid.kernel_hats
-    if n_components == 1:
-        spec = sfft.rfft(charges, n=L, workers=workers)
-        return sfft.irfft(hats * spec, n=L, axis=-1, workers=workers, overwrite_x=True)
-    # The charged rows are the first N of L: transform them along the last
-    # axis, then (transposed, so that the FFT runs along contiguous memory)
-    # along the other axis, zero padded to L by scipy.
-    spec = sfft.rfft(charges, n=L, axis=-1, workers=workers)  # (N, Lh)
-    spec = sfft.fft(np.ascontiguousarray(spec.T), n=L, axis=-1, workers=workers,
-                    overwrite_x=True)  # (Lh, L)
-    prod = hats * spec  # (n_kernels, Lh, L)
-    del spec
-    # only the first N rows (now columns) of the result are read back
-    cols = sfft.ifft(prod, axis=-1, workers=workers, overwrite_x=True)[:, :, :N]
-    cols = np.ascontiguousarray(cols.transpose(0, 2, 1))  # (n_kernels, N, Lh)
-    return sfft.irfft(cols, n=L, axis=-1, workers=workers, overwrite_x=True)
-
-
-# --------------------------------------------------------------------------
-# Public workspaces
-# --------------------------------------------------------------------------
 def _workers(n_jobs):
     """FFT threads: numba's current count (set by ``numba_threads``) unless given."""
     return numba.get_num_threads() if n_jobs is None else resolve_n_threads(n_jobs)
@@ -451,7 +147,7 @@ class FFTRepulsion:
         self.max_intervals = max_intervals
         self.grid_slack = float(grid_slack)
         self.n_jobs = n_jobs
-        self.nodes, self.den = _lagrange_denominators(self.p)
+        self.nodes, self.den = lagrange_denominators(self.p)
         self.grid = None
         self.n_grids_built = 0
         self._order = None
@@ -469,7 +165,7 @@ class FFTRepulsion:
             intervals_per_unit=self.intervals_per_unit, max_intervals=self.max_intervals,
         )
         lower = 0.5 * (lo + hi) - 0.5 * padded
-        self.grid = _Grid(lower, padded, n_int, self.p, self.n_components, workers)
+        self.grid = Grid(lower, padded, n_int, self.p, self.n_components, workers)
         self.n_grids_built += 1
         return self.grid
 
@@ -486,24 +182,24 @@ class FFTRepulsion:
 
         ``bounds``: the interval the grid must cover (default: Y's own).
         """
-        lo, hi = _bounding_interval(Y) if bounds is None else bounds
+        lo, hi = bounding_interval(Y) if bounds is None else bounds
         grid = self._ensure_grid(lo, hi, workers)
         n = Y.shape[0]
         if self._order is None or self._order.shape[0] != n:
             self._order = np.empty(n, dtype=np.int64)
         inv_width = 1.0 / grid.box_width
         row_ptr = np.empty(grid.n_intervals + 1, dtype=np.int64)
-        _sort_by_box(Y[:, 0], grid.lower, inv_width, grid.n_intervals, row_ptr, self._order)
+        sort_by_box(Y[:, 0], grid.lower, inv_width, grid.n_intervals, row_ptr, self._order)
         N = grid.n_nodes
         if self.n_components == 2:
             charges = np.empty((N, N), dtype=np.float32)
-            _scatter_2d(Y, self._order, row_ptr, grid.lower, inv_width, grid.n_intervals,
+            scatter_2d(Y, self._order, row_ptr, grid.lower, inv_width, grid.n_intervals,
                         self.nodes, self.den, charges)
         else:
             charges = np.empty(N, dtype=np.float32)
-            _scatter_1d(Y, self._order, row_ptr, grid.lower, inv_width, grid.n_intervals,
+            scatter_1d(Y, self._order, row_ptr, grid.lower, inv_width, grid.n_intervals,
                         self.nodes, self.den, charges)
-        return _convolve(charges, grid, self.n_components, workers)
+        return convolve(charges, grid, self.n_components, workers)
 
     def gather(self, Y, potentials, is_self, rep_out, z_out):
         """Interpolate ``potentials`` (from :meth:`potentials`) at the points ``Y``.
@@ -518,7 +214,7 @@ class FFTRepulsion:
             self_kernel = np.ascontiguousarray(1.0 / (1.0 + sq), dtype=np.float32)
         else:
             self_kernel = np.zeros((0,) * d, dtype=np.float32)
-        gather = _gather_2d if d == 2 else _gather_1d
+        gather = gather_2d if d == 2 else gather_1d
         gather(Y, grid.lower, 1.0 / grid.box_width, grid.n_intervals, self.nodes, self.den,
                potentials, self_kernel, rep_out, z_out)
 
@@ -580,7 +276,7 @@ class FFTReferenceRepulsion:
         if self.Y_ref.ndim != 2 or self.Y_ref.shape[0] < 1:
             raise ValueError(f"Y_ref must be a non-empty 2-D array; got shape {self.Y_ref.shape}")
         self._base = FFTRepulsion(self.Y_ref.shape[1], **kwargs)
-        self._ref_lo, self._ref_hi = _bounding_interval(self.Y_ref)
+        self._ref_lo, self._ref_hi = bounding_interval(self.Y_ref)
         self._potentials = None
 
     def __call__(self, Y_new, rep_out, z_out):
@@ -602,7 +298,7 @@ class FFTReferenceRepulsion:
         """
         base = self._base
         base._check(Y_new, rep_out, z_out)
-        lo, hi = _bounding_interval(Y_new)
+        lo, hi = bounding_interval(Y_new)
         if self._potentials is None or not base.grid.contains(lo, hi):
             workers = _workers(base.n_jobs)
             bounds = (min(lo, self._ref_lo), max(hi, self._ref_hi))
