@@ -5,8 +5,9 @@ Two parts:
 1. Time per Lloyd iteration from the same initial centres (k-means++ seeds
    computed once and given to everyone), ``n_init=1``, ``tol=0`` and a fixed
    ``max_iter``: skunsup (its default ``algorithm='lloyd'``, and ``'elkan'``)
-   against scikit-learn's 'lloyd' and 'elkan', with the final inertias. Fashion-MNIST (70,000 x 784 float32) with k = 10, 100, 256,
-   and blobs 1,000,000 x 32 float32 with k = 100.
+   against scikit-learn's 'lloyd' and 'elkan', with the final inertias.
+   Fashion-MNIST (70,000 x 784 float32) with k = 10, 100, 256, and blobs
+   1,000,000 x 32 float32 with k = 100.
 2. The default fit (k-means++, ``n_init='auto'``, ``tol=1e-4``) of both over
    several seeds: mean wall time and mean inertia, plus the peak memory a fit
    allocates (tracemalloc) on top of X.

@@ -8,9 +8,10 @@ Two problems (float32, as images and most real data arrive):
 For each problem every scikit-learn solver is timed once to find its fastest;
 then each skunsup solver and that scikit-learn solver are timed in the same
 process, interleaved, and the medians are compared ('auto' and
-'covariance_eigh' in 2 * repeats + 1 rounds, the slow solvers in ``repeats``). Next to each time is the
-worst relative error of the explained variances against a float64 reference
-(numpy's eigh of the covariance of the float64 copy of the data). Goal: ratio
+'covariance_eigh' in 2 * repeats + 1 rounds, the slow solvers in
+``repeats``). Next to each time is the worst relative error of the explained
+variances against a float64 reference (numpy's eigh of the covariance of the
+float64 copy of the data). Goal: ratio
 <= 1.0 at an error <= 1e-5.
 
 Run from the repository root::
