@@ -2,9 +2,9 @@
 Autoencoders: compression, denoising and a sparse code
 ======================================================
 
-An autoencoder is trained to give back its input: an encoder g squeezes
-every image into a short code z = g(x), a decoder h rebuilds it,
-x̂ = h(z), and the weights minimise the reconstruction loss between x and x̂
+An autoencoder is trained to give back its input: an encoder f squeezes
+every image into a short code z = f(x), a decoder g rebuilds it,
+x̂ = g(z), and the weights minimise the reconstruction loss between x and x̂
 (binary cross-entropy for grey levels in [0, 1]). The lecture's model is
 784 → 128 → 32 → 128 → 784 on (Fashion-)MNIST. Three variants:
 
@@ -48,10 +48,12 @@ fig.tight_layout()
 # %%
 # Denoising
 # ---------
-# The same network trained on noisy inputs with clean targets. At test time
-# we corrupt test images with the same noise and decode them.
+# The same network trained on noisy inputs with clean targets, with the
+# lecture's noise level: Gaussian noise of standard deviation σ = 0.1 on
+# grey levels in [0, 1] (``noise_std=0.1``). At test time we corrupt test
+# images with the same noise and decode them.
 
-noise = 0.25
+noise = 0.1
 denoiser = Autoencoder(n_components=32, hidden_layer_sizes=(128,), noise_std=noise,
                        max_epochs=12, batch_size=128, random_state=0, device="cpu").fit(X_train)
 rng = np.random.default_rng(1)

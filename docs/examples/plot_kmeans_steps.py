@@ -2,18 +2,20 @@
 k-means step by step, and its Voronoi cells
 ===========================================
 
-The lecture's figure of Lloyd's algorithm on toy data, panel by panel:
+The lecture's figure of Lloyd's algorithm on toy data (its figure 5),
+panel by panel with the lecture's letters:
 
-A. the data;
-B. k initial centres, here k data points drawn at random (``init='random'``);
-C. assignment: every point joins its nearest centre;
-D. update: every centre moves to the mean of its points;
-E. assignment again with the moved centres (some points change side);
-F. repeat C–D until no point changes its centre: converged.
+A. the data and k initial centres, here k data points drawn at random
+   (``init='random'``, the lecture's initialisation);
+B. assignment: every point joins its nearest centre;
+C. update: every centre moves to the mean of its points;
+D. assignment again with the moved centres (some points change side);
+E. update again;
+F. repeat until no point changes its centre: converged.
 
-Each pair of steps can only lower the objective
+Each step can only lower the objective
 
-.. math:: J = \\sum_{i=1}^{m} \\lVert x_i - \\mu_{c(i)} \\rVert^2,
+.. math:: J = \\sum_{i=1}^{n} \\lVert x_i - \\mu_{c(i)} \\rVert^2,
 
 the sum of **squared** distances to the assigned centres (``inertia_``), so the
 algorithm stops after finitely many steps, but in a local minimum that depends
@@ -55,43 +57,48 @@ ylim = (X[:, 1].min() - 0.8, X[:, 1].max() + 0.8)
 fig, axes = plt.subplots(2, 3, figsize=(11, 7.2), sharex=True, sharey=True)
 axes = axes.ravel()
 
+
+def draw_moves(ax, old, new):
+    for a, b in zip(old, new):
+        ax.annotate("", xy=b, xytext=a, arrowprops={"arrowstyle": "->", "lw": 1.5,
+                                                    "color": "black"})
+
+
 axes[0].scatter(X[:, 0], X[:, 1], s=12, color="0.3")
-axes[0].set_title("A. the data")
+plot_voronoi_cells(centers, ax=axes[0], xlim=xlim, ylim=ylim)
+axes[0].set_title("A. data and random initial centres")
 
-axes[1].scatter(X[:, 0], X[:, 1], s=12, color="0.3")
-plot_voronoi_cells(centers, ax=axes[1], xlim=xlim, ylim=ylim)
-axes[1].set_title("B. random initial centres")
+history = []
+for step, (assign_ax, move_ax) in enumerate([(axes[1], axes[2]), (axes[3], axes[4])]):
+    labels = assign(X, centers)
+    history.append(inertia(X, centers, labels))
+    assign_ax.scatter(X[:, 0], X[:, 1], s=12, c=[f"C{j}" for j in labels])
+    plot_voronoi_cells(centers, ax=assign_ax, xlim=xlim, ylim=ylim)
+    letter = "BD"[step]
+    assign_ax.set_title(f"{letter}. assign{' again' if step else ''}, J = {history[-1]:.0f}")
 
+    new_centers = np.array([X[labels == j].mean(axis=0) for j in range(k)])
+    move_ax.scatter(X[:, 0], X[:, 1], s=12, c=[f"C{j}" for j in labels])
+    draw_moves(move_ax, centers, new_centers)
+    plot_voronoi_cells(new_centers, ax=move_ax, xlim=xlim, ylim=ylim, edgecolor=None)
+    centers = new_centers
+    history.append(inertia(X, centers, labels))
+    letter = "CE"[step]
+    move_ax.set_title(f"{letter}. move to the means, J = {history[-1]:.0f}")
+
+n_more = 0
 labels = assign(X, centers)
-axes[2].scatter(X[:, 0], X[:, 1], s=12, c=[f"C{j}" for j in labels])
-plot_voronoi_cells(centers, ax=axes[2], xlim=xlim, ylim=ylim)
-axes[2].set_title(f"C. assign, J = {inertia(X, centers, labels):.0f}")
-
-new_centers = np.array([X[labels == j].mean(axis=0) for j in range(k)])
-axes[3].scatter(X[:, 0], X[:, 1], s=12, c=[f"C{j}" for j in labels])
-for old, new in zip(centers, new_centers):
-    axes[3].annotate("", xy=new, xytext=old,
-                     arrowprops={"arrowstyle": "->", "lw": 1.5, "color": "black"})
-plot_voronoi_cells(new_centers, ax=axes[3], xlim=xlim, ylim=ylim, edgecolor=None)
-axes[3].set_title(f"D. move to the means, J = {inertia(X, new_centers, labels):.0f}")
-centers = new_centers
-
-labels = assign(X, centers)
-axes[4].scatter(X[:, 0], X[:, 1], s=12, c=[f"C{j}" for j in labels])
-plot_voronoi_cells(centers, ax=axes[4], xlim=xlim, ylim=ylim)
-axes[4].set_title(f"E. assign again, J = {inertia(X, centers, labels):.0f}")
-
-history = [inertia(X, centers, labels)]
-for step in range(100):
-    centers = np.array([X[labels == j].mean(axis=0) for j in range(k)])
-    new_labels = assign(X, centers)
-    history.append(inertia(X, centers, new_labels))
-    if np.array_equal(new_labels, labels):
+while True:
+    new_centers = np.array([X[labels == j].mean(axis=0) for j in range(k)])
+    new_labels = assign(X, new_centers)
+    n_more += 1
+    if np.array_equal(new_labels, labels) and np.allclose(new_centers, centers):
         break
-    labels = new_labels
+    centers, labels = new_centers, new_labels
+    history.append(inertia(X, centers, labels))
 axes[5].scatter(X[:, 0], X[:, 1], s=12, c=[f"C{j}" for j in labels])
 plot_voronoi_cells(centers, ax=axes[5], xlim=xlim, ylim=ylim)
-axes[5].set_title(f"F. converged after {step + 1} more steps, J = {history[-1]:.0f}")
+axes[5].set_title(f"F. converged {n_more} iterations later, J = {history[-1]:.0f}")
 for ax in axes:
     ax.set_aspect("equal")
 fig.tight_layout()
@@ -123,6 +130,7 @@ print("skunsup KMeans:    ", rows_sorted(km.cluster_centers_), round(float(km.in
 
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot(range(len(history)), history, marker="o")
-ax.set_xlabel("iteration after panel E")
+ax.set_xticks(range(len(history)), ["B", "C", "D", "E"] + [""] * (len(history) - 4))
+ax.set_xlabel("panel, then one mark per further iteration")
 ax.set_ylabel("J (inertia)")
 fig.tight_layout()

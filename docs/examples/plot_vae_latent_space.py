@@ -88,9 +88,11 @@ fig.tight_layout()
 # %%
 # Attribute arithmetic: "face with glasses = face + (glasses − no glasses)".
 # ``attribute_vector`` is the difference of the mean codes of two groups;
-# ``add_attribute`` decodes :math:`\\mu(x) + s \\cdot v`. Here the attribute is
-# "long sleeves": the mean code of pullovers minus that of T-shirts, added to
-# T-shirts with growing scale s (for digits, "8 minus 3" added to 3s).
+# ``add_attribute`` decodes :math:`\\mu(x) + s \\cdot v`. The lecture shows it
+# on faces; skunsup ships no face images and never downloads data, so here
+# the attribute is "long sleeves": the mean code of pullovers minus that of
+# T-shirts, added to T-shirts with growing scale s (for digits, "8 minus 3"
+# added to threes).
 
 with_, without = (2, 0) if data.name == "Fashion-MNIST" else (8, 3)
 vector = vae.attribute_vector(X_train[y_train == with_], X_train[y_train == without])
