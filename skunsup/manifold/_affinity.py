@@ -4,13 +4,22 @@ Every point ``i`` gets a conditional Gaussian over the other points,
 ``p_{j|i} ∝ exp(-beta_i d_ij²)`` with ``beta_i = 1 / (2 sigma_i²)`` (the papers'
 Gaussian ``exp(-d²/2σ²)``; the lecture writes ``exp(-d²/σ²)``, which only
 renames sigma), and ``beta_i`` is chosen so that the entropy of ``P_i`` (in
-nats) equals ``log(perplexity)``. The search (:func:`calibrate_rows`) is a
-safeguarded Newton iteration on ``beta`` in Numba, parallel over points.
+nats) equals ``log(perplexity)``, to ``1e-10`` nats. The search
+(:func:`calibrate_rows`) is a safeguarded Newton iteration on ``beta`` in
+Numba, parallel over points: Newton steps on the entropy, whose derivative is
+``-beta * Var(d²)``, inside a bracket that every step narrows, with the
+midpoint of the bracket (a doubling while it has no upper end) where a
+Newton step would leave it; at most 200 steps per row.
 
-Distances of every row are shifted by their minimum and divided by their
-range before squaring: the calibrated ``P_i`` is unchanged (``beta`` absorbs
-the scale), and neither duplicates (zero distances) nor far outliers (huge
-ones) can underflow or overflow.
+Scaling, in this order: each row's distances are divided by the row's largest
+finite distance and then squared (:func:`_scaled_squares`), so the squares
+lie in [0, 1] whatever the data's scale; inside the kernel, the row's
+smallest square is subtracted from every square before the exponential (a
+common factor that cancels in the normalisation). The calibrated ``P_i`` is
+unchanged (``beta`` absorbs the scale), and neither duplicates (zero
+distances) nor far outliers (huge ones) can underflow or overflow. The
+reported widths (``Affinities.sigmas``, ``verbose``) are scikit-learn's,
+``sqrt(1 / beta)`` in the metric's units, i.e. for ``exp(-d² / sigma²)``.
 
 Two layouts:
 
