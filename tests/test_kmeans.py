@@ -560,3 +560,40 @@ def test_numpy_and_numba_ops_give_the_same_fit(dtype, sparse):
     np.testing.assert_allclose(fits[0].cluster_centers_, fits[1].cluster_centers_,
                                rtol=_rtol(dtype), atol=_rtol(dtype))
     np.testing.assert_allclose(fits[0].inertia_, fits[1].inertia_, rtol=_rtol(dtype))
+
+
+@settings(max_examples=25)
+@given(n=st.integers(1, 200), d=st.integers(1, 5), k=st.integers(1, 12),
+       seed=st.integers(0, 2**16))
+def test_hinted_fraction_counts_the_centres_elkan_measures(n, d, k, seed):
+    from skunsup.cluster._lloyd_memory import hinted_fraction
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    centers = rng.normal(size=(k, d)) * 3
+    measured = []
+    for x in X:  # all rows are probed below PROBE_ROWS
+        dist = np.sqrt(((centers - x) ** 2).sum(axis=1))
+        a = np.argmin(dist)
+        gaps = np.sqrt(((centers - centers[a]) ** 2).sum(axis=1))
+        measured.append(1 + sum(gaps[j] < 2 * dist[a] for j in range(k) if j != a))
+    expected = 1.0 if k == 1 else np.mean(measured) / k
+    assert hinted_fraction(X, centers) == pytest.approx(expected, rel=1e-12)
+
+
+def test_run_step_is_chosen_by_the_cost_model():
+    from skunsup.cluster._lloyd_memory import MemoryLloyd
+
+    separated, _ = make_blobs(20000, 16, centers=60, cluster_std=0.5, center_box=(-50, 50),
+                              random_state=0)
+    overlapping = np.random.default_rng(0).normal(size=(20000, 16))
+    with ops_backend("default"):
+        for X, expected in [(separated, "elkan"), (overlapping, "hamerly"),
+                            (sp.csr_matrix(overlapping), "plain"), (separated[:500], "plain")]:
+            executor = MemoryLloyd(X, np.ones(X.shape[0]))
+            centers = kmeans_plusplus(X, 60, random_state=0)[0]
+            assert executor.choose_step(centers) == expected
+            # an explicit step is kept
+            if not sp.issparse(X):
+                assert MemoryLloyd(X, np.ones(X.shape[0]), step="hamerly").choose_step(
+                    centers) == "hamerly"

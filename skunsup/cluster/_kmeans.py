@@ -86,10 +86,15 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         to ties between equally near centres and rounding), as in
         scikit-learn; they differ only in speed.
 
-        - 'lloyd': on dense data, Hamerly's bound per sample (with Yinyang's
-          grouped bounds when there are more than 4 centres), the samples that
-          may change cluster searched by a direct loop or a matrix product;
-          on sparse data, every distance of every sample in fused passes.
+        - 'lloyd': on dense data, the faster of two pruned steps by a cost
+          model measured at the start of every run: Hamerly's bound per
+          sample (with Yinyang's grouped bounds when there are more than 4
+          centres), or, when a probe of the data finds the clusters so well
+          separated that Elkan's inequality leaves each sample at most a
+          tenth of the centres to measure, the 'elkan' step below; the
+          samples that may change cluster are searched by a direct loop or a
+          matrix product. On sparse data, every distance of every sample in
+          fused passes.
         - 'elkan': on dense data, each sample starts at its previous centre
           and measures only the centres closer to that centre than twice its
           distance to it (Elkan's inequality between centres; no bounds are
@@ -97,8 +102,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
           dimensions; on sparse data, and for a single cluster (with a
           warning), the same as 'lloyd'.
 
-        Small problems (at most about 4 million multiply-adds per step, e.g.
-        2,000 x 20 with 100 clusters) run every step with NumPy's matrix
+        Small problems (at most about 2 million multiply-adds per step, e.g.
+        2,000 x 20 with 50 clusters) run every step with NumPy's matrix
         product whichever is chosen: a step there takes about a millisecond,
         less than compiling a numba kernel (seconds, on a machine's first
         fit) could ever save.
