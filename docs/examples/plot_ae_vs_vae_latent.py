@@ -17,11 +17,10 @@ Three models with a 2-D code, trained the same way on the same images:
   nothing pulls the codes towards the prior;
 * :class:`~skunsup.neural_network.VAE` with ``beta=1``.
 
-The lecture's pictures are of MNIST digits; here Fashion-MNIST (or
-scikit-learn's digits where it is not installed). To run in seconds the
-models are small (one hidden layer of 256 units) and see 2,000 images (1,437 digits) for 20
-epochs; the pictures sharpen with more data and epochs, their shapes do not
-change.
+Here on Fashion-MNIST (or scikit-learn's digits where it is not
+installed). To run in seconds the
+models are small (one hidden layer of 256 units) and see 2,000 images (1,437
+digits) for 20 epochs; the pictures sharpen with more data and epochs.
 """
 
 import matplotlib.pyplot as plt

@@ -3,11 +3,11 @@ Three images at the same L2 distance
 ====================================
 
 k-means, PCA and t-SNE all compare images by the Euclidean (L2) distance of
-their pixel vectors. The lecture makes the point with a slide of a face and
-three altered copies that are all equally far from it in L2, though a person
-sees one of them as the same face and the others as damaged. This example
-makes that slide from the data: an image and three copies at exactly the same
-L2 distance from it,
+their pixel vectors. The lecture makes the point with a slide of three
+altered copies of one image that are all equally far from it in L2, though a
+person sees them as very different changes. This example makes that slide
+from the data: an image and three copies at exactly the same L2 distance
+from it,
 
 * **shifted** by two pixels (one for the 8 × 8 digits): the object is
   unchanged, only moved,
@@ -15,10 +15,10 @@ L2 distance from it,
   small digits, where grey is not far enough),
 * **noisy**: Gaussian noise on every pixel,
 
-and puts them next to the nearest image of *another* class. skunsup ships no
-face images and never downloads data, so the lecture's face becomes a
-Fashion-MNIST item (scikit-learn's digits where Fashion-MNIST is not
-installed).
+and puts them next to the nearest image of *another* class. Where the
+lecture shows a photograph of a face, this example uses a Fashion-MNIST item
+(scikit-learn's digits where Fashion-MNIST is not installed): skunsup ships
+no face images and never downloads data.
 """
 
 import matplotlib.pyplot as plt
@@ -79,7 +79,8 @@ panels = [
     (f"nearest other class:\n{data.target_names[y[nearest]]}", X[nearest].reshape(shape)),
 ]
 for name, picture in panels[1:]:
-    print(f"{name.splitlines()[0].rstrip(':'):>20s}: L2 distance {np.linalg.norm(picture - original):.3f}")
+    label = name.splitlines()[0].rstrip(":")
+    print(f"{label:>20s}: L2 distance {np.linalg.norm(picture - original):.3f}")
 
 fig, axes = plt.subplots(1, len(panels), figsize=(11, 2.8))
 for ax, (name, picture) in zip(axes, panels):

@@ -19,9 +19,8 @@ SciPy's :func:`~scipy.sparse.csgraph.connected_components` and the maximal
 cliques with the Bron–Kerbosch algorithm (a dozen lines below; skunsup does
 not depend on a graph library), and checks both statements.
 
-The lecture's figures are drawings without data; the 22 points and the
-threshold here were chosen to show a chain, two compact groups and an
-outlier on one page.
+The 22 points and the threshold are ours, chosen to show a chain, two
+compact groups and an outlier in one picture.
 """
 
 import matplotlib.pyplot as plt

@@ -22,8 +22,9 @@ from skunsup.neural_network import VAE
 from skunsup.plotting import plot_embedding, plot_image_grid
 
 data = load_tour_data("auto", n_samples=2500, random_state=0)
-X_train, X_test = data.data[:2000], data.data[2000:]
-y_train, y_test = data.target[:2000], data.target[2000:]
+n_train = 4 * len(data.data) // 5  # 2,000 images (1,437 of the 1,797 digits)
+X_train, X_test = data.data[:n_train], data.data[n_train:]
+y_train, y_test = data.target[:n_train], data.target[n_train:]
 shape, names = data.image_shape, data.target_names
 
 # %%
