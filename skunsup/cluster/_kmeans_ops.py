@@ -15,20 +15,21 @@ import numpy as np
 import scipy.sparse as sp
 
 from skunsup.cluster import _kmeans_numpy
-from skunsup.cluster._kmeans_kernels import (
+from skunsup.cluster._lloyd_kernels import (
     _accumulate_dense,
     _argmin_from_dots,
     _assign_dense_direct,
-    _csr_row_sq_norms,
-    _dense_row_sq_norms,
-    _dense_weighted_moments,
     _distances_to_assigned_dense,
-    _kpp_trials_csr,
-    _kpp_trials_dense,
     _lloyd_csr,
     _lloyd_dense_direct,
     _lloyd_dense_from_hints,
 )
+from skunsup.cluster._row_stats_kernels import (
+    _csr_row_sq_norms,
+    _dense_row_sq_norms,
+    _dense_weighted_moments,
+)
+from skunsup.cluster._seeding_kernels import _kpp_trials_csr, _kpp_trials_dense
 
 # Row groups of the parallel reductions: at most MAX_GROUPS (enough for 16
 # threads; more groups only add partials to zero and sum), at least

@@ -8,7 +8,7 @@ The kernels are the ``_hamerly_*`` and ``_yinyang_*`` functions of
 
 import numpy as np
 
-from skunsup.cluster._kmeans_kernels import (
+from skunsup.cluster._yinyang_kernels import (
     _hamerly_bounds_dense,
     _hamerly_reassign_dense,
     _hamerly_reassign_direct,
