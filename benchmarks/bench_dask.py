@@ -139,7 +139,7 @@ def run(args, report):
     from distributed import Client, LocalCluster, wait
 
     from skunsup.cluster import KMeans
-    from skunsup.cluster._kmeans_dask import kmeans_parallel
+    from skunsup.cluster._kmeans_parallel import kmeans_parallel
     from skunsup.cluster._lloyd_memory import kmeans_single_lloyd
     from skunsup.decomposition import PCA
 

@@ -11,7 +11,7 @@ _OPTIONAL = {
     "skunsup._tour": "matplotlib",
     "skunsup.utils._torch": "torch",
     "skunsup.utils._dask": "dask",
-    "skunsup.cluster._kmeans_dask": "dask",
+    "skunsup.cluster._kmeans_parallel": "dask",
     "skunsup.decomposition._pca_dask": "dask",
 }
 

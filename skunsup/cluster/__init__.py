@@ -1,7 +1,7 @@
 """Clustering: k-means on numba kernels."""
 
 from skunsup.cluster._kmeans import KMeans
-from skunsup.cluster._kmeans_dask import kmeans_parallel
+from skunsup.cluster._kmeans_parallel import kmeans_parallel
 from skunsup.cluster._seeding import kmeans_plusplus
 
 __all__ = ["KMeans", "kmeans_parallel", "kmeans_plusplus"]
