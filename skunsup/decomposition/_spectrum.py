@@ -2,9 +2,11 @@
 step from a spectrum to the fitted attributes (the number of components kept,
 the sign convention, the noise variance).
 
-The in-memory fit (:mod:`skunsup.decomposition._pca`) and the Dask fit
-(:mod:`skunsup.decomposition._pca_dask`) each produce a spectrum (from a
-covariance or an SVD) and call :func:`fitted_attributes`; only
+The in-memory solvers (:mod:`skunsup.decomposition._pca_memory`) and the Dask
+fit (:mod:`skunsup.decomposition._pca_dask`) each produce a spectrum (from a
+covariance or an SVD) that :func:`fitted_attributes` turns into the fitted
+attributes (called by the estimator, :mod:`skunsup.decomposition._pca`, for
+the in-memory fit, and by the Dask fit itself); only
 :class:`~skunsup.decomposition.PCA` writes the attributes it returns.
 """
 
