@@ -1,0 +1,80 @@
+"""Mini-batches drawn from data in memory: the executor of :mod:`skunsup.cluster._minibatch`.
+
+Also what :class:`~skunsup.cluster.MiniBatchKMeans` asks of the data besides
+batches: a random subset to seed on, the final assignment and the feature
+variances that scale ``tol``.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.sparsefuncs import mean_variance_axis
+
+from skunsup.cluster import _kmeans_ops as ops
+
+
+class MemoryBatches:
+    """Batches of rows of X drawn with replacement, with probability proportional to weight.
+
+    Equal weights draw uniform row indices (``randint``, no per-fit table);
+    unequal weights draw from their cumulative sum once computed (a binary
+    search per row), so a batch costs O(batch_size) whatever ``n_samples``
+    (scikit-learn rebuilds an O(n_samples) table at every step). The weights
+    are in the draw, so every drawn row has weight one in the step.
+
+    Parameters
+    ----------
+    X : {ndarray, csr_matrix} of shape (n_samples, n_features)
+        C-contiguous float32/float64, or canonical CSR.
+    sample_weight : ndarray of shape (n_samples,), dtype float64
+    x_squared_norms : ndarray of shape (n_samples,), dtype float64
+    batch_size : int
+        Rows per batch (at most ``n_samples`` is not required: rows repeat).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._minibatch_memory import MemoryBatches
+    >>> X = np.arange(6.0).reshape(3, 2)
+    >>> batches = MemoryBatches(X, np.array([0.0, 1.0, 0.0]), (X ** 2).sum(1), 4)
+    >>> rows, weights, _ = batches.draw(np.random.RandomState(0))
+    >>> rows.tolist(), weights.tolist()
+    ([[2.0, 3.0], [2.0, 3.0], [2.0, 3.0], [2.0, 3.0]], [1.0, 1.0, 1.0, 1.0])
+    """
+
+    def __init__(self, X, sample_weight, x_squared_norms, batch_size):
+        self.X = X
+        self.sample_weight = sample_weight
+        self.x_squared_norms = x_squared_norms
+        self.n_samples = X.shape[0]
+        self.batch_size = batch_size
+        uniform = sample_weight.min() == sample_weight.max()
+        self._cumulative = None if uniform else np.cumsum(sample_weight)
+        self._unit_weights = np.ones(batch_size, dtype=np.float64)
+
+    def draw(self, random_state):
+        """A batch: (rows of X, unit weights, their squared norms)."""
+        if self._cumulative is None:
+            indices = random_state.randint(0, self.n_samples, self.batch_size)
+        else:
+            targets = random_state.uniform(size=self.batch_size) * self._cumulative[-1]
+            indices = np.minimum(np.searchsorted(self._cumulative, targets, side="right"),
+                                 self.n_samples - 1)
+        return self.X[indices], self._unit_weights, self.x_squared_norms[indices]
+
+    def subset(self, size, random_state):
+        """``size`` rows drawn uniformly with replacement: (X, x_squared_norms, weights)."""
+        indices = random_state.randint(0, self.n_samples, size)
+        return self.X[indices], self.x_squared_norms[indices], self.sample_weight[indices]
+
+    def labels_inertia(self, centers):
+        """Nearest centre of every row and the weighted inertia of that assignment."""
+        labels, distances = ops.assign_labels(self.X, centers,
+                                              x_squared_norms=self.x_squared_norms)
+        return labels, float(np.dot(self.sample_weight, distances))
+
+    def mean_feature_variance(self):
+        """Mean (unweighted) variance of the features: the unit of ``tol``."""
+        if sp.issparse(self.X):
+            return float(np.mean(mean_variance_axis(self.X, axis=0)[1]))
+        ones = np.ones(self.n_samples, dtype=np.float64)
+        return float(np.mean(ops.weighted_mean_variance(self.X, ones)[1]))
