@@ -71,7 +71,7 @@ def pytest_runtest_logreport(report):
         return
     if report.when == "call" or (report.when == "setup" and not report.passed):
         if "sklearn_only" in report.keywords and report.passed:
-            # runs scikit-learn's code only (its k_means function, MiniBatchKMeans)
+            # runs scikit-learn's code only (its k_means and kmeans_plusplus functions)
             _dropin_outcomes["sklearn only"] += 1
         elif report.passed:  # an unexpected pass of a NOT_STRICT entry included
             _dropin_outcomes["passed"] += 1

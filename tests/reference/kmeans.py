@@ -71,3 +71,46 @@ def lloyd(X, sample_weight, centers, max_iter, tol=0.0):
     else:
         labels = lloyd_step(X, sample_weight, centers)[0]
     return labels, inertia(X, sample_weight, centers, labels), centers, n_iter
+
+
+def minibatch_step(X, sample_weight, centers, counts, random_state=None,
+                   reassignment_ratio=0.0):
+    """scikit-learn's mini-batch update, centre by centre: (new centres, counts, inertia).
+
+    Every centre a batch sample is nearest to becomes the weighted mean of its
+    previous position (weighted by its count, the weight it absorbed so far)
+    and its batch samples; its count grows by their weight. Then, when
+    ``reassign_rows`` is given (the batch rows to draw from, in draw order),
+    every centre whose count is below ``reassignment_ratio`` times the largest
+    is moved to the next of those rows (at most half a batch: those with the
+    smallest counts, ties in index order), and its count becomes the smallest
+    count of the others. The inertia is the batch's against the old centres.
+    """
+    X = _dense64(X)
+    centers = np.asarray(centers, dtype=np.float64)
+    new = centers.copy()
+    counts = np.asarray(counts, dtype=np.float64).copy()
+    sq = squared_distances(X, centers)
+    labels = sq.argmin(axis=1)
+    batch_inertia = float(np.dot(sample_weight, sq[np.arange(len(X)), labels]))
+    for c in range(len(centers)):
+        mine = labels == c
+        weight = float(sample_weight[mine].sum())
+        if weight > 0:
+            total = centers[c] * counts[c]
+            for x, w in zip(X[mine], sample_weight[mine]):
+                total = total + w * x
+            counts[c] += weight
+            new[c] = total / counts[c]
+    if random_state is not None:
+        small = [c for c in range(len(centers)) if counts[c] < reassignment_ratio * counts.max()]
+        if len(small) > 0.5 * len(X):
+            keep = sorted(range(len(centers)), key=lambda c: (counts[c], c))[:int(0.5 * len(X))]
+            small = [c for c in small if c in keep]
+        others = [c for c in range(len(centers)) if c not in small]
+        rows = random_state.choice(len(X), replace=False, size=len(small)) if small else []
+        for c, row in zip(small, rows):
+            new[c] = X[row]
+        if small and others:
+            counts[small] = min(counts[c] for c in others)
+    return new, counts, batch_inertia

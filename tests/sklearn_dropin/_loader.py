@@ -2,7 +2,7 @@
 
 scikit-learn ships its tests inside its wheel. :func:`load_sklearn_tests`
 executes one of those files, unchanged, as a fresh module in which the names of
-scikit-learn's estimators (``KMeans``, ``PCA``, ``TSNE``) are bound to
+scikit-learn's estimators (``KMeans``, ``MiniBatchKMeans``, ``PCA``, ``TSNE``) are bound to
 skunsup's classes, and returns the tests and fixtures a pytest module needs to
 collect them. Nothing of scikit-learn's test code is copied into this project.
 
@@ -124,8 +124,8 @@ def load_sklearn_tests(module_name, subpackage, replacements):
 
     Notes
     -----
-    Tests that never name a swapped class (scikit-learn's ``k_means`` function,
-    its ``MiniBatchKMeans``) still run, but exercise only scikit-learn's code:
+    Tests that never name a swapped class (scikit-learn's ``k_means`` and
+    ``kmeans_plusplus`` functions) still run, but exercise only scikit-learn's code:
     each collected test function gets ``exercises_skunsup`` (a bool) so that
     the share of passing tests counts only those that do (tests/conftest.py).
     """
