@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.manifold import trustworthiness
 from sklearn.neighbors import NearestNeighbors
 
-from skunsup.manifold import TSNE
+from skunsup.manifold import SNE, TSNE
 from skunsup.manifold import _affinity, _barnes_hut, _gradients
 from skunsup.manifold._affinity import exact_affinities, knn_affinities
 from skunsup.manifold._barnes_hut import BHTree
@@ -558,3 +558,91 @@ def test_no_warnings_on_a_normal_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         TSNE(perplexity=5, max_iter=250, random_state=0).fit(_X())
+
+
+# --------------------------------------------------------------- callbacks and optimize
+
+
+@pytest.mark.parametrize("Estimator", [TSNE, SNE])
+@pytest.mark.parametrize("reordered", [False, True])
+def test_callbacks_see_the_map_at_the_documented_iterations(Estimator, reordered,
+                                                            monkeypatch):
+    """Called every callbacks_every_iters iterations over both phases, with the estimator,
+    the KL of the map and a copy of the map in the samples' order; True stops the fit
+    with that very map."""
+    from skunsup.manifold import _base
+
+    if reordered:  # the optimiser's points renumbered for locality (done above 200,000)
+        monkeypatch.setattr(_base, "LOCALITY_MIN_SAMPLES", 0)
+    X = np.random.RandomState(0).normal(size=(120, 4))
+    calls = []
+
+    def record(estimator, iteration, kl, embedding):
+        calls.append((estimator, iteration, kl, embedding.copy()))
+        embedding += 1.0  # a copy: the fit does not see this
+        return iteration >= 160
+
+    # min_grad_norm=0: SNE's tiny gradients would end this fit near iteration 80
+    params = dict(perplexity=10, max_iter=1000, random_state=0, n_iter_without_progress=None,
+                  min_grad_norm=0.0)
+    if Estimator is TSNE:
+        params["method"] = "barnes_hut"
+    est = Estimator(callbacks=[record], callbacks_every_iters=40, **params).fit(X)
+    assert [c[1] for c in calls] == [40, 80, 120, 160]
+    assert all(c[0] is est for c in calls)
+    assert est.n_iter_ == 159 and est._stop_reason == "callback"
+    # the last map seen is the fitted map (the callback's +1 was on its copy)
+    np.testing.assert_array_equal(calls[-1][3], est.embedding_)
+    # a callback that does not stop changes nothing of the fit
+    quiet = Estimator(**params).fit(X)
+    watched = Estimator(callbacks=lambda *args: None, callbacks_every_iters=40,
+                        **params).fit(X)
+    np.testing.assert_array_equal(watched.embedding_, quiet.embedding_)
+
+
+def test_callbacks_are_validated():
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    with pytest.raises(TypeError, match="callbacks must be"):
+        TSNE(perplexity=5, callbacks=[1], max_iter=250).fit(X)
+    with pytest.raises(ValueError, match="callbacks_every_iters"):
+        TSNE(perplexity=5, callbacks_every_iters=0, max_iter=250).fit(X)
+
+
+@pytest.mark.parametrize("method", ["exact", "barnes_hut", "fft"])
+def test_optimize_continues_the_fit_exactly(method):
+    """fit(max_iter=1000) then optimize(100) is the fit with max_iter=1100: same state,
+    same schedule (both exaggerate 250 iterations), the same map to the last bit."""
+    X = np.random.RandomState(1).normal(size=(150, 4))
+    params = dict(perplexity=10, method=method, random_state=0, n_iter_without_progress=None)
+    whole = TSNE(max_iter=1100, **params).fit(X)
+    continued = TSNE(max_iter=1000, **params).fit(X).optimize(100)
+    assert continued.n_iter_ == whole.n_iter_ == 1100
+    np.testing.assert_array_equal(continued.embedding_, whole.embedding_)
+    assert continued.kl_divergence_ == whole.kl_divergence_
+
+
+def test_optimize_with_exaggeration_separates_and_can_be_stopped():
+    X = np.random.RandomState(2).normal(size=(150, 4))
+    tsne = TSNE(perplexity=10, method="barnes_hut", random_state=0, max_iter=500).fit(X)
+    spread = np.ptp(tsne.embedding_, axis=0).max()
+    tsne.optimize(200, exaggeration=4.0)
+    # exaggerating P pulls the map together (Kobak & Berens 2019)
+    assert np.ptp(tsne.embedding_, axis=0).max() < spread
+    assert tsne.n_iter_ == 700
+    iterations = []
+    tsne.optimize(200, callbacks=lambda est, it, kl, Y: iterations.append(it) or it >= 800,
+                  callbacks_every_iters=50)
+    assert iterations == [750, 800] and tsne.n_iter_ == 799
+    with pytest.raises(ValueError, match="n_iter"):
+        tsne.optimize(0)
+    with pytest.raises(ValueError, match="learning_rate"):
+        tsne.optimize(10, learning_rate=-1.0)
+
+
+def test_main_phase_exaggeration_of_one_is_the_default():
+    X = np.random.RandomState(3).normal(size=(100, 4))
+    params = dict(perplexity=10, method="barnes_hut", random_state=0, max_iter=400)
+    np.testing.assert_array_equal(TSNE(exaggeration=1.0, **params).fit_transform(X),
+                                  TSNE(**params).fit_transform(X))
+    assert not np.array_equal(TSNE(exaggeration=2.0, **params).fit_transform(X),
+                              TSNE(**params).fit_transform(X))

@@ -8,11 +8,12 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.neighbors import VALID_METRICS
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_non_negative, validate_data
+from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
 from skunsup.manifold import _initialization
 from skunsup.manifold._locality import LOCALITY_MIN_SAMPLES, locality_order, permute_symmetric
 from skunsup.manifold._optimizer import GradientDescent
+from skunsup.utils._callbacks import as_callback_list, run_callbacks
 from skunsup.utils._numba import numba_threads
 from skunsup.utils._sklearn_compat import Interval, StrOptions
 from skunsup.utils._validation import check_magnitude_fits, largest_magnitude
@@ -50,6 +51,9 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "n_jobs": [None, Integral],
+        "exaggeration": [None, Interval(Real, 0, None, closed="neither")],
+        "callbacks": [None, callable, list, tuple],
+        "callbacks_every_iters": [Interval(Integral, 1, None, closed="left")],
     }
 
     _label = "SNE"
@@ -207,6 +211,7 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             objective = self._make_objective(P)
             del P  # the objective holds what it needs
             optimizer = GradientDescent()
+            callback = self._callback(self.callbacks, order)
             n_early = min(self._EXPLORATION_MAX_ITER, max_iter // 4)
             tic = time.perf_counter()
             first = optimizer(
@@ -214,7 +219,8 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 exaggeration=self.early_exaggeration, min_grad_norm=self.min_grad_norm,
                 n_iter_without_progress=None, kl_every=self._N_ITER_CHECK,
                 compute_final_kl=False, max_step=max_step, verbose=self.verbose,
-                label=self._label,
+                label=self._label, callback=callback,
+                callback_every=self.callbacks_every_iters,
             )
             grad = np.empty_like(Y)
             if self.verbose:
@@ -225,27 +231,146 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if first.reason in ("max_iter", "min_grad_norm"):
                 result = optimizer(
                     Y, objective, max_iter - first.n_iter, main_learning_rate, MOMENTUM_MAIN,
-                    exaggeration=1.0, min_grad_norm=self.min_grad_norm,
+                    exaggeration=self._main_exaggeration(), min_grad_norm=self.min_grad_norm,
                     n_iter_without_progress=self.n_iter_without_progress,
                     kl_every=self._N_ITER_CHECK, compute_final_kl=False, max_step=max_step,
-                    verbose=self.verbose, label=self._label,
+                    verbose=self.verbose, label=self._label, callback=callback,
+                    callback_every=self.callbacks_every_iters,
                 )
-            # the KL of the embedding we return (one more gradient evaluation)
-            kl = objective(Y, 1.0, True, grad)
-            # the last "Iteration" line gives kl_divergence_, as scikit-learn's does
-            self._print(2, f"Iteration {optimizer.n_iter}: error = {kl:.7f}, gradient norm "
-                           f"= {np.sqrt(np.sum(grad * grad)):.7f} (returned map)")
-            self._print(1, f"KL divergence after {optimizer.n_iter} iterations: {kl:.6f} "
-                           f"({time.perf_counter() - tic:.2f} s)")
+            kl = self._final_kl(objective, Y, grad, optimizer, tic)
 
-        if order is not None:
+        self.learning_rate_ = float(learning_rate)
+        self._affinities = affinities
+        # what optimize() continues from: the order of the points in the
+        # optimiser, its state (momentum, gains) and the main phase's settings
+        self._order = order
+        self._optimizer = optimizer
+        self._main_learning_rate = main_learning_rate
+        self._max_step = max_step
+        # the FFT objective's grid, reused while the map fits in it: optimize()
+        # continues on it, hence exactly as a longer fit would (None otherwise)
+        self._workspace = getattr(objective, "workspace", None)
+        self._stop_reason = result.reason
+        return self._set_embedding(Y, kl)
+
+    def _main_exaggeration(self):
+        return 1.0 if self.exaggeration is None else float(self.exaggeration)
+
+    def _final_kl(self, objective, Y, grad, optimizer, tic):
+        """The KL of the map returned (one more gradient evaluation), printed as
+        scikit-learn prints it (its last "Iteration" line gives kl_divergence_)."""
+        kl = objective(Y, 1.0, True, grad)
+        self._print(2, f"Iteration {optimizer.n_iter}: error = {kl:.7f}, gradient norm "
+                       f"= {np.sqrt(np.sum(grad * grad)):.7f} (returned map)")
+        self._print(1, f"KL divergence after {optimizer.n_iter} iterations: {kl:.6f} "
+                       f"({time.perf_counter() - tic:.2f} s)")
+        return kl
+
+    def _set_embedding(self, Y, kl):
+        """Write the fitted map (in the data's order) and its KL; return the map."""
+        if self._order is not None:
             Y_in_data_order = np.empty_like(Y)
-            Y_in_data_order[order] = Y
+            Y_in_data_order[self._order] = Y
             Y = Y_in_data_order
         self.embedding_ = Y
         self.kl_divergence_ = float(kl)
-        self.n_iter_ = int(optimizer.n_iter)
-        self.learning_rate_ = float(learning_rate)
-        self._affinities = affinities
-        self._stop_reason = result.reason
+        self.n_iter_ = int(self._optimizer.n_iter)
         return Y
+
+    def _callback(self, callbacks, order):
+        """The optimiser's callback running ``callbacks`` on the map in data order (or None)."""
+        callbacks = as_callback_list(callbacks)
+        if not callbacks:
+            return None
+        inverse = None if order is None else np.argsort(order)
+
+        def callback(iteration, kl, Y):
+            embedding = Y.copy() if inverse is None else Y[inverse]
+            return run_callbacks(callbacks, self, iteration, kl, embedding)
+
+        return callback
+
+    def optimize(self, n_iter, *, exaggeration=None, learning_rate=None, momentum=MOMENTUM_MAIN,
+                 callbacks=None, callbacks_every_iters=None):
+        """Continue the optimisation of the fitted map for ``n_iter`` more iterations.
+
+        Runs the optimiser of the fit from where it stopped (its momentum and
+        gains kept), as openTSNE's ``optimize`` does: to run longer, to try
+        another exaggeration (e.g. 4 for a map with more separated clusters)
+        or learning rate on a map already formed, or to anneal. Updates
+        ``embedding_``, ``kl_divergence_`` (at exaggeration 1) and ``n_iter_``
+        (counting every iteration since the start of the fit).
+
+        Parameters
+        ----------
+        n_iter : int
+            Iterations to run (fewer when ``min_grad_norm`` is reached or a
+            callback stops them).
+        exaggeration : float, default=None
+            Factor multiplying P (None: the ``exaggeration`` parameter's, 1
+            when that is None).
+        learning_rate : float, default=None
+            None: the main phase's learning rate of the fit (with its per-point
+            step clip under ``learning_rate="auto"``); a number: that rate,
+            unclipped.
+        momentum : float, default=0.8
+            Momentum of the updates (the main phase's).
+        callbacks : callable or list of callables, default=None
+            Called as in :meth:`fit` (None: the ``callbacks`` parameter's).
+        callbacks_every_iters : int, default=None
+            None: the ``callbacks_every_iters`` parameter's.
+
+        Returns
+        -------
+        self : object
+            The estimator, with the continued map.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.manifold import TSNE
+        >>> X = np.random.RandomState(0).normal(size=(60, 5))
+        >>> tsne = TSNE(perplexity=10, max_iter=250, random_state=0).fit(X)
+        >>> tsne.optimize(100).n_iter_
+        350
+        """
+        check_is_fitted(self, "embedding_")
+        if not (isinstance(n_iter, Integral) and n_iter >= 1):
+            raise ValueError(f"n_iter must be a positive integer, got {n_iter!r}.")
+        if not (isinstance(momentum, Real) and 0 <= momentum < 1):
+            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}.")
+        if learning_rate is None:
+            learning_rate, max_step = self._main_learning_rate, self._max_step
+        elif isinstance(learning_rate, Real) and learning_rate > 0:
+            learning_rate, max_step = float(learning_rate), 0.0
+        else:
+            raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
+        exaggeration = self._main_exaggeration() if exaggeration is None else float(exaggeration)
+        if not exaggeration > 0:
+            raise ValueError(f"exaggeration must be positive, got {exaggeration!r}.")
+        every = self.callbacks_every_iters if callbacks_every_iters is None else int(
+            callbacks_every_iters)
+        callbacks = self.callbacks if callbacks is None else callbacks
+        P, Y = self._affinities.P, self.embedding_
+        if self._order is not None:  # the optimiser's order of the points
+            P = permute_symmetric(P, self._order, dtype=np.float32)
+            Y = Y[self._order]
+        Y = np.array(Y, dtype=np.float64, order="C")
+        with numba_threads(self.n_jobs):
+            objective = self._make_objective(P)
+            del P
+            if self._workspace is not None:
+                objective.workspace = self._workspace
+            tic = time.perf_counter()
+            result = self._optimizer(
+                Y, objective, int(n_iter), learning_rate, float(momentum),
+                exaggeration=exaggeration, min_grad_norm=self.min_grad_norm,
+                n_iter_without_progress=None, kl_every=self._N_ITER_CHECK,
+                compute_final_kl=False, max_step=max_step, verbose=self.verbose,
+                label=self._label, callback=self._callback(callbacks, self._order),
+                callback_every=every,
+            )
+            kl = self._final_kl(objective, Y, np.empty_like(Y), self._optimizer, tic)
+        self._stop_reason = result.reason
+        self._set_embedding(Y, kl)
+        return self

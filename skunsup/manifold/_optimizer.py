@@ -113,26 +113,34 @@ class GradientDescent:
 
     def __call__(self, Y, objective, n_iter, learning_rate, momentum, *, exaggeration=1.0,
                  min_grad_norm=0.0, n_iter_without_progress=None, kl_every=50,
-                 compute_final_kl=True, max_step=0.0, verbose=0, label="t-SNE"):
+                 compute_final_kl=True, max_step=0.0, verbose=0, label="t-SNE",
+                 callback=None, callback_every=0):
         """Run ``n_iter`` steps on ``Y`` in place.
 
         Stops early when the gradient norm falls below ``min_grad_norm``, when
         the KL (evaluated every ``kl_every`` iterations) has not improved for
         ``n_iter_without_progress`` iterations, on a non-finite gradient (with
-        a ``ConvergenceWarning``; ``Y`` keeps its last finite value) or on
-        Ctrl-C (with a warning; ``Y`` stays usable).
+        a ``ConvergenceWarning``; ``Y`` keeps its last finite value), when
+        ``callback`` returns True or on Ctrl-C (with a warning; ``Y`` stays
+        usable).
+
+        ``callback(iteration, kl, Y)``, when given, is called at every
+        iteration (counted over all calls) that is a multiple of
+        ``callback_every``, with the KL of ``Y`` before that iteration's step
+        (P exaggerated by ``exaggeration``); it must not modify ``Y``.
 
         Returns
         -------
         result : OptimizationResult
             ``kl`` (at the last evaluation), ``n_iter`` run in this call,
             ``reason`` (``"max_iter"``, ``"min_grad_norm"``, ``"no_progress"``,
-            ``"non_finite"``, ``"interrupted"``), ``kl_history``.
+            ``"non_finite"``, ``"callback"``, ``"interrupted"``), ``kl_history``.
         """
         if self.update is None or self.update.shape != Y.shape:
             self.update = np.zeros_like(Y)
             self.gains = np.ones_like(Y)
         grad = np.empty_like(Y)
+        scratch = None  # a second gradient buffer, for the callbacks' KL
         best_kl = np.inf
         best_iter = 0
         kl = np.nan
@@ -144,6 +152,7 @@ class GradientDescent:
         try:
             for it in range(1, n_iter + 1):
                 check = kl_every > 0 and ((self.n_iter + it) % kl_every == 0)
+                call_back = callback is not None and (self.n_iter + it) % callback_every == 0
                 last = it == n_iter
                 compute_kl = check or (last and compute_final_kl)
                 value = objective(Y, exaggeration, compute_kl, grad)
@@ -161,6 +170,19 @@ class GradientDescent:
                         ConvergenceWarning, stacklevel=3)
                     it -= 1
                     break
+                if call_back:
+                    # the KL for the callback from an evaluation of its own: the
+                    # gradient with and without the KL differs in the last bits,
+                    # and a map watched would drift from the map not watched
+                    if not compute_kl:
+                        if scratch is None:
+                            scratch = np.empty_like(Y)
+                        value = objective(Y, exaggeration, True, scratch)
+                    if callback(self.n_iter + it, value, Y):
+                        reason = "callback"
+                        kl = value
+                        it -= 1  # this iteration's step is not taken
+                        break
                 if grad_norm2 < min_grad_norm2:
                     reason = "min_grad_norm"
                     if not compute_kl:

@@ -61,6 +61,21 @@ class SNE(_BaseSNE):
         Seed of the random initialisation.
     n_jobs : int, default=None
         Threads (None: all of numba's threads). The result does not depend on it.
+    exaggeration : float, default=None
+        Factor multiplying P after the early-exaggeration phase (None: 1, the
+        plain objective). Values above 1 give more separated clusters
+        (Kobak & Berens 2019 use 4 for large data sets); see also
+        :meth:`optimize` to change it on a fitted map.
+    callbacks : callable or list of callables, default=None
+        Called every ``callbacks_every_iters`` iterations as
+        ``callback(estimator, iteration, kl, embedding)``: the estimator, the
+        iteration (over the whole fit), the KL divergence of the current map
+        (with P exaggerated during the early phase) and a copy of the map in
+        the order of the samples. A callback that returns True stops the fit,
+        which keeps the map reached (e.g. to watch a map form, or to stop when
+        it is good enough).
+    callbacks_every_iters : int, default=50
+        Iterations between two calls of the callbacks.
 
     Attributes
     ----------
@@ -124,6 +139,9 @@ class SNE(_BaseSNE):
         verbose=0,
         random_state=None,
         n_jobs=None,
+        exaggeration=None,
+        callbacks=None,
+        callbacks_every_iters=50,
     ):
         self.n_components = n_components
         self.perplexity = perplexity
@@ -138,6 +156,9 @@ class SNE(_BaseSNE):
         self.verbose = verbose
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.exaggeration = exaggeration
+        self.callbacks = callbacks
+        self.callbacks_every_iters = callbacks_every_iters
 
     def _check_params_vs_input(self, X):
         super()._check_params_vs_input(X)
