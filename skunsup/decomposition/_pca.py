@@ -18,6 +18,7 @@ from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.validation import validate_data
 
 from skunsup.decomposition._base import _BasePCA
+from skunsup.decomposition._partial_fit import _StreamingPCAMixin
 from skunsup.decomposition._pca_array_api import fit_array_api, transform_array_api
 from skunsup.decomposition._pca_memory import fit_spectrum
 from skunsup.decomposition._spectrum import choose_solver, fitted_attributes
@@ -32,7 +33,7 @@ from skunsup.utils._sklearn_compat import (
 )
 
 
-class PCA(_BasePCA):
+class PCA(_StreamingPCAMixin, _BasePCA):
     """Principal component analysis (PCA).
 
     Linear dimensionality reduction onto the directions of largest variance:
@@ -361,6 +362,75 @@ class PCA(_BasePCA):
             return X_new
         return self._project(X)
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Add one batch of rows to a model fitted on a stream of batches.
+
+        The float64 count, mean and scatter matrix of all the rows seen are
+        updated (Chan et al.'s pairwise merge, see
+        :class:`~skunsup.decomposition.IncrementalPCA`), so after every call
+        the model is the one ``svd_solver='covariance_eigh'`` fits on all the
+        rows seen, whatever the batches (``svd_solver`` is not used).
+        ``n_components`` is checked against the rows seen so far: an integer
+        may not exceed ``min(n_samples_seen, n_features)``, ``'mle'`` needs
+        ``n_samples_seen >= n_features``. The components are computed when
+        first read, so a loop of calls pays for one eigendecomposition.
+        A model fitted by :meth:`fit` cannot be continued (it keeps no
+        scatter matrix): :meth:`fit` ends a stream, the next call raises.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A batch of training data (at least two rows in the first call,
+            any number after; sparse rows are densified block by block).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+
+        Raises
+        ------
+        ValueError
+            After :meth:`fit`, or when ``n_components`` does not fit the rows
+            seen.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.decomposition import PCA
+        >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
+        >>> pca = PCA(n_components=1)
+        >>> for batch in (X[:2], X[2:5], X[5:]):
+        ...     pca = pca.partial_fit(batch)
+        >>> pca.explained_variance_ratio_, pca.n_samples_
+        (array([0.99244289]), 6)
+        """
+        first_pass = self.__dict__.get("_stream") is None
+        if first_pass and hasattr(self, "components_"):
+            raise ValueError(
+                "PCA.partial_fit cannot continue a model fitted by fit, which keeps no "
+                "scatter matrix: pass every batch to partial_fit (or use fit alone)."
+            )
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            reset=first_pass,
+            ensure_min_samples=2 if first_pass else 1,
+            # the batch means find NaN and infinity (streaming.batch_moments)
+            ensure_all_finite=False,
+        )
+        n_seen = X.shape[0] + (0 if first_pass else self._stream.n_samples)
+        n_components = self._resolve_n_components("covariance_eigh", n_seen, X.shape[1])
+        self._fit_svd_solver = "covariance_eigh"
+        self._update_stream(X, n_components, X.dtype if first_pass else self.mean_.dtype,
+                            restart=first_pass)
+        return self
+
     def _choose_solver(self, X, n_components):
         return choose_solver(self.svd_solver, X.shape[0], X.shape[1], n_components,
                              is_sparse=sparse.issparse(X))
@@ -408,6 +478,7 @@ class PCA(_BasePCA):
 
     def _fit(self, X):
         """Fit; returns the validated X and the left singular vectors (or None)."""
+        self._stream = None  # a fit ends any stream of partial_fit calls
         if get_config()["array_api_dispatch"]:
             xp, is_array_api = get_namespace(X)
             if is_array_api and not _is_numpy_namespace(xp):  # numpy stays on this path
@@ -448,6 +519,7 @@ class PCA(_BasePCA):
 
     def _fit_dask(self, X):
         """Fit on a Dask array: the blocks are reduced on its scheduler."""
+        self._stream = None  # a fit ends any stream of partial_fit calls
         from skunsup.decomposition._pca_dask import fit_pca
 
         attributes, self._fit_svd_solver = fit_pca(self, X)

@@ -45,3 +45,11 @@ def probabilistic_log_likelihood(X, mean, components, variances, noise):
     assert sign > 0
     quad = np.einsum("ij,ij->i", residual @ np.linalg.inv(cov), residual)
     return -0.5 * (quad + V.shape[1] * np.log(2 * np.pi) + log_det)
+
+
+def streaming_moments(batches):
+    """Count, mean and scatter matrix of all the rows of ``batches``, stacked in float64."""
+    X = np.concatenate([np.asarray(batch, dtype=np.float64) for batch in batches])
+    mean = X.mean(axis=0)
+    centered = X - mean
+    return X.shape[0], mean, centered.T @ centered

@@ -1,0 +1,231 @@
+"""An exact streaming covariance: float64 moments merged batch by batch.
+
+PCA fitted on a stream (:meth:`PCA.partial_fit <skunsup.decomposition.PCA.partial_fit>`,
+:class:`~skunsup.decomposition.IncrementalPCA`) keeps three float64 moments of
+all the rows seen: their count, their mean and their scatter matrix
+``sum_i (x_i - mean)(x_i - mean)^T``. Each batch gets its own mean and scatter,
+centred at its own mean (no cancellation between large sums) and computed in
+float64 from row blocks converted one at a time (float32 data is never copied
+to float64 whole); the batch is then merged into the running moments by the
+pairwise update of Chan, Golub and LeVeque (1979)::
+
+    n = n_a + n_b,   delta = mean_b - mean_a
+    mean = mean_a + delta * n_b / n
+    scatter = scatter_a + scatter_b + delta delta^T * n_a * n_b / n
+
+which is exact in exact arithmetic: the covariance ``scatter / (n - 1)`` is the
+batch covariance of all the rows, whatever the split, up to float64 rounding.
+Its spectrum is then that of ``PCA(svd_solver='covariance_eigh')``
+(:func:`~skunsup.decomposition._spectrum.eigh_spectrum`).
+
+The cost is ``O(n_features ** 2)`` memory, which sets the line above which the
+moments are not kept (``MAX_FEATURES``).
+"""
+
+import numpy as np
+from scipy import sparse
+from sklearn.utils import assert_all_finite
+
+from skunsup.decomposition._spectrum import eigh_spectrum
+
+# Bytes of the float64 buffer that holds one centred block of rows. Measured on
+# 20,000 x 784 float32 (loaded 2-core machine): 1,024-row blocks (6 MiB) took
+# 0.55 s, 256 rows 0.71 s (more, smaller BLAS calls, each rewriting the whole
+# 784 x 784 product) and 4,096 rows 0.72 s (the buffer leaves the cache).
+BLOCK_BYTES = 8 * 1024 * 1024
+
+# Largest number of features whose scatter matrix is kept: 4,096 x 4,096
+# float64 is 128 MiB, and its eigendecomposition (same again as workspace) takes
+# seconds on 2 cores; scikit-learn's IncrementalPCA holds a default batch of
+# 5 * n_features rows, already 5 times that matrix. Beyond it the d x d matrix
+# and its O(d ** 3) eigendecomposition grow faster than any batch.
+MAX_FEATURES = 4096
+
+
+def batch_moments(X):
+    """Count, mean and scatter matrix of one batch, in float64.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        The batch: float32 or float64, finite (checked: a NaN or an infinity
+        raises scikit-learn's usual error); sparse rows are densified one
+        block at a time.
+
+    Returns
+    -------
+    n_samples : int
+        The number of rows.
+    mean : ndarray of shape (n_features,), float64
+        The column means.
+    scatter : ndarray of shape (n_features, n_features), float64
+        ``(X - mean).T @ (X - mean)``, symmetric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.decomposition._streaming import batch_moments
+    >>> n, mean, scatter = batch_moments(np.array([[0.0, 1.0], [2.0, 1.0], [4.0, 4.0]]))
+    >>> n, mean.tolist(), scatter.tolist()
+    (3, [2.0, 2.0], [[8.0, 6.0], [6.0, 6.0]])
+    """
+    n_samples, n_features = X.shape
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite means raise below
+        if sparse.issparse(X):
+            mean = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
+        else:
+            mean = np.asarray(X).mean(axis=0, dtype=np.float64)
+    if not np.isfinite(mean).all():  # NaN or infinity in X, or a sum that overflows
+        assert_all_finite(X.data if sparse.issparse(X) else X, input_name="X")
+        raise ValueError("The column sums of X overflow float64; scale X down.")
+    rows = max(1, min(n_samples, BLOCK_BYTES // (8 * n_features)))
+    buffer = np.empty((rows, n_features), dtype=np.float64)
+    scatter = np.zeros((n_features, n_features), dtype=np.float64)
+    residual = np.zeros(n_features, dtype=np.float64)
+    for start in range(0, n_samples, rows):
+        rows_in = X[start : start + rows]
+        block = buffer[: rows_in.shape[0]]
+        # float32 rows are widened inside the subtraction, block by block
+        np.subtract(rows_in.toarray() if sparse.issparse(rows_in) else rows_in, mean,
+                    out=block)
+        residual += block.sum(axis=0)
+        scatter += block.T @ block  # numpy calls the BLAS's symmetric rank-k update
+    # The mean carries one rounding: the centred rows sum to n * offset, not 0.
+    offset = residual / n_samples
+    scatter -= n_samples * np.outer(offset, offset)
+    return n_samples, mean + offset, (scatter + scatter.T) / 2.0
+
+
+def merge_moments(first, second):
+    """The moments of two sets of rows from theirs (Chan, Golub and LeVeque).
+
+    Parameters
+    ----------
+    first, second : tuple of (int, ndarray, ndarray)
+        ``(n_samples, mean, scatter)`` of each set, as :func:`batch_moments`
+        returns them (a count of 0 stands for no rows).
+
+    Returns
+    -------
+    moments : tuple of (int, ndarray, ndarray)
+        ``(n_samples, mean, scatter)`` of the union.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.decomposition._streaming import batch_moments, merge_moments
+    >>> X = np.array([[0.0, 1.0], [2.0, 1.0], [4.0, 4.0]])
+    >>> n, mean, scatter = merge_moments(batch_moments(X[:1]), batch_moments(X[1:]))
+    >>> n, mean.tolist(), scatter.tolist()
+    (3, [2.0, 2.0], [[8.0, 6.0], [6.0, 6.0]])
+    """
+    n_a, mean_a, scatter_a = first
+    n_b, mean_b, scatter_b = second
+    if n_a == 0:
+        return n_b, mean_b, scatter_b
+    n = n_a + n_b
+    delta = mean_b - mean_a
+    mean = mean_a + delta * (n_b / n)
+    scatter = scatter_a + scatter_b
+    weighted = delta * np.sqrt(n_a * n_b / n)
+    scatter += np.outer(weighted, weighted)  # symmetric to the last bit
+    return n, mean, scatter
+
+
+class StreamingCovariance:
+    """Float64 count, mean and scatter matrix of every row passed to :meth:`update`.
+
+    Parameters
+    ----------
+    n_features : int
+        The number of columns, at most ``MAX_FEATURES``.
+
+    Attributes
+    ----------
+    n_samples : int
+        Rows seen.
+    mean : ndarray of shape (n_features,), float64
+        Their mean.
+    scatter : ndarray of shape (n_features, n_features), float64
+        ``sum_i (x_i - mean)(x_i - mean)^T`` over them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.decomposition._streaming import StreamingCovariance
+    >>> X = np.array([[0.0, 1.0], [2.0, 1.0], [4.0, 4.0]], dtype=np.float32)
+    >>> stream = StreamingCovariance(2)
+    >>> stream.update(X[:2])
+    >>> stream.update(X[2:])
+    >>> stream.covariance().tolist()
+    [[4.0, 3.0], [3.0, 3.0]]
+    """
+
+    def __init__(self, n_features):
+        if n_features > MAX_FEATURES:
+            raise ValueError(
+                f"n_features={n_features} is too many for a streaming covariance: its "
+                f"{n_features} x {n_features} float64 scatter matrix would take "
+                f"{8 * n_features ** 2 / 2 ** 20:,.0f} MiB (the limit is {MAX_FEATURES} "
+                "features, 128 MiB). Reduce the features first (e.g. "
+                "sklearn.random_projection.GaussianRandomProjection, or PCA(svd_solver="
+                "'randomized') on a sample), or use sklearn.decomposition.IncrementalPCA."
+            )
+        self.n_samples = 0
+        self.mean = np.zeros(n_features, dtype=np.float64)
+        self.scatter = np.zeros((n_features, n_features), dtype=np.float64)
+
+    def update(self, X):
+        """Add the rows of ``X`` (see :func:`batch_moments`) to the moments.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            A batch of float32 or float64 rows.
+        """
+        self.n_samples, self.mean, self.scatter = merge_moments(
+            (self.n_samples, self.mean, self.scatter), batch_moments(X))
+
+    def covariance(self):
+        """The sample covariance, ``scatter / (n_samples - 1)`` (needs 2 rows).
+
+        Returns
+        -------
+        covariance : ndarray of shape (n_features, n_features), float64
+            The covariance of the rows seen.
+        """
+        return self.scatter / (self.n_samples - 1)
+
+    def variances(self):
+        """Per-feature variances with ``ddof=0`` (scikit-learn's ``var_``).
+
+        Returns
+        -------
+        var : ndarray of shape (n_features,), float64
+            The diagonal of the scatter matrix over the number of rows.
+        """
+        return np.diag(self.scatter) / self.n_samples
+
+    def spectrum(self, n_components):
+        """The covariance's spectrum, as the 'covariance_eigh' solver computes it.
+
+        Parameters
+        ----------
+        n_components : int, float or 'mle'
+            The number of components asked for (only an integer changes the
+            work: the leading eigenpairs alone are computed for many features).
+
+        Returns
+        -------
+        variances : ndarray, float64
+            The eigenvalues, descending, clipped at 0.
+        components : ndarray of shape (len(variances), n_features), float64
+            The matching eigenvectors.
+        total_var : float
+            The trace of the covariance.
+        mean : ndarray of shape (n_features,), float64
+            The mean of the rows seen.
+        """
+        covariance = self.covariance()
+        variances, components = eigh_spectrum(covariance, n_components, self.n_samples)
+        return variances, components, max(float(np.trace(covariance)), 0.0), self.mean
