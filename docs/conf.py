@@ -48,11 +48,7 @@ exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py",
 
 # Every cross-reference must resolve.
 nitpicky = True
-nitpick_ignore = [
-    # docs/architecture.rst names a private function that has no API page;
-    # to go once the page writes it as ``skunsup.cluster._lloyd.lloyd``.
-    ("py:func", "skunsup.cluster._lloyd.lloyd"),
-]
+nitpick_ignore = []
 
 html_theme = "pydata_sphinx_theme"
 html_title = "skunsup"

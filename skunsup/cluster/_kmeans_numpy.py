@@ -1,6 +1,6 @@
 """NumPy/BLAS versions of the k-means ops, for problems too small to pay a compile.
 
-Every numba kernel of :mod:`skunsup.cluster._kmeans_kernels` costs 0.5-5 s to
+Every numba kernel of k-means (``skunsup/cluster/_*_kernels.py``) costs 0.5-5 s to
 compile on its first call on a machine (then it loads from numba's cache). On
 a small problem the same work takes milliseconds in NumPy, so
 :mod:`skunsup.cluster._kmeans_ops` sends every op whose work is at most

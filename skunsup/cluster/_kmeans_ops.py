@@ -1,7 +1,9 @@
 """Python side of the k-means kernels: normalise inputs, allocate outputs, reduce.
 
 Every function here is stateless (arrays in, arrays out) and calls the numba
-kernels of :mod:`skunsup.cluster._kmeans_kernels`, or, when the op's work is
+kernels (:mod:`~skunsup.cluster._lloyd_kernels`,
+:mod:`~skunsup.cluster._seeding_kernels`,
+:mod:`~skunsup.cluster._row_stats_kernels`), or, when the op's work is
 at most ``NUMPY_MAX_WORK`` (:func:`is_small`), their NumPy versions in
 :mod:`skunsup.cluster._kmeans_numpy`; the per-block state of the pruned steps
 is :class:`~skunsup.cluster._yinyang.YinyangBounds`.

@@ -3,7 +3,7 @@
 With one group of centres the bounds are Hamerly's (one lower bound per
 sample); with several, Yinyang's global and local filters (Ding et al. 2015).
 The kernels are the ``_hamerly_*`` and ``_yinyang_*`` functions of
-:mod:`skunsup.cluster._kmeans_kernels`.
+:mod:`skunsup.cluster._yinyang_kernels`.
 """
 
 import numpy as np

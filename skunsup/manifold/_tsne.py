@@ -131,9 +131,8 @@ class TSNE(_BaseSNE):
         ``"auto"``: ``"exact"`` below 1,000 samples; from there
         ``"barnes_hut"`` for 2-D maps below 150,000 samples and 3-D maps,
         ``"fft"`` for 2-D maps from 150,000 samples and for 1-D maps, and
-        ``"exact"`` beyond 3 components (measured on 2 cores: Barnes-Hut fits
-        were 1.5-7x faster than FFT from 1,000 to 70,000 points, FFT 1.3x
-        faster at 250,000; the exact step is cheapest below about 1,000).
+        ``"exact"`` beyond 3 components (the thresholds are where one method
+        overtook the other in timings on 2 cores).
         ``method="fft"`` with fewer than 100 samples falls back to
         ``"exact"`` with a warning. A sparse precomputed graph always goes to
         a neighbour-based method (``"exact"`` refuses it, as in scikit-learn).
