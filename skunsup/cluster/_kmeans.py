@@ -487,7 +487,7 @@ class KMeans(_BaseKMeans):
 
     def _executor(self, X, sample_weight):
         """Validate X and return the executor of Lloyd's algorithm where X lives."""
-        if is_dask_array(X):  # k-means|| (_kmeans_parallel) and Lloyd over the blocks (_kmeans_dask)
+        if is_dask_array(X):  # k-means|| and Lloyd on the blocks: _kmeans_dask
             from skunsup.cluster._kmeans_dask import DaskLloyd
 
             return DaskLloyd(X, sample_weight, estimator=self)
