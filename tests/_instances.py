@@ -28,6 +28,7 @@ PARAM_GRIDS = {
     "KMeans": {"n_clusters": [2, 3]},
     "MiniBatchKMeans": {"n_clusters": [2, 3]},
     "PCA": {"n_components": [2, 5]},
+    "IncrementalPCA": {"n_components": [2, 5]},
 }
 
 # {class name: {check name: reason}}

@@ -243,10 +243,11 @@ def test_pca_fit_ends_the_stream():
     pca = PCA(2).partial_fit(X[:50])
     pca.fit(X[50:])
     assert pca.n_samples_ == 50
-    with pytest.raises(ValueError, match="cannot continue a model fitted by fit"):
-        pca.partial_fit(X[:10])
     # a fit keeps the result of fit, whatever the stream before
     assert_same_model(pca, PCA(2).fit(X[50:]), rtol=1e-12)
+    with pytest.warns(UserWarning, match="cannot continue a model fitted by fit"):
+        pca.partial_fit(X[:10])
+    assert_same_model(pca, PCA(2, svd_solver="covariance_eigh").fit(X[:10]))
 
 
 def test_pca_partial_fit_checks_n_components_against_rows_seen():

@@ -9,6 +9,7 @@ What the fitted model does (transform, likelihood) is in
 :mod:`~skunsup.decomposition._base`.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -375,8 +376,8 @@ class PCA(_StreamingPCAMixin, _BasePCA):
         may not exceed ``min(n_samples_seen, n_features)``, ``'mle'`` needs
         ``n_samples_seen >= n_features``. The components are computed when
         first read, so a loop of calls pays for one eigendecomposition.
-        A model fitted by :meth:`fit` cannot be continued (it keeps no
-        scatter matrix): :meth:`fit` ends a stream, the next call raises.
+        :meth:`fit` ends a stream and keeps no scatter matrix, so a call after
+        it starts a new stream from this batch alone (with a warning).
 
         Parameters
         ----------
@@ -394,8 +395,12 @@ class PCA(_StreamingPCAMixin, _BasePCA):
         Raises
         ------
         ValueError
-            After :meth:`fit`, or when ``n_components`` does not fit the rows
-            seen.
+            When ``n_components`` does not fit the rows seen.
+
+        Warns
+        -----
+        UserWarning
+            After :meth:`fit`: the model fitted there is replaced.
 
         Examples
         --------
@@ -410,9 +415,12 @@ class PCA(_StreamingPCAMixin, _BasePCA):
         """
         first_pass = self.__dict__.get("_stream") is None
         if first_pass and hasattr(self, "components_"):
-            raise ValueError(
+            warnings.warn(
                 "PCA.partial_fit cannot continue a model fitted by fit, which keeps no "
-                "scatter matrix: pass every batch to partial_fit (or use fit alone)."
+                "scatter matrix: it starts a new model from this batch. Pass every "
+                "batch to partial_fit to fit them all.",
+                UserWarning,
+                stacklevel=2,
             )
         X = validate_data(
             self,
