@@ -646,3 +646,29 @@ def test_main_phase_exaggeration_of_one_is_the_default():
                                   TSNE(**params).fit_transform(X))
     assert not np.array_equal(TSNE(exaggeration=2.0, **params).fit_transform(X),
                               TSNE(**params).fit_transform(X))
+
+
+def test_progress_bar_shows_the_iterations_with_and_without_tqdm(monkeypatch):
+    import builtins
+    import io
+
+    from skunsup.utils import ProgressBar
+
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    out = io.StringIO()
+    bar = ProgressBar(file=out)
+    params = dict(perplexity=5, max_iter=300, callbacks=bar, callbacks_every_iters=100)
+    TSNE(**params).fit(X)
+    assert "300/300" in out.getvalue() and "TSNE" in out.getvalue()
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    lines = io.StringIO()
+    TSNE(**{**params, "callbacks": ProgressBar(file=lines)}).fit(X)
+    assert lines.getvalue().splitlines()[-1].startswith("[TSNE] iteration 300/300: objective")
+    assert len(lines.getvalue().splitlines()) == 3

@@ -1,5 +1,6 @@
 """Utilities shared by the skunsup estimators."""
 
+from skunsup.utils._callbacks import ProgressBar
 from skunsup.utils.discovery import all_estimators
 
-__all__ = ["all_estimators"]
+__all__ = ["ProgressBar", "all_estimators"]

@@ -12,9 +12,10 @@ as scikit-learn's callback proposal (SLEP023) does, so that one callback can
 serve several estimators.
 """
 
+import sys
 from collections.abc import Iterable
 
-__all__ = ["as_callback_list", "run_callbacks"]
+__all__ = ["ProgressBar", "as_callback_list", "run_callbacks"]
 
 
 def as_callback_list(callbacks):
@@ -83,3 +84,77 @@ def run_callbacks(callbacks, estimator, iteration, objective, solution):
     for callback in callbacks:
         stop = (callback(estimator, iteration, objective, solution) is True) or stop
     return stop
+
+
+class ProgressBar:
+    """A callback that shows how far a fit is: iteration, objective and time left.
+
+    A tqdm bar when tqdm is installed, else one line per call. Pass it as
+    ``callbacks`` (with ``callbacks_every_iters`` setting how often it
+    moves). A bar starts at the first call of a fit and closes at its last
+    iteration or when the next fit starts.
+
+    Parameters
+    ----------
+    total : int, default=None
+        Iterations of a fit; None takes the estimator's ``max_iter``.
+    desc : str, default=None
+        Label of the bar; None takes the estimator's class name.
+    file : file-like, default=None
+        Where to write (None: standard error).
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> from skunsup.manifold import TSNE
+    >>> from skunsup.utils import ProgressBar
+    >>> out = io.StringIO()
+    >>> X = np.random.RandomState(0).normal(size=(40, 3))
+    >>> _ = TSNE(perplexity=5, max_iter=250, callbacks=ProgressBar(file=out),
+    ...          callbacks_every_iters=125).fit(X)
+    >>> "250/250" in out.getvalue()
+    True
+    """
+
+    def __init__(self, total=None, desc=None, file=None):
+        self.total = total
+        self.desc = desc
+        self.file = file
+        self._bar = None
+        self._last = 0
+
+    def _start(self, estimator):
+        total = self.total if self.total is not None else getattr(estimator, "max_iter", None)
+        desc = self.desc if self.desc is not None else type(estimator).__name__
+        out = self.file if self.file is not None else sys.stderr
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            tqdm = None
+        self._total, self._desc, self._out = total, desc, out
+        self._bar = (tqdm(total=total, desc=desc, unit="it", file=out) if tqdm is not None
+                     else False)
+        self._last = 0
+
+    def close(self):
+        """End the current bar (done by the next fit's first call otherwise)."""
+        if self._bar:
+            self._bar.close()
+        self._bar = None
+
+    def __call__(self, estimator, iteration, objective, solution):
+        if self._bar is None or iteration <= self._last:  # a new fit
+            self.close()
+            self._start(estimator)
+        if self._bar is False:
+            of = f"/{self._total}" if self._total else ""
+            print(f"[{self._desc}] iteration {iteration}{of}: objective {objective:.6g}",
+                  file=self._out, flush=True)
+        else:
+            self._bar.set_postfix(objective=f"{objective:.6g}", refresh=False)
+            self._bar.update(iteration - self._last)
+        self._last = iteration
+        if self._total is not None and iteration >= self._total:
+            self.close()
+        return False
