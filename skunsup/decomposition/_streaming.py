@@ -116,7 +116,7 @@ def merge_moments(first, second):
     >>> from skunsup.decomposition._streaming import batch_moments, merge_moments
     >>> X = np.array([[0.0, 1.0], [2.0, 1.0], [4.0, 4.0]])
     >>> n, mean, scatter = merge_moments(batch_moments(X[:1]), batch_moments(X[1:]))
-    >>> n, mean.tolist(), scatter.tolist()
+    >>> n, mean.tolist(), scatter.round(12).tolist()
     (3, [2.0, 2.0], [[8.0, 6.0], [6.0, 6.0]])
     """
     n_a, mean_a, scatter_a = first
@@ -157,7 +157,7 @@ class StreamingCovariance:
     >>> stream = StreamingCovariance(2)
     >>> stream.update(X[:2])
     >>> stream.update(X[2:])
-    >>> stream.covariance().tolist()
+    >>> stream.covariance().round(12).tolist()
     [[4.0, 3.0], [3.0, 3.0]]
     """
 
