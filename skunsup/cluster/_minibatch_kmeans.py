@@ -10,7 +10,12 @@ from sklearn.utils.validation import validate_data
 
 from skunsup.cluster import _kmeans_ops as ops
 from skunsup.cluster._kmeans import _BaseKMeans
-from skunsup.cluster._minibatch import minibatch_loop, minibatch_step, reassignment_due
+from skunsup.cluster._minibatch import (
+    minibatch_loop,
+    minibatch_step,
+    reassignment_due,
+    step_threads,
+)
 from skunsup.cluster._minibatch_memory import MemoryBatches
 from skunsup.cluster._seeding import (
     _kmeans_plusplus,
@@ -359,10 +364,11 @@ class MiniBatchKMeans(_BaseKMeans):
         reassign, self._n_since_last_reassign = reassignment_due(
             self._counts, self._n_since_last_reassign, self._batch_size)
         centers = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
-        self.cluster_centers_, _ = minibatch_step(
-            X, sample_weight, centers, self._counts, x_squared_norms=x_squared_norms,
-            random_state=self._random_state, reassign=reassign,
-            reassignment_ratio=self.reassignment_ratio, verbose=self.verbose)
+        with step_threads(X.shape[0]):
+            self.cluster_centers_, _ = minibatch_step(
+                X, sample_weight, centers, self._counts, x_squared_norms=x_squared_norms,
+                random_state=self._random_state, reassign=reassign,
+                reassignment_ratio=self.reassignment_ratio, verbose=self.verbose)
         if self.compute_labels:
             labels, distances = ops.assign_labels(X, self.cluster_centers_,
                                                   x_squared_norms=x_squared_norms)

@@ -1,0 +1,130 @@
+"""skunsup MiniBatchKMeans against scikit-learn's MiniBatchKMeans, in the same process, interleaved.
+
+Default fits (``MiniBatchKMeans(k, random_state=seed)``: k-means++ on
+``init_size`` samples, batch_size 1024, scikit-learn's stopping rules) of both
+libraries over several seeds, alternating which runs first: mean wall time and
+mean inertia. Both inertias are measured the same way, outside the timings:
+the full-data inertia of the final centres, in float64 (``compute_labels``'s
+own inertia is not compared: scikit-learn accumulates it in float32 for
+float32 data). Fashion-MNIST (70,000 x 784 float32) with k = 10 and 100, and
+10,000,000 x 32 float32 blobs with 100 centres.
+
+Run from the repository root: ``python benchmarks/bench_minibatch_kmeans.py``
+(``--quick`` for a smoke run on subsets that records nothing). Recorded as
+``minibatch_kmeans``.
+"""
+
+import numpy as np
+from _harness import load_fashion_mnist_float32, main, timed
+from sklearn.cluster import MiniBatchKMeans as SklearnMiniBatchKMeans
+from sklearn.datasets import make_blobs
+
+# Rows of the float64 inertia pass (bounds its temporary distance block).
+INERTIA_BLOCK_ROWS = 65536
+
+
+def blobs(n_samples, random_state=0):
+    """n_samples x 32 float32 blobs around 100 centres, made in pieces (no float64 copy of all)."""
+    rng = np.random.RandomState(random_state)
+    centers = rng.uniform(-10, 10, size=(100, 32))
+    X = np.empty((n_samples, 32), dtype=np.float32)
+    piece = 1_000_000
+    for start in range(0, n_samples, piece):
+        stop = min(start + piece, n_samples)
+        X[start:stop], _ = make_blobs(stop - start, 32, centers=centers, cluster_std=2.0,
+                                      random_state=random_state + start)
+    return X
+
+
+def full_inertia(X, centers):
+    """Sum of squared distances of every row to its nearest centre, in float64."""
+    centers = np.asarray(centers, dtype=np.float64)
+    c_sq = (centers**2).sum(axis=1)
+    total = 0.0
+    for start in range(0, X.shape[0], INERTIA_BLOCK_ROWS):
+        block = np.asarray(X[start:start + INERTIA_BLOCK_ROWS], dtype=np.float64)
+        sq = (block**2).sum(axis=1)[:, None] - 2.0 * block @ centers.T + c_sq[None, :]
+        nearest = sq.argmin(axis=1)
+        diff = block - centers[nearest]
+        total += float(np.einsum("ij,ij->", diff, diff))
+    return total
+
+
+def default_fit_rows(datasets, cases, seeds):
+    from skunsup.cluster import MiniBatchKMeans
+
+    rows = []
+    for data_name, k in cases:
+        X = datasets[data_name]
+        times = {"skunsup": [], "sklearn": []}
+        inertias = {"skunsup": [], "sklearn": []}
+        steps = {"skunsup": [], "sklearn": []}
+        for index, seed in enumerate(seeds):
+            contenders = [("skunsup", MiniBatchKMeans), ("sklearn", SklearnMiniBatchKMeans)]
+            if index % 2:
+                contenders.reverse()
+            for name, cls in contenders:
+                seconds, fit = timed(cls(k, random_state=seed).fit, X)
+                times[name].append(seconds)
+                inertias[name].append(full_inertia(X, fit.cluster_centers_))
+                steps[name].append(fit.n_steps_)
+        ours, theirs = np.mean(inertias["skunsup"]), np.mean(inertias["sklearn"])
+        row = {
+            "data": f"{data_name} {X.shape[0]}x{X.shape[1]}",
+            "k": k,
+            "seeds": len(seeds),
+            "skunsup mean s": float(np.mean(times["skunsup"])),
+            "sklearn mean s": float(np.mean(times["sklearn"])),
+            "time ratio": float(np.mean(times["skunsup"]) / np.mean(times["sklearn"])),
+            "skunsup mean steps": float(np.mean(steps["skunsup"])),
+            "sklearn mean steps": float(np.mean(steps["sklearn"])),
+            "skunsup mean inertia": float(ours),
+            "sklearn mean inertia": float(theirs),
+            "inertia rel. diff": float(ours / theirs - 1),
+        }
+        print(row, flush=True)
+        rows.append(row)
+    return rows
+
+
+NOTES = """
+Goal (issue 18): <= 0.5x scikit-learn's time at equal or lower mean inertia (5 seeds).
+
+Rows: `MiniBatchKMeans(k, random_state=seed)` of both libraries (defaults:
+k-means++ on 3 * batch_size samples, batch_size 1024, max_no_improvement 10,
+compute_labels True), seeds 0..n-1 alternating which runs first. Inertia: the
+full-data inertia of each fit's final centres, computed in float64 by the same
+function for both, outside the timings; *inertia rel. diff* = mean skunsup /
+mean scikit-learn - 1. Steps: mini-batch steps until the stopping rule
+(`n_steps_`); the two libraries draw different random batches.
+"""
+
+
+def add_arguments(parser):
+    parser.add_argument("--seeds", type=int, default=5,
+                        help="seeds of the comparison (0..n-1)")
+
+
+def run(args, report):
+    from skunsup.cluster import MiniBatchKMeans
+
+    fashion, _ = load_fashion_mnist_float32()
+    n_blobs = 10_000_000
+    seeds = list(range(args.seeds))
+    cases = [("fashion-mnist", 10), ("fashion-mnist", 100), ("blobs", 100)]
+    if args.quick:
+        fashion = fashion[:10000]
+        n_blobs = 200_000
+        seeds = [0]
+    datasets = {"fashion-mnist": fashion, "blobs": blobs(n_blobs)}
+
+    # warm-up: compile every kernel on small data, outside the timings
+    for X in datasets.values():
+        for k in (3, 100):
+            MiniBatchKMeans(k, random_state=0, max_iter=1).fit(X[:5000])
+
+    report(default_fit_rows(datasets, cases, seeds), notes=NOTES)
+
+
+if __name__ == "__main__":
+    main(__doc__, run, name="minibatch_kmeans", add_arguments=add_arguments)
