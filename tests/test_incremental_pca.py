@@ -101,10 +101,13 @@ def test_batch_moments_blocks_do_not_matter(monkeypatch):
 
 
 def test_merge_moments_of_nothing_is_the_other():
-    moments = _streaming.batch_moments(np.arange(6.0).reshape(3, 2))
+    n, mean, scatter = _streaming.batch_moments(np.arange(6.0).reshape(3, 2))
+    expected = scatter.copy()
     empty = (0, np.zeros(2), np.zeros((2, 2)))
-    merged = _streaming.merge_moments(empty, moments)
-    assert all(ours is theirs for ours, theirs in zip(merged, moments))
+    merged = _streaming.merge_moments(empty, (n, mean, scatter))
+    assert merged[0] == 3 and merged[2] is scatter  # the second's matrix is reused
+    np.testing.assert_array_equal(merged[1], mean)
+    np.testing.assert_array_equal(merged[2], expected)
 
 
 def test_non_finite_batches_raise():

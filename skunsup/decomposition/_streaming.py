@@ -59,7 +59,7 @@ def batch_moments(X):
     mean : ndarray of shape (n_features,), float64
         The column means.
     scatter : ndarray of shape (n_features, n_features), float64
-        ``(X - mean).T @ (X - mean)``, symmetric.
+        ``(X - mean).T @ (X - mean)``, exactly symmetric.
 
     Examples
     --------
@@ -78,9 +78,9 @@ def batch_moments(X):
     if not np.isfinite(mean).all():  # NaN or infinity in X, or a sum that overflows
         assert_all_finite(X.data if sparse.issparse(X) else X, input_name="X")
         raise ValueError("The column sums of X overflow float64; scale X down.")
+    scatter = np.zeros((n_features, n_features), dtype=np.float64)
     rows = max(1, min(n_samples, BLOCK_BYTES // (8 * n_features)))
     buffer = np.empty((rows, n_features), dtype=np.float64)
-    scatter = np.zeros((n_features, n_features), dtype=np.float64)
     residual = np.zeros(n_features, dtype=np.float64)
     for start in range(0, n_samples, rows):
         rows_in = X[start : start + rows]
@@ -89,15 +89,27 @@ def batch_moments(X):
         np.subtract(rows_in.toarray() if sparse.issparse(rows_in) else rows_in, mean,
                     out=block)
         residual += block.sum(axis=0)
-        scatter += block.T @ block  # numpy calls the BLAS's symmetric rank-k update
+        # numpy calls the BLAS's symmetric rank-k update and mirrors its triangle,
+        # so every term added here and below is exactly symmetric
+        scatter += block.T @ block
     # The mean carries one rounding: the centred rows sum to n * offset, not 0.
     offset = residual / n_samples
     scatter -= n_samples * np.outer(offset, offset)
-    return n_samples, mean + offset, (scatter + scatter.T) / 2.0
+    return n_samples, mean + offset, scatter
 
 
 def merge_moments(first, second):
     """The moments of two sets of rows from theirs (Chan, Golub and LeVeque).
+
+    The scatter matrix of ``second`` is overwritten by the result's (a batch's
+    matrix is needed no more: no third matrix is allocated)::
+
+        n = n_a + n_b,   delta = mean_b - mean_a
+        mean = mean_a + delta * n_b / n
+        scatter = scatter_a + scatter_b + w w^T,   w = delta * sqrt(n_a * n_b / n)
+
+    (``w w^T`` rather than ``delta delta^T * n_a * n_b / n`` keeps the sum
+    exactly symmetric.)
 
     Parameters
     ----------
@@ -108,7 +120,8 @@ def merge_moments(first, second):
     Returns
     -------
     moments : tuple of (int, ndarray, ndarray)
-        ``(n_samples, mean, scatter)`` of the union.
+        ``(n_samples, mean, scatter)`` of the union; ``scatter`` is
+        ``second``'s array.
 
     Examples
     --------
@@ -120,16 +133,13 @@ def merge_moments(first, second):
     (3, [2.0, 2.0], [[8.0, 6.0], [6.0, 6.0]])
     """
     n_a, mean_a, scatter_a = first
-    n_b, mean_b, scatter_b = second
-    if n_a == 0:
-        return n_b, mean_b, scatter_b
+    n_b, mean_b, scatter = second
     n = n_a + n_b
     delta = mean_b - mean_a
-    mean = mean_a + delta * (n_b / n)
-    scatter = scatter_a + scatter_b
     weighted = delta * np.sqrt(n_a * n_b / n)
-    scatter += np.outer(weighted, weighted)  # symmetric to the last bit
-    return n, mean, scatter
+    scatter += scatter_a
+    scatter += np.outer(weighted, weighted)
+    return n, mean_a + delta * (n_b / n), scatter
 
 
 class StreamingCovariance:
@@ -176,7 +186,11 @@ class StreamingCovariance:
         self.scatter = np.zeros((n_features, n_features), dtype=np.float64)
 
     def update(self, X):
-        """Add the rows of ``X`` (see :func:`batch_moments`) to the moments.
+        """Add the rows of ``X`` to the moments.
+
+        The batch's moments (:func:`batch_moments`) are merged into the
+        running ones (:func:`merge_moments`) and replaced in one assignment:
+        an update interrupted (Ctrl-C) leaves the moments as they were.
 
         Parameters
         ----------
