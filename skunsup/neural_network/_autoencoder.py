@@ -212,10 +212,7 @@ class Autoencoder(BaseTorchEstimator):
     _code_activation = None  # None: use ``activation`` (the lecture's model)
 
     def _setup(self, X):
-        in_unit_range = X.size > 0 and X.min() >= 0.0 and X.max() <= 1.0
-        loss = self.loss
-        if loss == "auto":
-            loss = "bce" if in_unit_range and self.output_activation != "identity" else "mse"
+        loss = self._resolve_loss(X, bce_allowed=self.output_activation != "identity")
         if loss == "bce" and self.output_activation == "identity":
             raise ValueError("loss='bce' needs a sigmoid output; use output_activation="
                              "'auto' or 'sigmoid', or loss='mse'.")
@@ -228,13 +225,6 @@ class Autoencoder(BaseTorchEstimator):
             self._clip_range = (0.0, 1.0)
         else:
             self._clip_range = (float(X.min()), float(X.max()))
-
-    def _check_input_range(self, X):
-        if self.reconstruction_loss_ == "bce" and (X.min() < 0.0 or X.max() > 1.0):
-            raise ValueError(
-                f"loss='bce' needs data in [0, 1], but X lies in [{X.min():.4g}, "
-                f"{X.max():.4g}]; scale it with sklearn.preprocessing.MinMaxScaler "
-                "or use loss='mse'.")
 
     def _build_module(self, n_features):
         return build_autoencoder(n_features, self._hidden_sizes(), self.n_components,
@@ -252,8 +242,7 @@ class Autoencoder(BaseTorchEstimator):
         F = import_torch().nn.functional
         if self.reconstruction_loss_ == "bce":
             return F.binary_cross_entropy_with_logits(raw, X, reduction=reduction)
-        out = torch_sigmoid(raw) if self._sigmoid_output else raw
-        return F.mse_loss(out, X, reduction=reduction)
+        return F.mse_loss(self._output(raw), X, reduction=reduction)
 
     def _loss(self, module, X_batch, generator):
         codes = module["encoder"](self._corrupt(X_batch, generator))

@@ -110,9 +110,28 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     def _setup(self, X):
         """Data-dependent choices made once, at the first fit (e.g. the loss)."""
 
-    @abstractmethod
     def _check_input_range(self, X):
-        """Check a training array against the model's needs (every fit call)."""
+        """Check a training array against the model's needs (every fit call).
+
+        The default serves the models with a ``loss`` in {'auto', 'bce', 'mse'}
+        resolved into ``reconstruction_loss_`` by ``_setup``: BCE needs data in [0, 1].
+        """
+        if getattr(self, "reconstruction_loss_", None) == "bce" and (
+                X.min() < 0.0 or X.max() > 1.0):
+            raise ValueError(
+                f"loss='bce' needs data in [0, 1], but X lies in [{X.min():.4g}, "
+                f"{X.max():.4g}]; scale it with sklearn.preprocessing.MinMaxScaler "
+                "or use loss='mse'.")
+
+    def _resolve_loss(self, X, bce_allowed=True):
+        """Resolve ``loss='auto'`` (other values are returned as they are).
+
+        'auto' is 'bce' when X lies in [0, 1] and ``bce_allowed``, else 'mse'.
+        """
+        if self.loss != "auto":
+            return self.loss
+        in_unit_range = X.size > 0 and X.min() >= 0.0 and X.max() <= 1.0
+        return "bce" if bce_allowed and in_unit_range else "mse"
 
     @abstractmethod
     def _build_module(self, n_features):

@@ -53,6 +53,21 @@ def mlp(sizes, activation, final_activation=None):
     return torch.nn.Sequential(*layers)
 
 
+def _encoder_decoder(n_features, hidden_layer_sizes, n_encoder_outputs, n_components,
+                     activation, code_activation):
+    """``ModuleDict`` of an MLP encoder and its mirror decoder (both builders' body).
+
+    Encoder ``n_features -> hidden... -> n_encoder_outputs``, decoder
+    ``n_components -> hidden reversed... -> n_features``, built in that order
+    (the order in which their initial weights are drawn).
+    """
+    torch = import_torch()
+    hidden = [int(h) for h in hidden_layer_sizes]
+    encoder = mlp([n_features, *hidden, n_encoder_outputs], activation, code_activation)
+    decoder = mlp([n_components, *hidden[::-1], n_features], activation, None)
+    return torch.nn.ModuleDict({"encoder": encoder, "decoder": decoder})
+
+
 def build_autoencoder(n_features, hidden_layer_sizes, n_components, activation,
                       code_activation):
     """Encoder ``n_features -> hidden... -> n_components`` and its mirror decoder.
@@ -66,11 +81,8 @@ def build_autoencoder(n_features, hidden_layer_sizes, n_components, activation,
     module : torch.nn.ModuleDict
         With ``"encoder"`` and ``"decoder"`` entries.
     """
-    torch = import_torch()
-    hidden = [int(h) for h in hidden_layer_sizes]
-    encoder = mlp([n_features, *hidden, n_components], activation, code_activation)
-    decoder = mlp([n_components, *hidden[::-1], n_features], activation, None)
-    return torch.nn.ModuleDict({"encoder": encoder, "decoder": decoder})
+    return _encoder_decoder(n_features, hidden_layer_sizes, n_components, n_components,
+                            activation, code_activation)
 
 
 def build_vae(n_features, hidden_layer_sizes, n_components, activation):
@@ -85,8 +97,5 @@ def build_vae(n_features, hidden_layer_sizes, n_components, activation):
     module : torch.nn.ModuleDict
         With ``"encoder"`` and ``"decoder"`` entries.
     """
-    torch = import_torch()
-    hidden = [int(h) for h in hidden_layer_sizes]
-    encoder = mlp([n_features, *hidden, 2 * n_components], activation, None)
-    decoder = mlp([n_components, *hidden[::-1], n_features], activation, None)
-    return torch.nn.ModuleDict({"encoder": encoder, "decoder": decoder})
+    return _encoder_decoder(n_features, hidden_layer_sizes, 2 * n_components, n_components,
+                            activation, None)

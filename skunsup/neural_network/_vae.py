@@ -242,18 +242,8 @@ class VAE(BaseTorchEstimator):
 
     # ----------------------------------------------------------------- hooks
     def _setup(self, X):
-        loss = self.loss
-        if loss == "auto":
-            loss = "bce" if X.size and X.min() >= 0.0 and X.max() <= 1.0 else "mse"
-        self.reconstruction_loss_ = loss
+        self.reconstruction_loss_ = self._resolve_loss(X)
         self._output_dtype = X.dtype
-
-    def _check_input_range(self, X):
-        if self.reconstruction_loss_ == "bce" and (X.min() < 0.0 or X.max() > 1.0):
-            raise ValueError(
-                f"loss='bce' needs data in [0, 1], but X lies in [{X.min():.4g}, "
-                f"{X.max():.4g}]; scale it with sklearn.preprocessing.MinMaxScaler "
-                "or use loss='mse'.")
 
     def _build_module(self, n_features):
         return build_vae(n_features, self._hidden_sizes(), self.n_components, self.activation)
@@ -268,29 +258,30 @@ class VAE(BaseTorchEstimator):
             return F.binary_cross_entropy_with_logits(raw, X, reduction="none").sum(dim=1)
         return 0.5 * (raw - X).pow(2).sum(dim=1) + 0.5 * X.shape[1] * _LOG_2PI
 
-    def _loss(self, module, X_batch, generator):
+    def _posterior_draw(self, module, X, generator):
+        """``mu``, ``log_var`` of q(z | X) and the decoder's output for one draw of z."""
         torch = import_torch()
-        mu, log_var = self._posterior(module, X_batch)
+        mu, log_var = self._posterior(module, X)
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu + torch.exp(0.5 * log_var) * eps
+        return mu, log_var, module["decoder"](z)
+
+    def _loss(self, module, X_batch, generator):
+        mu, log_var, raw = self._posterior_draw(module, X_batch, generator)
         n = X_batch.shape[0]
-        raw = module["decoder"](z)
         if self.reconstruction_loss_ == "bce":  # one fused reduction (fewer GPU kernels)
-            F = torch.nn.functional
+            F = import_torch().nn.functional
             reconstruction = F.binary_cross_entropy_with_logits(raw, X_batch,
                                                                 reduction="sum") / n
         else:
             reconstruction = self._neg_log_likelihood(raw, X_batch).sum() / n
+        # gaussian_kl summed over the batch in one reduction, for the same reason
         kl = 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1.0).sum() / n
         return reconstruction + self.beta * kl, {"reconstruction": reconstruction, "kl": kl}
 
     def _sample_losses(self, module, X_chunk, generator):
-        torch = import_torch()
-        mu, log_var = self._posterior(module, X_chunk)
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        z = mu + torch.exp(0.5 * log_var) * eps
-        return (self._neg_log_likelihood(module["decoder"](z), X_chunk)
-                + self.beta * gaussian_kl(mu, log_var))
+        mu, log_var, raw = self._posterior_draw(module, X_chunk, generator)
+        return self._neg_log_likelihood(raw, X_chunk) + self.beta * gaussian_kl(mu, log_var)
 
     def _encode(self, module, X):
         return self._posterior(module, X)[0]
