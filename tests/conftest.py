@@ -53,8 +53,8 @@ def _one_torch_thread():
 
 
 # -------------------------------------------- scikit-learn's own tests on skunsup
-# tests/sklearn_dropin runs scikit-learn's installed test files for KMeans, PCA
-# and TSNE against skunsup's classes. The drop-in promise is that at least this
+# tests/sklearn_dropin runs scikit-learn's installed test files for its estimators
+# that skunsup replaces (one test_<name>.py each) against skunsup's classes. The drop-in promise is that at least this
 # share of the tests that run pass; the rest are strict expected failures listed
 # in tests/sklearn_dropin/expected_failures.py. Counted here (this conftest is
 # loaded by the xdist controller too, which sees every worker's reports).
@@ -101,7 +101,7 @@ def pytest_terminal_summary(terminalreporter):
         return
     counts = _dropin_outcomes
     terminalreporter.write_line(
-        f"scikit-learn's KMeans/PCA/TSNE tests on skunsup: {counts['passed']} of {ran} "
+        f"scikit-learn's own tests on skunsup: {counts['passed']} of {ran} "
         f"passed ({share:.1%}); known failures: {counts['behaviour']} behaviour (in the "
         f"share), {counts['wording']} message wording only (not in it); "
         f"{counts['failed']} unexpected failures; "
