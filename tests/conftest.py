@@ -53,9 +53,10 @@ def _one_torch_thread():
 
 
 # -------------------------------------------- scikit-learn's own tests on skunsup
-# tests/sklearn_dropin runs scikit-learn's installed test files for its estimators
-# that skunsup replaces (one test_<name>.py each) against skunsup's classes. The drop-in promise is that at least this
-# share of the tests that run pass; the rest are strict expected failures listed
+# tests/sklearn_dropin runs scikit-learn's installed test files for the
+# estimators skunsup replaces (one test_<name>.py each) against skunsup's
+# classes. The drop-in promise is that at least this share of the tests that
+# run pass; the rest are strict expected failures listed
 # in tests/sklearn_dropin/expected_failures.py. Counted here (this conftest is
 # loaded by the xdist controller too, which sees every worker's reports).
 DROPIN_MIN_SHARE = 0.97
