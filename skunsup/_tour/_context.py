@@ -1,11 +1,29 @@
 """What every tour section receives: the data, the output folder, and the report."""
 
+import contextlib
 import dataclasses
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+
+@contextlib.contextmanager
+def one_torch_thread():
+    """Run the block with one torch thread, restoring the previous count after it.
+
+    Measured on the shared 2-core machine: two threads made the tour's neural fits
+    8-40x slower when other processes were busy (and only ~1.4x faster when idle).
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 @dataclasses.dataclass
@@ -42,6 +60,12 @@ class TourContext:
     report: list = dataclasses.field(default_factory=list)
     section: str = ""
     _started: float = dataclasses.field(default_factory=time.perf_counter)
+
+    def holdout(self):
+        """Train and test row indices: a seeded fifth of X (at least 10 rows) held out."""
+        order = np.random.default_rng(self.random_state).permutation(len(self.X))
+        n_test = max(len(order) // 5, 10)
+        return order[n_test:], order[:n_test]
 
     def progress(self, message):
         """Print a progress line with the elapsed time."""

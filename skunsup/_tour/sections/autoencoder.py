@@ -4,17 +4,11 @@ import time
 
 import numpy as np
 
+from skunsup._tour._context import one_torch_thread
 from skunsup.plotting import plot_image_grid
 
 TITLE = "Autoencoders: compression, denoising, sparse codes"
 REQUIRES = ("matplotlib", "torch")
-
-
-def _split(ctx):
-    rng = np.random.default_rng(ctx.random_state)
-    order = rng.permutation(len(ctx.X))
-    n_test = max(len(order) // 5, 10)
-    return order[n_test:], order[:n_test]
 
 
 def _one_per_class(y, count=10):
@@ -28,16 +22,8 @@ def _bce(X_hat, X):
 
 
 def run(ctx):
-    import torch
-
-    # One torch thread: measured on the shared 2-core machine, two threads made these
-    # fits 8-40x slower when other processes were busy (and only ~1.4x faster when idle).
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         _run(ctx)
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _run(ctx):
@@ -45,7 +31,7 @@ def _run(ctx):
 
     from skunsup.neural_network import Autoencoder, SparseAutoencoder
 
-    train, test = _split(ctx)
+    train, test = ctx.holdout()
     X_train, X_test, y_test = ctx.X[train], ctx.X[test], ctx.y[test]
     # a budget of sample presentations (about half and 5 Fashion-MNIST epochs), not of epochs:
     # the quick run's 1,600 training images need many passes to learn anything

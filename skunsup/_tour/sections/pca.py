@@ -14,12 +14,6 @@ RECONSTRUCTION_RANKS = (2, 10, 50, 200)
 NOISE_STD = 0.25
 
 
-def _split(n_samples, random_state):
-    order = np.random.default_rng(random_state).permutation(n_samples)
-    n_test = max(n_samples // 5, 10)
-    return order[n_test:], order[:n_test]
-
-
 def _reconstruct(pca, X, k):
     """Project on the first k components of a fitted full PCA and map back."""
     components = pca.components_[:k]
@@ -28,7 +22,7 @@ def _reconstruct(pca, X, k):
 
 def run(ctx):
     X, y = ctx.X, np.asarray(ctx.y)
-    train, test = _split(len(X), ctx.random_state)
+    train, test = ctx.holdout()
     X_train, X_test = X[train], X[test]
 
     ctx.progress(f"fitting PCA (all components) on {len(X_train)} images")

@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 
+from skunsup._tour._context import one_torch_thread
 from skunsup.plotting import plot_embedding, plot_image_grid
 
 TITLE = "Variational autoencoder"
@@ -20,16 +21,8 @@ def _pick_classes(ctx):
 
 
 def run(ctx):
-    import torch
-
-    # One torch thread: measured on the shared 2-core machine, two threads made these
-    # fits 8-40x slower when other processes were busy (and only ~1.4x faster when idle).
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         _run(ctx)
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _run(ctx):
@@ -37,11 +30,9 @@ def _run(ctx):
 
     from skunsup.neural_network import VAE
 
-    rng = np.random.default_rng(ctx.random_state)
-    order = rng.permutation(len(ctx.X))
-    n_test = max(len(order) // 5, 10)
-    X_train, X_test = ctx.X[order[n_test:]], ctx.X[order[:n_test]]
-    y_train, y_test = ctx.y[order[n_test:]], ctx.y[order[:n_test]]
+    train, test = ctx.holdout()
+    X_train, X_test = ctx.X[train], ctx.X[test]
+    y_train, y_test = ctx.y[train], ctx.y[test]
     budget = 20_000 if ctx.quick else 200_000  # sample presentations, see autoencoder.py
     epochs = max(5, -(-budget // len(X_train)))
     batch = 64 if ctx.quick else 128
