@@ -127,6 +127,31 @@ def test_too_many_features_raise_a_clear_error():
         _streaming.StreamingCovariance(_streaming.MAX_FEATURES + 1)
 
 
+@pytest.mark.parametrize("n_components", [3, 8])
+def test_svd_route_above_the_line_is_scikit_learns(monkeypatch, n_components):
+    """Above MAX_FEATURES, IncrementalPCA follows scikit-learn's incremental SVD;
+    PCA.partial_fit, which needs the whole spectrum, refuses."""
+    monkeypatch.setattr(_streaming, "MAX_FEATURES", 7)
+    X = make_data(12, 300, 8)
+    ours = IncrementalPCA(n_components, batch_size=40).fit(X)
+    theirs = SklearnIncrementalPCA(n_components, batch_size=40).fit(X)
+    assert isinstance(ours._stream, _streaming.StreamingSVD)
+    for name in ("components_", "explained_variance_", "explained_variance_ratio_",
+                 "singular_values_", "mean_", "var_"):
+        np.testing.assert_allclose(getattr(ours, name), getattr(theirs, name), rtol=1e-9,
+                                   atol=1e-12, err_msg=name)
+    if n_components == 8:  # nothing dropped: exact
+        assert_same_model(ours, PCA(8, svd_solver="covariance_eigh").fit(X))
+    with pytest.raises(ValueError, match="too many for a streaming covariance"):
+        PCA(3).partial_fit(X)
+    ours.partial_fit(X[:10])
+    theirs.partial_fit(X[:10])
+    np.testing.assert_allclose(ours.explained_variance_, theirs.explained_variance_,
+                               rtol=1e-9)
+    with pytest.raises(ValueError, match="NaN"):
+        ours.partial_fit(np.full((2, 8), np.nan))
+
+
 # ------------------------------------------------ the estimators vs the batch PCA
 @given(
     n_samples=st.integers(12, 300),

@@ -30,7 +30,8 @@ class IncrementalPCA(_StreamingPCAMixin, _BasePCA):
     scatter matrix of all the rows seen in float64 (merged batch by batch by
     Chan et al.'s pairwise update): the fitted model is the one
     ``PCA(n_components, svd_solver='covariance_eigh')`` fits on all those
-    rows, to float64 rounding, whatever the batches.
+    rows, to float64 rounding, whatever the batches (up to 4,096 features,
+    see the Notes).
 
     Read more in the :ref:`User Guide <decomposition>`.
 
@@ -53,11 +54,11 @@ class IncrementalPCA(_StreamingPCAMixin, _BasePCA):
         centres batches in place when False).
 
     batch_size : int, default=None
-        The number of rows per batch of :meth:`fit` (None: ``5 *
-        n_features``, as scikit-learn). The model does not depend on it: it
-        only sets the first batch that ``n_components=None`` is read from and
-        the batches in which :meth:`transform` densifies sparse input. The
-        rows are read in blocks of about 8 MiB of float64 whatever it is.
+        The number of rows per batch of :meth:`fit` and of :meth:`transform`
+        of sparse input (None: ``5 * n_features``, as scikit-learn). Up to
+        4,096 features the model does not depend on it (only
+        ``n_components=None`` is read from the first batch), and each batch
+        is read in blocks of about 8 MiB of float64.
 
     Attributes
     ----------
@@ -124,12 +125,15 @@ class IncrementalPCA(_StreamingPCAMixin, _BasePCA):
 
     Memory: the ``n_features x n_features`` float64 scatter matrix, kept with
     the fitted model (so that :meth:`partial_fit` can continue after
-    :meth:`fit`; it is pickled with it), plus a block of rows. Where to draw
-    the line: up to 4,096 features (a 128 MiB matrix, eigendecomposed in
-    seconds on 2 cores; scikit-learn's default batch of ``5 * n_features``
-    rows is already five times that size). More features raise a
-    ``ValueError``: this class does not implement scikit-learn's
-    batch-dependent SVD update for them.
+    :meth:`fit`; it is pickled with it), plus a block of rows. The line is
+    drawn at 4,096 features: a 128 MiB matrix, eigendecomposed in seconds on 2
+    cores, while scikit-learn's default batch of ``5 * n_features`` rows is
+    already five times that size. Above it the matrix and its ``O(n_features
+    ** 3)`` eigendecomposition outgrow any batch, and this class falls back to
+    scikit-learn's method, the incremental SVD of Ross et al. (2008), on
+    float64 copies of the batches: memory of one batch plus the components,
+    a model that depends on the batches (approximate, as scikit-learn's,
+    while components are dropped), ``mean_`` and ``var_`` still exact.
 
     Differences from scikit-learn (exactness aside): ``noise_variance_`` is
     the average of the covariance eigenvalues left out, as in ``PCA``
@@ -217,13 +221,13 @@ class IncrementalPCA(_StreamingPCAMixin, _BasePCA):
         )
         n_samples, n_features = X.shape
         self.batch_size_ = 5 * n_features if self.batch_size is None else self.batch_size
-        # scikit-learn's first batch, which n_components=None is read from
-        first = next(gen_batches(n_samples, self.batch_size_,
-                                 min_batch_size=self.n_components or 0))
-        n_components = self._check_n_components(first.stop - first.start, n_features,
-                                                first_pass=True)
-        # One pass in blocks: the moments do not depend on the batches.
-        self._update(X, n_components, X.dtype, restart=True)
+        batches = list(gen_batches(n_samples, self.batch_size_,
+                                   min_batch_size=self.n_components or 0))
+        # scikit-learn's rules, on its first batch
+        n_components = self._check_n_components(batches[0].stop - batches[0].start,
+                                                n_features, first_pass=True)
+        for index, batch in enumerate(batches):
+            self._update(X[batch], n_components, X.dtype, restart=index == 0)
         self._write_spectrum()
         return self
 
@@ -303,7 +307,7 @@ class IncrementalPCA(_StreamingPCAMixin, _BasePCA):
 
     def _update(self, X, n_components, dtype, *, restart):
         """Add the rows to the stream and write the attributes known without its spectrum."""
-        self._update_stream(X, n_components, dtype, restart=restart)
+        self._update_stream(X, n_components, dtype, restart=restart, fixed_rank=True)
         self.n_components_ = n_components
         self.n_samples_seen_ = self._stream.n_samples
         self.var_ = self._stream.variances().astype(dtype)

@@ -15,7 +15,7 @@ number of calls in between. The mean and the counts are written at once.
 """
 
 from skunsup.decomposition._spectrum import fitted_attributes
-from skunsup.decomposition._streaming import StreamingCovariance
+from skunsup.decomposition._streaming import new_stream
 
 # The attributes that need the spectrum: absent after a partial_fit call until
 # first read (then all written at once by _write_spectrum).
@@ -37,17 +37,20 @@ class _StreamingPCAMixin:
     writes them all (:meth:`_write_spectrum`).
     """
 
-    def _update_stream(self, X, n_components, dtype, *, restart):
+    def _update_stream(self, X, n_components, dtype, *, restart, fixed_rank=False):
         """Add a validated batch to the stream (a new one if ``restart``).
 
         Writes ``mean_`` and ``n_samples_`` in ``dtype`` now, and forgets the
         spectral attributes until they are read. ``n_components`` is what
         :func:`~skunsup.decomposition._spectrum.fitted_attributes` gets (an
-        integer, a fraction or 'mle', already checked against the data).
+        integer, a fraction or 'mle', already checked against the data);
+        ``fixed_rank`` says that it is an integer fixed for the whole stream,
+        which lets a new stream follow it by the SVD update above
+        :data:`~skunsup.decomposition._streaming.MAX_FEATURES` features.
         """
         stream = None if restart else self.__dict__.get("_stream")
         if stream is None:
-            stream = StreamingCovariance(X.shape[1])
+            stream = new_stream(X.shape[1], n_components if fixed_rank else None)
         stream.update(X)
         self._stream = stream
         self._stream_n_components = n_components

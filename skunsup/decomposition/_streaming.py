@@ -19,14 +19,17 @@ Its spectrum is then that of ``PCA(svd_solver='covariance_eigh')``
 (:func:`~skunsup.decomposition._spectrum.eigh_spectrum`).
 
 The cost is ``O(n_features ** 2)`` memory, which sets the line above which the
-moments are not kept (``MAX_FEATURES``).
+moments are not kept (``MAX_FEATURES``). Above it, a fixed number of components
+can still be followed by scikit-learn's method, the incremental SVD of Ross et
+al. (2008) (:class:`StreamingSVD`): it keeps the leading singular triplets only,
+so its model depends on the batches; :func:`new_stream` chooses.
 """
 
 import numpy as np
-from scipy import sparse
+from scipy import linalg, sparse
 from sklearn.utils import assert_all_finite
 
-from skunsup.decomposition._spectrum import eigh_spectrum
+from skunsup.decomposition._spectrum import eigh_spectrum, flip_signs
 
 # Bytes of the float64 buffer that holds one centred block of rows. Measured on
 # 20,000 x 784 float32 (loaded 2-core machine): 1,024-row blocks (6 MiB) took
@@ -38,8 +41,16 @@ BLOCK_BYTES = 8 * 1024 * 1024
 # float64 is 128 MiB, and its eigendecomposition (same again as workspace) takes
 # seconds on 2 cores; scikit-learn's IncrementalPCA holds a default batch of
 # 5 * n_features rows, already 5 times that matrix. Beyond it the d x d matrix
-# and its O(d ** 3) eigendecomposition grow faster than any batch.
+# and its O(d ** 3) eigendecomposition grow faster than any batch, and the SVD
+# update (memory: a batch and the kept components) takes over.
 MAX_FEATURES = 4096
+
+
+def _check_finite_mean(mean, X):
+    """Raise scikit-learn's error when ``X`` holds NaN or infinity (a non-finite mean)."""
+    if not np.isfinite(mean).all():  # NaN or infinity in X, or a sum that overflows
+        assert_all_finite(X.data if sparse.issparse(X) else X, input_name="X")
+        raise ValueError("The column sums of X overflow float64; scale X down.")
 
 
 def batch_moments(X):
@@ -75,9 +86,7 @@ def batch_moments(X):
             mean = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
         else:
             mean = np.asarray(X).mean(axis=0, dtype=np.float64)
-    if not np.isfinite(mean).all():  # NaN or infinity in X, or a sum that overflows
-        assert_all_finite(X.data if sparse.issparse(X) else X, input_name="X")
-        raise ValueError("The column sums of X overflow float64; scale X down.")
+    _check_finite_mean(mean, X)
     scatter = np.zeros((n_features, n_features), dtype=np.float64)
     rows = max(1, min(n_samples, BLOCK_BYTES // (8 * n_features)))
     buffer = np.empty((rows, n_features), dtype=np.float64)
@@ -142,6 +151,34 @@ def merge_moments(first, second):
     return n, mean_a + delta * (n_b / n), scatter
 
 
+def new_stream(n_features, n_components=None):
+    """The moments a stream of ``n_features`` columns keeps.
+
+    Parameters
+    ----------
+    n_features : int
+        The number of columns.
+    n_components : int, default=None
+        The number of components the model keeps, if fixed: above
+        ``MAX_FEATURES`` features, :class:`StreamingSVD` follows them. None
+        (the whole spectrum is needed) raises there instead.
+
+    Returns
+    -------
+    stream : StreamingCovariance or StreamingSVD
+        An empty stream.
+
+    Examples
+    --------
+    >>> from skunsup.decomposition._streaming import new_stream
+    >>> type(new_stream(784)).__name__, type(new_stream(10_000, 50)).__name__
+    ('StreamingCovariance', 'StreamingSVD')
+    """
+    if n_features > MAX_FEATURES and n_components is not None:
+        return StreamingSVD(n_features, n_components)
+    return StreamingCovariance(n_features)
+
+
 class StreamingCovariance:
     """Float64 count, mean and scatter matrix of every row passed to :meth:`update`.
 
@@ -178,8 +215,9 @@ class StreamingCovariance:
                 f"{n_features} x {n_features} float64 scatter matrix would take "
                 f"{8 * n_features ** 2 / 2 ** 20:,.0f} MiB (the limit is {MAX_FEATURES} "
                 "features, 128 MiB). Reduce the features first (e.g. "
-                "sklearn.random_projection.GaussianRandomProjection, or PCA(svd_solver="
-                "'randomized') on a sample), or use sklearn.decomposition.IncrementalPCA."
+                "sklearn.random_projection.GaussianRandomProjection), or use "
+                "skunsup.decomposition.IncrementalPCA with an integer n_components "
+                "(scikit-learn's incremental SVD above this line)."
             )
         self.n_samples = 0
         self.mean = np.zeros(n_features, dtype=np.float64)
@@ -243,3 +281,120 @@ class StreamingCovariance:
         covariance = self.covariance()
         variances, components = eigh_spectrum(covariance, n_components, self.n_samples)
         return variances, components, max(float(np.trace(covariance)), 0.0), self.mean
+
+
+class StreamingSVD:
+    """The leading singular triplets of the centred rows, updated batch by batch.
+
+    Ross, Lim, Lin and Yang (2008), as scikit-learn's ``IncrementalPCA``: the
+    SVD of the kept components scaled by their singular values, stacked on
+    the batch centred at its own mean and on the row that moves the old mean
+    to the new one, ``sqrt(n_a * n_b / n) * (mean_a - mean_b)``; the leading
+    ``n_components`` triplets are kept. Exact while nothing is dropped
+    (``n_components >= min(rows seen, n_features)``), otherwise an
+    approximation that depends on the batches. The per-feature moments (count,
+    mean, sum of squared deviations) are exact, merged as in
+    :func:`merge_moments`.
+
+    Parameters
+    ----------
+    n_features : int
+        The number of columns.
+    n_components : int
+        The number of triplets kept; the first batch needs at least as many rows.
+
+    Attributes
+    ----------
+    n_samples : int
+        Rows seen.
+    mean : ndarray of shape (n_features,), float64
+        Their mean.
+    squares : ndarray of shape (n_features,), float64
+        Per feature, the sum of squared deviations from ``mean``.
+    singular_values : ndarray of shape (n_kept,), float64
+        The kept singular values, descending.
+    components : ndarray of shape (n_kept, n_features), float64
+        The matching right singular vectors (signs as
+        :func:`~skunsup.decomposition._spectrum.flip_signs`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.decomposition._streaming import StreamingSVD
+    >>> X = np.array([[0.0, 1.0], [2.0, 1.0], [4.0, 4.0]])
+    >>> stream = StreamingSVD(2, 2)
+    >>> stream.update(X[:2])
+    >>> stream.update(X[2:])
+    >>> (stream.singular_values ** 2).round(6).tolist()
+    [13.082763, 0.917237]
+    """
+
+    def __init__(self, n_features, n_components):
+        self.n_components = n_components
+        self.n_samples = 0
+        self.mean = np.zeros(n_features, dtype=np.float64)
+        self.squares = np.zeros(n_features, dtype=np.float64)
+        self.singular_values = np.zeros(0, dtype=np.float64)
+        self.components = np.zeros((0, n_features), dtype=np.float64)
+
+    def update(self, X):
+        """Add the rows of ``X`` (densified and copied to float64 whole).
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            A batch of float32 or float64 rows.
+        """
+        centered = X.toarray() if sparse.issparse(X) else X
+        centered = np.array(centered, dtype=np.float64)  # a copy, centred in place
+        n_b = centered.shape[0]
+        mean_b = centered.mean(axis=0)
+        _check_finite_mean(mean_b, X)
+        centered -= mean_b
+        n_a = self.n_samples
+        n = n_a + n_b
+        delta = mean_b - self.mean
+        shift = delta * np.sqrt(n_a * n_b / n)
+        stacked = np.vstack([self.singular_values[:, np.newaxis] * self.components,
+                             centered, shift[np.newaxis, :]])
+        _, singular_values, components = linalg.svd(stacked, full_matrices=False,
+                                                    check_finite=False)
+        components, _ = flip_signs(components[: self.n_components])
+        squares = self.squares + np.einsum("ij,ij->j", centered, centered) + shift**2
+        # one assignment: an interrupted update leaves the stream as it was
+        (self.n_samples, self.mean, self.squares, self.singular_values,
+         self.components) = (n, self.mean + delta * (n_b / n), squares,
+                             singular_values[: self.n_components], components)
+
+    def variances(self):
+        """Per-feature variances with ``ddof=0`` (scikit-learn's ``var_``).
+
+        Returns
+        -------
+        var : ndarray of shape (n_features,), float64
+            The sums of squared deviations over the number of rows.
+        """
+        return self.squares / self.n_samples
+
+    def spectrum(self, n_components):
+        """The kept spectrum, in :meth:`StreamingCovariance.spectrum`'s form.
+
+        Parameters
+        ----------
+        n_components : int
+            Ignored: the stream keeps the number it was made with.
+
+        Returns
+        -------
+        variances : ndarray, float64
+            The kept singular values squared over ``n_samples - 1``.
+        components : ndarray of shape (len(variances), n_features), float64
+            The kept right singular vectors.
+        total_var : float
+            The total variance of the rows seen (exact).
+        mean : ndarray of shape (n_features,), float64
+            The mean of the rows seen.
+        """
+        variances = self.singular_values**2 / (self.n_samples - 1)
+        return (variances, self.components, float(self.squares.sum() / (self.n_samples - 1)),
+                self.mean)
