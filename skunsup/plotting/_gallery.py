@@ -2,13 +2,7 @@
 
 import numpy as np
 
-
-def _new_axes(ax, figsize=(5, 4)):
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    return ax
+from skunsup.plotting._axes import new_axes
 
 
 def plot_voronoi_cells(centers, *, ax=None, xlim=None, ylim=None, resolution=300,
@@ -59,7 +53,7 @@ def plot_voronoi_cells(centers, *, ax=None, xlim=None, ylim=None, resolution=300
         raise ValueError(f"centers must have shape (n_centers, 2), got {centers.shape}.")
     if not np.all(np.isfinite(centers)):
         raise ValueError("centers contain NaN or infinity.")
-    ax = _new_axes(ax)
+    ax = new_axes(ax, figsize=(5, 4))
     xlim = ax.get_xlim() if xlim is None else tuple(float(v) for v in xlim)
     ylim = ax.get_ylim() if ylim is None else tuple(float(v) for v in ylim)
     xs = np.linspace(xlim[0], xlim[1], resolution)
@@ -134,7 +128,7 @@ def plot_dendrogram(linkage_matrix, *, labels=None, ax=None, color_threshold=Non
     Z = np.asarray(linkage_matrix, dtype=float)
     if Z.ndim != 2 or Z.shape[1] != 4 or len(Z) == 0:
         raise ValueError(f"linkage_matrix must have shape (n_samples - 1, 4), got {Z.shape}.")
-    ax = _new_axes(ax, figsize=(7, 4))
+    ax = new_axes(ax, figsize=(7, 4))
     cut = None
     if n_clusters is not None:
         n_leaves = len(Z) + 1

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from skunsup.plotting._axes import new_axes
+
 
 def plot_image_grid(images, image_shape=None, *, n_cols=8, titles=None, cmap="gray_r",
                     vmin=0.0, vmax=1.0, cell_size=1.1, figure=None):
@@ -105,8 +107,7 @@ def plot_embedding(embedding, labels=None, *, target_names=None, ax=None, title=
     embedding = np.asarray(embedding)
     if embedding.ndim != 2 or embedding.shape[1] != 2:
         raise ValueError(f"embedding must have shape (n_samples, 2), got {embedding.shape}.")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 5))
+    ax = new_axes(ax, figsize=(6, 5))
     if labels is None:
         ax.scatter(embedding[:, 0], embedding[:, 1], s=point_size, rasterized=True)
     else:

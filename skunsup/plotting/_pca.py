@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from skunsup.plotting._axes import new_axes
+
 
 def plot_explained_variance(explained_variance_ratio, *, thresholds=(0.8, 0.9, 0.95), ax=None,
                             title=None):
@@ -31,13 +33,10 @@ def plot_explained_variance(explained_variance_ratio, *, thresholds=(0.8, 0.9, 0
     >>> ax.get_xlabel()
     'component'
     """
-    import matplotlib.pyplot as plt
-
     ratio = np.asarray(explained_variance_ratio, dtype=np.float64)
     if ratio.ndim != 1 or ratio.size == 0:
         raise ValueError(f"expected a non-empty 1-D array of ratios, got shape {ratio.shape}.")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 4))
+    ax = new_axes(ax, figsize=(6.5, 4))
     components = np.arange(1, ratio.size + 1)
     ax.plot(components, np.maximum(ratio, np.finfo(np.float64).tiny), color="tab:blue",
             lw=1.5, label="share of each component")
