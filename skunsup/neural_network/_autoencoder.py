@@ -161,6 +161,8 @@ class Autoencoder(BaseTorchEstimator):
         "noise_std": [Interval(Real, 0, None, closed="left")],
     }
 
+    # Parameters written out, no **kwargs: scikit-learn's get_params and clone read
+    # them from this signature, and __init__ only stores them (its convention).
     def __init__(
         self,
         n_components=32,
@@ -405,6 +407,8 @@ class SparseAutoencoder(Autoencoder):
 
     _code_activation = "logistic"
 
+    # Autoencoder's parameters written out again (no **kwargs): scikit-learn's
+    # get_params and clone read an estimator's parameters from its own signature.
     def __init__(
         self,
         n_components=64,

@@ -195,6 +195,8 @@ class VAE(BaseTorchEstimator):
         "beta": [Interval(Real, 0, None, closed="left")],
     }
 
+    # Parameters written out, no **kwargs: scikit-learn's get_params and clone read
+    # them from this signature, and __init__ only stores them (its convention).
     def __init__(
         self,
         n_components=20,
