@@ -38,11 +38,13 @@ from skunsup.decomposition._spectrum import eigh_spectrum, flip_signs
 BLOCK_BYTES = 8 * 1024 * 1024
 
 # Largest number of features whose scatter matrix is kept: 4,096 x 4,096
-# float64 is 128 MiB, and its eigendecomposition (same again as workspace) takes
-# seconds on 2 cores; scikit-learn's IncrementalPCA holds a default batch of
-# 5 * n_features rows, already 5 times that matrix. Beyond it the d x d matrix
-# and its O(d ** 3) eigendecomposition grow faster than any batch, and the SVD
-# update (memory: a batch and the kept components) takes over.
+# float64 is 128 MiB, and its eigendecomposition (same again as workspace) took
+# 22 s for the top 50 pairs, 36 s for all, on a 2-core machine at load 7 (once
+# per model read, where scikit-learn's IncrementalPCA does an SVD of a batch
+# per batch); its default batch of 5 * n_features rows is already 5 times that
+# matrix. Beyond it the d x d matrix and its O(d ** 3) eigendecomposition grow
+# faster than any batch, and the SVD update (memory: a batch and the kept
+# components) takes over.
 MAX_FEATURES = 4096
 
 
