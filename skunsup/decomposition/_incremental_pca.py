@@ -216,7 +216,7 @@ class IncrementalPCA(_StreamingPCAMixin, _BasePCA):
             accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32],
             ensure_min_samples=2,
-            # the batch means find NaN and infinity (streaming._batch_moments)
+            # the batch means find NaN and infinity (_streaming.batch_moments)
             ensure_all_finite=False,
         )
         n_samples, n_features = X.shape

@@ -429,7 +429,7 @@ class PCA(_StreamingPCAMixin, _BasePCA):
             dtype=[np.float64, np.float32],
             reset=first_pass,
             ensure_min_samples=2 if first_pass else 1,
-            # the batch means find NaN and infinity (streaming.batch_moments)
+            # the batch means find NaN and infinity (_streaming.batch_moments)
             ensure_all_finite=False,
         )
         n_seen = X.shape[0] + (0 if first_pass else self._stream.n_samples)
