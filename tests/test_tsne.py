@@ -325,6 +325,42 @@ def test_calibration_matches_reference_bisection():
     assert np.all(P[:, 0] == 0)
 
 
+@given(n=st.integers(12, 50), scales=st.lists(st.floats(1.5, 3.5), min_size=1, max_size=3),
+       seed=st.integers(0, 2**31 - 1))
+def test_multiscale_affinities_are_the_mean_of_the_scales(n, scales, seed):
+    """A list of perplexities: each conditional row is the mean of the rows calibrated
+    to every perplexity (reference bisection), over the neighbours of the largest."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 3))
+    D = cdist(X, X) ** 2
+    np.fill_diagonal(D, np.inf)
+    conditional = exact_affinities(X, scales, symmetrize=False).P
+    for i in range(n):
+        row = D[i] / D[i][np.isfinite(D[i])].max()
+        expected = np.mean([conditional_row(row, p) for p in scales], axis=0)
+        np.testing.assert_allclose(conditional[i], expected, atol=1e-7)
+    sparse = knn_affinities(X, scales)
+    k = _affinity.n_neighbors_for(scales, n)
+    assert k == min(n - 1, int(np.floor(3 * max(scales))))
+    assert sparse.P.shape == (n, n) and np.isclose(sparse.P.sum(), 1.0)
+
+
+def test_multiscale_perplexity_fits_and_is_validated():
+    X = np.random.RandomState(0).normal(size=(120, 4))
+    tsne = TSNE(perplexity=[5, 30], method="barnes_hut", max_iter=250, random_state=0)
+    assert tsne.fit_transform(X).shape == (120, 2)
+    assert tsne.transform(X[:4]).shape == (4, 2)
+    # one scale in a list is that perplexity
+    params = dict(method="barnes_hut", max_iter=250, random_state=0)
+    np.testing.assert_array_equal(TSNE(perplexity=[10.0], **params).fit_transform(X),
+                                  TSNE(perplexity=10.0, **params).fit_transform(X))
+    for bad in ([], [5, -1], [[5, 10]]):
+        with pytest.raises(ValueError, match="perplexity must be a positive number"):
+            TSNE(perplexity=bad, max_iter=250).fit(X)
+    with pytest.raises(ValueError, match="must be less than n_samples"):
+        TSNE(perplexity=[5, 200], max_iter=250).fit(X)
+
+
 def test_joint_affinities_are_symmetric_and_normalised():
     X = np.random.RandomState(0).normal(size=(80, 6))
     dense = exact_affinities(X, 10.0).P

@@ -187,8 +187,11 @@ _MAX_ITER = 200
 
 
 def n_neighbors_for(perplexity, n_samples):
-    """Neighbours kept per point by the sparse affinities: ``⌊3·perplexity⌋``, capped."""
-    return int(max(1, min(n_samples - 1, np.floor(3 * perplexity))))
+    """Neighbours kept per point by the sparse affinities: ``⌊3·perplexity⌋``, capped.
+
+    For several perplexities (a multiscale mixture), three times the largest.
+    """
+    return int(max(1, min(n_samples - 1, np.floor(3 * np.max(perplexity)))))
 
 
 def _scaled_squares(distances):
@@ -214,19 +217,32 @@ def _calibrate(distances, perplexity, n_jobs):
     """Row-normalised P, each row's entropy and its sigma (in the metric's units).
 
     sigma is scikit-learn's ``sqrt(1 / beta)`` for ``p ∝ exp(-beta d²)``
-    (``inf`` for a uniform row), reported by ``verbose``.
+    (``inf`` for a uniform row), reported by ``verbose``. Several
+    perplexities give the multiscale mixture of Lee et al. (2015), as
+    openTSNE's ``MultiscaleMixture``: each row is the mean of the rows
+    calibrated to each perplexity; its entropy is the mixture's, its sigma the
+    geometric mean of the scales' sigmas.
     """
     from skunsup.utils._numba import numba_threads
 
+    scales = np.atleast_1d(np.asarray(perplexity, dtype=np.float64))
     dist_sq, high = _scaled_squares(distances)
     P = np.empty_like(dist_sq)
     beta = np.empty(dist_sq.shape[0])
     entropy = np.empty(dist_sq.shape[0])
-    with numba_threads(n_jobs):
-        calibrate_rows(dist_sq, float(perplexity), _TOL, _MAX_ITER, P, beta, entropy)
-    with np.errstate(divide="ignore"):
-        sigma = high / np.sqrt(beta)
-    return P, entropy, sigma
+    mixture = np.zeros_like(dist_sq) if scales.size > 1 else P
+    sigmas = []
+    with numba_threads(n_jobs), np.errstate(divide="ignore"):
+        for scale in scales:
+            calibrate_rows(dist_sq, float(scale), _TOL, _MAX_ITER, P, beta, entropy)
+            if scales.size > 1:
+                mixture += P
+            sigmas.append(high / np.sqrt(beta))
+    if scales.size == 1:
+        return P, entropy, sigmas[0]
+    mixture /= scales.size
+    entropy = -np.sum(mixture * np.log(np.where(mixture > 0, mixture, 1.0)), axis=1)
+    return mixture, entropy, np.exp(np.mean(np.log(sigmas), axis=0))
 
 
 def check_distances(distances, metric):
@@ -287,7 +303,8 @@ class Affinities:
     P : ndarray of shape (n, n) or scipy.sparse.csr_array
         Joint (t-SNE, symmetric, sums to 1) or conditional (SNE, rows sum to 1)
         affinities.
-    perplexity : float
+    perplexity : float or ndarray of floats
+        One perplexity, or several (a multiscale mixture).
     metric : str or callable
     knn_index : KNNIndex
         Neighbour index of the training points (for :meth:`to_new`).
@@ -321,7 +338,7 @@ class Affinities:
             New points (their distances to the training points when the
             metric is ``"precomputed"``: dense, or sparse rows whose stored
             entries are the candidate neighbours).
-        perplexity : float, default=None
+        perplexity : float or array-like of floats, default=None
             Defaults to the training perplexity (capped by the training size).
 
         Returns
@@ -329,8 +346,8 @@ class Affinities:
         P_new : scipy.sparse.csr_array of shape (n_new, n_samples)
         """
         perplexity = self.perplexity if perplexity is None else perplexity
-        k = int(max(1, min(self.n_samples, np.floor(3 * perplexity))))
-        perplexity = min(perplexity, k)
+        k = int(max(1, min(self.n_samples, np.floor(3 * np.max(perplexity)))))
+        perplexity = np.minimum(perplexity, k)
         indices, distances = self.knn_index.query(X_new, k)
         check_distances(distances, self.metric)
         P_rows, _, _ = _calibrate(distances, perplexity, self.n_jobs)
@@ -356,8 +373,8 @@ def exact_affinities(X, perplexity, *, metric="euclidean", metric_params=None,
     X : {ndarray, sparse matrix} of shape (n_samples, n_features) or (n_samples, n_samples)
         Data (dense or CSR), or a dense square distance matrix when
         ``metric="precomputed"``.
-    perplexity : float
-        ``0 < perplexity < n_samples``.
+    perplexity : float or array-like of floats
+        ``0 < perplexity < n_samples``; several give their multiscale mixture.
     metric : str or callable, default="euclidean"
         Any metric of :func:`sklearn.metrics.pairwise_distances`, or
         ``"precomputed"``. Distances are squared inside the Gaussian.
@@ -425,9 +442,10 @@ def knn_affinities(X, perplexity, *, metric="euclidean", metric_params=None,
         nearest ``⌊3·perplexity⌋`` of them are used; a row with fewer,
         besides the point itself, raises scikit-learn's ``ValueError``). No
         dense ``n × n`` matrix is formed from a graph.
-    perplexity : float
+    perplexity : float or array-like of floats
         ``0 < perplexity < n_samples``; ``⌊3·perplexity⌋`` neighbours are kept
-        (at most ``n_samples - 1``).
+        (at most ``n_samples - 1``); several perplexities give their
+        multiscale mixture over the neighbours of the largest.
     metric : str or callable, default="euclidean"
     metric_params : dict, default=None
         Keyword arguments of the metric.

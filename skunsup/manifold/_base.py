@@ -39,7 +39,7 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "perplexity": [Interval(Real, 0, None, closed="neither")],
+        "perplexity": [Interval(Real, 0, None, closed="neither"), "array-like"],
         "early_exaggeration": [Interval(Real, 1, None, closed="left")],
         "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -67,7 +67,12 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     # -- hooks for subclasses -------------------------------------------------
     def _check_params_vs_input(self, X):
         n_samples = X.shape[0]
-        if self.perplexity >= n_samples:
+        scales = np.asarray(self.perplexity, dtype=np.float64)
+        if scales.ndim > 1 or scales.size == 0 or not np.all(scales > 0):
+            raise ValueError(
+                "perplexity must be a positive number or a non-empty list of positive "
+                f"numbers (a multiscale mixture); got {self.perplexity!r}")
+        if np.max(scales) >= n_samples:
             raise ValueError(
                 f"perplexity ({self.perplexity}) must be less than n_samples ({n_samples}); "
                 "a perplexity is an effective number of neighbours"

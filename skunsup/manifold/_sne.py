@@ -29,8 +29,9 @@ class SNE(_BaseSNE):
     ----------
     n_components : int, default=2
         Dimension of the embedding.
-    perplexity : float, default=30.0
-        Effective number of neighbours of every point (``< n_samples``).
+    perplexity : float or list of floats, default=30.0
+        Effective number of neighbours of every point (``< n_samples``). A
+        list gives a multiscale mixture, as for :class:`TSNE`.
     early_exaggeration : float, default=1.0
         Factor multiplying P during the first iterations (a quarter of
         ``max_iter``, at most 250); 1 (the default) switches it off: SNE's

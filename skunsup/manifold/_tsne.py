@@ -17,6 +17,7 @@ Gradient methods (``method``)
 import warnings
 from numbers import Real
 
+import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
@@ -73,9 +74,14 @@ class TSNE(_BaseSNE):
     ----------
     n_components : int, default=2
         Dimension of the embedding (1, 2 or 3 for Barnes-Hut; any for exact).
-    perplexity : float, default=30.0
+    perplexity : float or list of floats, default=30.0
         Effective number of neighbours of every point (``< n_samples``);
-        usually between 5 and 50.
+        usually between 5 and 50. A list (e.g. ``[30, 300]``) gives the
+        multiscale affinities of Lee et al. (2015), openTSNE's
+        ``MultiscaleMixture``: each point's conditional P is the mean of
+        Gaussians calibrated to every perplexity, over the ``⌊3·p⌋``
+        neighbours of the largest; small and large scales together keep local
+        detail and more of the global layout.
     early_exaggeration : float, default=12.0
         Factor multiplying P during the first iterations (the first quarter of
         ``max_iter``, at most 250), so that clusters form and separate early.
@@ -430,7 +436,7 @@ class TSNE(_BaseSNE):
         X, _ = self._validate_X(X, reset=False)
         if self._input_scale != 1.0:
             X = X / self._input_scale
-        perplexity = min(self.perplexity, _TRANSFORM_MAX_PERPLEXITY)
+        perplexity = np.minimum(self.perplexity, _TRANSFORM_MAX_PERPLEXITY)
         with numba_threads(self.n_jobs):
             P_new = self._affinities.to_new(X, perplexity=perplexity)
             Y_new = _initialization.median_of_neighbors(P_new, self.embedding_)
