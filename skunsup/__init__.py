@@ -13,7 +13,9 @@ __version__ = "0.1.0.dev0"
 # public name -> subpackage that defines it
 _LAZY_ESTIMATORS = {
     "KMeans": "cluster",
+    "MiniBatchKMeans": "cluster",
     "PCA": "decomposition",
+    "IncrementalPCA": "decomposition",
     "SNE": "manifold",
     "TSNE": "manifold",
     "Autoencoder": "neural_network",

@@ -55,6 +55,13 @@ def test_lazy_names_resolve_or_say_what_is_missing():
         skunsup.Nope  # noqa: B018
 
 
+def test_every_estimator_is_exported_at_the_top_level():
+    from skunsup.utils import all_estimators
+
+    names = {name for name, _ in all_estimators()}
+    assert names <= set(skunsup._LAZY_ESTIMATORS), names - set(skunsup._LAZY_ESTIMATORS)
+
+
 def test_neural_model_without_torch_names_the_extra():
     result = _run("""
         import numpy as np
