@@ -179,6 +179,27 @@ def test_in_memory_and_dask_fits_run_the_same_loop(threads, capsys, tol):
     assert "strict convergence" in memory[-1] if tol == 0 else "within tolerance" in memory[-1]
 
 
+def test_callbacks_stop_a_dask_fit_as_in_memory(threads):
+    X, _ = _blobs(n_samples=3000, centers=6)
+    init = X[np.random.RandomState(2).choice(X.shape[0], 6, replace=False)]
+    seen = {}
+
+    def stop_at_3(name):
+        def callback(estimator, iteration, inertia, centers):
+            seen.setdefault(name, []).append((iteration, inertia))
+            return iteration == 3
+        return callback
+
+    params = dict(init=init, n_init=1, tol=0.0)
+    memory = KMeans(6, callbacks=stop_at_3("memory"), **params).fit(X)
+    on_dask = KMeans(6, callbacks=stop_at_3("dask"), **params).fit(
+        da.from_array(X, chunks=(700, -1)))
+    assert [it for it, _ in seen["dask"]] == [it for it, _ in seen["memory"]] == [1, 2, 3]
+    assert_allclose([v for _, v in seen["dask"]], [v for _, v in seen["memory"]], rtol=1e-10)
+    assert on_dask.n_iter_ == memory.n_iter_ == 3
+    assert_allclose(on_dask.cluster_centers_, memory.cluster_centers_, rtol=1e-10)
+
+
 # --------------------------------------------------------------------- PCA
 
 

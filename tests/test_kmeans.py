@@ -597,3 +597,45 @@ def test_run_step_is_chosen_by_the_cost_model():
             if not sp.issparse(X):
                 assert MemoryLloyd(X, np.ones(X.shape[0]), step="hamerly").choose_step(
                     centers) == "hamerly"
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_callbacks_see_each_iteration_and_stop_like_max_iter(backend, capsys):
+    """callback(estimator, iteration, inertia, centers) after every iteration, with
+    the inertia verbose prints; True ends the fit as max_iter would have there."""
+    X, _ = make_blobs(600, 4, centers=6, cluster_std=3.0, random_state=1)
+    init = X[:6].copy()
+    calls = []
+
+    def watch(estimator, iteration, inertia, centers):
+        calls.append((estimator, iteration, inertia, centers.copy()))
+        centers += 100.0  # a copy: the fit does not see this
+        return iteration == 4
+
+    with ops_backend(backend):
+        km = KMeans(6, init=init, n_init=1, tol=0, verbose=1, callbacks=watch).fit(X)
+        printed = [float(line.split("inertia ")[1].rstrip("."))
+                   for line in capsys.readouterr().out.splitlines() if "inertia" in line]
+        short = KMeans(6, init=init, n_init=1, tol=0, max_iter=4).fit(X)
+    assert [c[1] for c in calls] == [1, 2, 3, 4] and all(c[0] is km for c in calls)
+    np.testing.assert_allclose([c[2] for c in calls], printed, rtol=1e-12)
+    assert km.n_iter_ == short.n_iter_ == 4
+    np.testing.assert_array_equal(km.cluster_centers_, short.cluster_centers_)
+    np.testing.assert_array_equal(calls[-1][3], km.cluster_centers_)
+    np.testing.assert_array_equal(km.labels_, short.labels_)
+    assert km.inertia_ == short.inertia_
+
+
+def test_callback_stop_ends_every_run_and_keeps_the_best():
+    X, _ = make_blobs(300, 3, centers=4, random_state=2)
+    runs = []
+
+    def first_iteration_of_each_run(estimator, iteration, inertia, centers):
+        if iteration == 1:
+            runs.append(inertia)
+        return len(runs) == 2 and iteration == 3
+
+    km = KMeans(4, n_init=5, random_state=0, callbacks=[first_iteration_of_each_run],
+                callbacks_every_iters=1).fit(X)
+    assert len(runs) == 2  # the second run stopped the fit: no third run
+    assert hasattr(km, "cluster_centers_") and km.n_iter_ >= 1

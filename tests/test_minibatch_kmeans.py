@@ -233,3 +233,21 @@ def test_init_size_warning_and_errors():
     km = MiniBatchKMeans(4, random_state=0).fit(X)
     with pytest.raises(ValueError, match="features"):
         km.partial_fit(X[:, :2])
+
+
+def test_callbacks_see_every_step_and_stop_the_fit():
+    X, _ = make_blobs(2000, 3, centers=5, random_state=0)
+    seen = []
+
+    def watch(estimator, step, inertia, centers):
+        seen.append((estimator, step, inertia, centers.copy()))
+        return step == 5
+
+    mbk = MiniBatchKMeans(5, batch_size=100, random_state=0, callbacks=watch).fit(X)
+    assert [s[1] for s in seen] == [1, 2, 3, 4, 5] and all(s[0] is mbk for s in seen)
+    assert mbk.n_steps_ == 5 and all(np.isfinite(s[2]) and s[2] > 0 for s in seen)
+    np.testing.assert_array_equal(seen[-1][3], mbk.cluster_centers_)
+    every_third = []
+    MiniBatchKMeans(5, batch_size=100, random_state=0, max_iter=1, callbacks_every_iters=3,
+                    callbacks=lambda est, step, *rest: every_third.append(step)).fit(X)
+    assert every_third and all(step % 3 == 0 for step in every_third)

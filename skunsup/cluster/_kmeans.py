@@ -19,6 +19,7 @@ from skunsup.cluster import _kmeans_ops as ops
 from skunsup.cluster._lloyd import lloyd
 from skunsup.cluster._lloyd_memory import MemoryLloyd
 from skunsup.cluster._seeding import _prepare_csr, _validate_sample_weight
+from skunsup.utils._callbacks import as_callback_list, run_callbacks
 from skunsup.utils._dask import is_dask_array
 from skunsup.utils._sklearn_compat import Interval, StrOptions, _fit_context
 from skunsup.utils._validation import check_squares_fit
@@ -60,6 +61,8 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         "tol": [Interval(Real, 0, None, closed="left")],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
+        "callbacks": [None, callable, list, tuple],
+        "callbacks_every_iters": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __sklearn_tags__(self):
@@ -67,6 +70,22 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+    def _loop_callback(self):
+        """The loop's callback running ``callbacks`` (None when there are none), and
+        a list that holds an entry once a callback has asked the fit to stop."""
+        callbacks = as_callback_list(self.callbacks)
+        stopped = []
+        if not callbacks:
+            return None, stopped
+
+        def callback(iteration, objective, centers):
+            if run_callbacks(callbacks, self, iteration, objective, centers):
+                stopped.append(iteration)
+                return True
+            return False
+
+        return callback, stopped
 
     def _resolve_n_init(self, default_n_init):
         """``self._n_init``: ``n_init``, with 'auto' and an explicit init resolved."""
@@ -362,6 +381,19 @@ class KMeans(_BaseKMeans):
         less than compiling a numba kernel (seconds, on a machine's first
         fit) could ever save.
 
+    callbacks : callable or list of callables, default=None
+        Called every ``callbacks_every_iters`` Lloyd iterations as
+        ``callback(estimator, iteration, inertia, centers)``: the estimator,
+        the iteration of the current run (runs of ``n_init`` count from 1
+        each), the inertia of that iteration's assignment (the value
+        ``verbose`` prints) and a copy of the centres it moved to. A callback
+        that returns True ends the fit: the run stops as if ``max_iter`` were
+        reached there, no further run starts, and the best run so far is
+        kept. Works for in-memory and Dask data alike.
+
+    callbacks_every_iters : int, default=1
+        Iterations between two calls of the callbacks.
+
     Attributes
     ----------
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
@@ -450,7 +482,8 @@ class KMeans(_BaseKMeans):
     }
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
-                 tol=1e-4, verbose=0, random_state=None, copy_x=True, algorithm="lloyd"):
+                 tol=1e-4, verbose=0, random_state=None, copy_x=True, algorithm="lloyd",
+                 callbacks=None, callbacks_every_iters=1):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -460,6 +493,8 @@ class KMeans(_BaseKMeans):
         self.random_state = random_state
         self.copy_x = copy_x
         self.algorithm = algorithm
+        self.callbacks = callbacks
+        self.callbacks_every_iters = callbacks_every_iters
 
     # ------------------------------------------------------------------ checks
 
@@ -550,18 +585,23 @@ class KMeans(_BaseKMeans):
         if not isinstance(self.init, str) and not callable(self.init):
             init_array = self._validate_centers(self.init, executor.X, "init")
 
+        callback, stopped = self._loop_callback()
         best = None
         for _ in range(self._n_init):
             centers_init = (init_array if init_array is not None
                             else self._init_centroids(executor, random_state))
             if self.verbose:
                 print("Initialization complete")
-            centers, inertia, n_iter = lloyd(executor, centers_init, max_iter=self.max_iter,
-                                             tol=self._tol, verbose=self.verbose)
+            centers, inertia, n_iter = lloyd(
+                executor, centers_init, max_iter=self.max_iter, tol=self._tol,
+                verbose=self.verbose, callback=callback,
+                callback_every=self.callbacks_every_iters)
             labels, n_distinct = executor.result()
             if best is None or (inertia < best[1] and not executor.same_clustering(
                     labels, best[0], self.n_clusters)):
                 best = (labels, inertia, centers, n_iter, n_distinct)
+            if stopped:
+                break
         labels, inertia, centers, n_iter, n_distinct = best
 
         if n_distinct < self.n_clusters:

@@ -25,12 +25,14 @@ the centres and writes the fitted attributes; this module only iterates.
 import numpy as np
 
 
-def lloyd(executor, centers_init, *, max_iter, tol, verbose=0):
+def lloyd(executor, centers_init, *, max_iter, tol, verbose=0, callback=None,
+          callback_every=1):
     """Lloyd iterations from ``centers_init`` on any executor.
 
     Stops when no sample changes cluster (strict convergence), when the sum of
-    squared centre shifts is at most ``tol`` (an absolute value), or after
-    ``max_iter`` steps; prints scikit-learn's lines when ``verbose``.
+    squared centre shifts is at most ``tol`` (an absolute value), after
+    ``max_iter`` steps, or when ``callback`` returns True; prints
+    scikit-learn's lines when ``verbose``.
 
     Parameters
     ----------
@@ -44,6 +46,13 @@ def lloyd(executor, centers_init, *, max_iter, tol, verbose=0):
         Absolute tolerance on the sum of squared centre shifts.
     verbose : int, default=0
         Print the inertia of every step and why the run stopped.
+    callback : callable, default=None
+        ``callback(iteration, inertia, centers) -> bool``, called after every
+        ``callback_every``-th step with the inertia of that step's assignment
+        (the one ``verbose`` prints) and a copy of the centres it moved to.
+        True stops the run as ``max_iter`` would have at that step.
+    callback_every : int, default=1
+        Steps between two calls of ``callback``.
 
     Returns
     -------
@@ -72,8 +81,11 @@ def lloyd(executor, centers_init, *, max_iter, tol, verbose=0):
         sums, weights, n_changed = executor.step(centers)
         if np.any(weights <= 0):
             executor.relocate_empty(centers, sums, weights)
+        call_back = callback is not None and n_iter % callback_every == 0
+        if verbose or call_back:
+            step_inertia = executor.assignment_inertia(centers)
         if verbose:
-            print(f"Iteration {n_iter - 1}, inertia {executor.assignment_inertia(centers)}.")
+            print(f"Iteration {n_iter - 1}, inertia {step_inertia}.")
         new_centers = centers.copy()
         filled = weights > 0
         new_centers[filled] = sums[filled] / weights[filled, None]
@@ -81,6 +93,8 @@ def lloyd(executor, centers_init, *, max_iter, tol, verbose=0):
         shift_total = float((shift**2).sum())
         centers = new_centers
         executor.moved(shift)
+        if call_back and callback(n_iter, step_inertia, centers.copy()):
+            break
         if n_changed == 0:
             if verbose:
                 print(f"Converged at iteration {n_iter - 1}: strict convergence.")

@@ -300,7 +300,8 @@ class EwaStopping:
 
 
 def minibatch_loop(batches, centers, counts, n_since_last, *, n_steps, tol,
-                   max_no_improvement, reassignment_ratio, random_state, verbose=0):
+                   max_no_improvement, reassignment_ratio, random_state, verbose=0,
+                   callback=None, callback_every=1):
     """Mini-batch steps over the batches an executor draws, until a stopping rule holds.
 
     Parameters
@@ -324,6 +325,12 @@ def minibatch_loop(batches, centers, counts, n_since_last, *, n_steps, tol,
     random_state : RandomState instance
         Draws the batches and the reassigned rows.
     verbose : int, default=0
+    callback : callable, default=None
+        ``callback(step, mean_batch_inertia, centers) -> bool``, called after
+        every ``callback_every``-th step (counted from 1) with the batch's
+        inertia per unit of weight before the update and a copy of the
+        updated centres; True stops the loop there.
+    callback_every : int, default=1
 
     Returns
     -------
@@ -348,6 +355,9 @@ def minibatch_loop(batches, centers, counts, n_since_last, *, n_steps, tol,
                 reassignment_ratio=reassignment_ratio, verbose=verbose)
             shift = float(((new_centers - centers) ** 2).sum()) if tol > 0 else 0.0
             centers = new_centers
+            if (callback is not None and (step + 1) % callback_every == 0
+                    and callback(step + 1, batch_inertia / weights.sum(), centers.copy())):
+                break
             if stopping.update(step, n_steps, shift, batch_inertia):
                 break
     mean_inertia = (stopping.ewa_inertia if stopping.ewa_inertia is not None

@@ -100,6 +100,17 @@ class MiniBatchKMeans(_BaseKMeans):
         n_clusters`` samples). Higher values move more centres: slower
         convergence, sometimes a better clustering. 0 moves none.
 
+    callbacks : callable or list of callables, default=None
+        Called every ``callbacks_every_iters`` mini-batch steps (counted from
+        1 over the fit, as ``n_steps_``) as ``callback(estimator, step,
+        inertia, centers)``: the batch's inertia per unit of weight before the
+        step's update and a copy of the centres after it. A callback that
+        returns True ends the fit there, with those centres (and their labels
+        if ``compute_labels``). Not called by :meth:`partial_fit`.
+
+    callbacks_every_iters : int, default=1
+        Mini-batch steps between two calls of the callbacks.
+
     Attributes
     ----------
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
@@ -173,7 +184,7 @@ class MiniBatchKMeans(_BaseKMeans):
     def __init__(self, n_clusters=8, *, init="k-means++", max_iter=100, batch_size=1024,
                  verbose=0, compute_labels=True, random_state=None, tol=0.0,
                  max_no_improvement=10, init_size=None, n_init="auto",
-                 reassignment_ratio=0.01):
+                 reassignment_ratio=0.01, callbacks=None, callbacks_every_iters=1):
         self.n_clusters = n_clusters
         self.init = init
         self.max_iter = max_iter
@@ -186,6 +197,8 @@ class MiniBatchKMeans(_BaseKMeans):
         self.init_size = init_size
         self.n_init = n_init
         self.reassignment_ratio = reassignment_ratio
+        self.callbacks = callbacks
+        self.callbacks_every_iters = callbacks_every_iters
 
     # ------------------------------------------------------------------ checks
 
@@ -305,7 +318,8 @@ class MiniBatchKMeans(_BaseKMeans):
             n_steps=(self.max_iter * n_samples) // self._batch_size, tol=self._tol,
             max_no_improvement=self.max_no_improvement,
             reassignment_ratio=self.reassignment_ratio, random_state=random_state,
-            verbose=self.verbose)
+            verbose=self.verbose, callback=self._loop_callback()[0],
+            callback_every=self.callbacks_every_iters)
         self.cluster_centers_ = centers
         self._n_features_out = centers.shape[0]
         self.n_steps_ = n_steps
