@@ -12,7 +12,7 @@ from sklearn.decomposition import PCA as SklearnPCA
 from sklearn.decomposition import IncrementalPCA as SklearnIncrementalPCA
 
 from skunsup.decomposition import PCA, IncrementalPCA
-from skunsup.decomposition import _streaming
+from skunsup.decomposition import _covariance, _streaming
 from tests.reference import pca as ref
 
 DTYPES = [np.float32, np.float64]
@@ -87,6 +87,38 @@ def test_streaming_covariance_matches_reference(n_samples, n_features, dtype, sp
     np.testing.assert_array_equal(stream.scatter, stream.scatter.T)
     np.testing.assert_allclose(stream.covariance(), ref.covariance(X)[1], rtol=1e-8,
                                atol=1e-10 * scale / (n - 1))
+
+
+@given(
+    n_samples=st.integers(1, 300),
+    n_features=st.integers(1, 9),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**16),
+)
+def test_center_block_widens_to_float64(n_samples, n_features, dtype, seed):
+    """_covariance.center_block as batch_moments calls it: float64 shift and output."""
+    X = make_data(seed, n_samples, n_features, dtype)
+    shift = np.random.default_rng(seed).standard_normal(n_features) * 100
+    out = np.full((n_samples + 1, n_features), np.nan)
+    sums = np.full(n_features, np.nan)
+    _covariance.center_block(X, 0, n_samples, shift, out, sums)
+    expected = X.astype(np.float64) - shift
+    np.testing.assert_array_equal(out[:n_samples], expected)
+    np.testing.assert_allclose(sums, expected.sum(axis=0), rtol=1e-12,
+                               atol=1e-12 * np.abs(expected).sum(axis=0).max())
+    assert np.isnan(out[n_samples:]).all()
+
+
+def test_shift_far_from_the_mean_costs_nothing(monkeypatch):
+    """A shift far out in the tail (the smallest of sorted rows): still exact."""
+    monkeypatch.setattr(_streaming, "SHIFT_SAMPLE", 1)  # the sample is the first row
+    X = np.sort(make_data(13, 2000, 4), axis=0)
+    X[:, 0] *= 1e3
+    X[0] -= 1e3 * np.abs(X).max()
+    n, mean, scatter = _streaming.batch_moments(X)
+    _, expected = ref.streaming_moments([X])[1:]
+    np.testing.assert_allclose(scatter, expected, rtol=1e-10, atol=1e-12 * np.abs(
+        expected).max())
 
 
 def test_batch_moments_blocks_do_not_matter(monkeypatch):
