@@ -43,13 +43,15 @@ def _kmeans_paths():
 
 
 def _pca_paths():
-    from skunsup.decomposition import PCA
+    from skunsup.decomposition import PCA, IncrementalPCA
 
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64):
         X = rng.normal(size=(200, 6)).astype(dtype)
         for solver in ("covariance_eigh", "full"):
             PCA(3, svd_solver=solver).fit(X).transform(X[:5])
+        # the streaming covariance widens float32 blocks to float64
+        IncrementalPCA(3, batch_size=50).fit(X)
 
 
 def _manifold_paths():

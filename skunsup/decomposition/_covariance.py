@@ -49,10 +49,11 @@ def center_block(X, start, stop, shift, out, column_sums):
         IN: the data.
     start, stop : int
         IN: the rows of the block.
-    shift : ndarray of shape (n_features,), same dtype as ``X``
+    shift : ndarray of shape (n_features,), same dtype as ``X`` or float64
         IN: the value subtracted from every row.
-    out : ndarray of shape (>= stop - start, n_features), same dtype as ``X``
-        OUT: rows ``0 : stop - start`` receive ``X[start:stop] - shift``.
+    out : ndarray of shape (>= stop - start, n_features), same dtype as ``shift``
+        OUT: rows ``0 : stop - start`` receive ``X[start:stop] - shift`` (float32
+        rows widened to float64 block by block by the streaming covariance).
     column_sums : ndarray of shape (n_features,), float64
         OUT: the float64 column sums of the centred rows, summed in row order.
     """
