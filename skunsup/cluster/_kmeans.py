@@ -17,6 +17,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skunsup.cluster import _kmeans_ops as ops
 from skunsup.cluster._lloyd import lloyd
+from skunsup.cluster._lloyd_blocks import (
+    BlockLloyd,
+    check_blocks,
+    is_blockwise_input,
+    predict_blocks,
+    score_blocks,
+)
 from skunsup.cluster._lloyd_memory import MemoryLloyd
 from skunsup.cluster._seeding import _prepare_csr, _validate_sample_weight
 from skunsup.utils._callbacks import as_callback_list, run_callbacks
@@ -176,9 +183,15 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
     # --------------------------------------------------------- predict & co.
 
     def _check_test_data(self, X):
+        """(validated X, squared row norms); the norms are None for a memory-mapped
+        X, which is checked block by block and never copied."""
+        blockwise = is_blockwise_input(X)
         X = validate_data(self, X, accept_sparse="csr", reset=False,
                           dtype=[np.float64, np.float32], order="C",
-                          accept_large_sparse=False)
+                          accept_large_sparse=False, ensure_all_finite=not blockwise)
+        if blockwise:
+            check_blocks(X, type(self).__name__)
+            return X, None
         if sp.issparse(X):
             X = _prepare_csr(X)
         x_squared_norms = ops.row_squared_norms(X)
@@ -216,6 +229,8 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
             return predict_kmeans(self, X)
         X, x_squared_norms = self._check_test_data(X)
+        if x_squared_norms is None:  # memory-mapped: by blocks, only the labels allocated
+            return predict_blocks(X, self._centers_for(X))
         labels, _ = ops.assign_labels(X, self._centers_for(X), x_squared_norms=x_squared_norms)
         return labels
 
@@ -255,8 +270,10 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         for start in range(0, X.shape[0], block):
             chunk = X[start:start + block]
             dots = np.asarray((chunk @ centers.T), dtype=np.float64)
-            sq = x_sq[start:start + block, None] + c_sq[None, :] - 2.0 * dots
-            _remeasure_near_pairs(chunk, centers, sq, x_sq[start:start + block], c_sq)
+            chunk_sq = (ops.row_squared_norms(chunk) if x_sq is None  # memory-mapped X
+                        else x_sq[start:start + block])
+            sq = chunk_sq[:, None] + c_sq[None, :] - 2.0 * dots
+            _remeasure_near_pairs(chunk, centers, sq, chunk_sq, c_sq)
             out[start:start + block] = np.sqrt(np.maximum(sq, 0.0))
         return out
 
@@ -292,6 +309,8 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             return score_kmeans(self, X, sample_weight)
         X, x_squared_norms = self._check_test_data(X)
         sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
+        if x_squared_norms is None:  # memory-mapped: by blocks
+            return -score_blocks(X, sample_weight, self._centers_for(X))
         _, distances = ops.assign_labels(X, self._centers_for(X),
                                          x_squared_norms=x_squared_norms)
         return -float(np.dot(sample_weight, distances))
@@ -526,6 +545,12 @@ class KMeans(_BaseKMeans):
             from skunsup.cluster._kmeans_dask import DaskLloyd
 
             return DaskLloyd(X, sample_weight, estimator=self)
+        if is_blockwise_input(X):  # memory-mapped: Lloyd over row blocks, _lloyd_blocks
+            X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
+                              ensure_all_finite=False)  # checked by BlockLloyd's pass
+            if sample_weight is not None:
+                sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
+            return BlockLloyd(X, sample_weight, self.n_clusters, step=self._memory_step(X))
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                           order="C", accept_large_sparse=False)
         if sp.issparse(X):

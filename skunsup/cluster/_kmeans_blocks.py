@@ -23,6 +23,7 @@ import dask.
 import numpy as np
 
 from skunsup.cluster import _kmeans_ops as ops
+from skunsup.cluster._lloyd_memory import move_samples_to_empty
 from skunsup.utils._dask import (
     as_block,
     block_weights,
@@ -83,17 +84,28 @@ def _reduce_moments(blocks):
     import dask
 
     parts = dask.compute(*blocks.map(_moments_block))
+    blocks.totals, mean, variance = _merge_moments(parts, blocks.n_features,
+                                                   where="while reducing the Dask blocks")
+    return mean, variance
+
+
+def _merge_moments(parts, n_features, where):
+    """Check and merge the results of :func:`_moments_block` in block order.
+
+    Returns the blocks' weight totals, the weighted mean and the weighted
+    variance of every feature (Chan et al.'s pairwise update of the means and
+    sums of squared deviations); shared by the Dask and the memory-mapped fits.
+    """
     totals = np.array([p[0] for p in parts], dtype=np.float64)
     if not all(p[4] for p in parts):
         raise ValueError("sample_weight contains NaN or infinity.")
     if min(p[3] for p in parts) < 0:
         raise ValueError("sample_weight must be non-negative; negative weights were given.")
     if not all(p[5] for p in parts):
-        raise ValueError("Input X contains NaN or infinity (found while reducing the "
-                         "Dask blocks).")
+        raise ValueError(f"Input X contains NaN or infinity (found {where}).")
     total = 0.0
-    mean = np.zeros(blocks.n_features)
-    m2 = np.zeros(blocks.n_features)
+    mean = np.zeros(n_features)
+    m2 = np.zeros(n_features)
     for block_total, block_mean, block_m2, *_ in parts:
         if block_total <= 0:
             continue
@@ -104,5 +116,32 @@ def _reduce_moments(blocks):
         total = new_total
     if total <= 0:
         raise ValueError("sample_weight must have at least one positive weight; all are zero.")
-    blocks.totals = totals
-    return mean, m2 / total
+    return totals, mean, m2 / total
+
+
+def _farthest_block(X, sample_weight, centers, n_far, offset):
+    """The ``n_far`` positive-weight rows farthest from their centre, with their data."""
+    X = as_block(X)
+    w = block_weights(sample_weight, X.shape[0])
+    with numba_threads(1):
+        labels, distances = ops.assign_labels(X, centers)
+    # as in memory: rows sitting on their centre are never moved
+    positive = np.flatnonzero((w > 0) & (distances > 0))
+    order = np.argsort(-distances[positive], kind="stable")[:n_far]
+    rows = positive[order]
+    return distances[rows], rows + offset, labels[rows], w[rows], X[rows]
+
+
+def _relocate_from_farthest(parts, empty, sums, weights):
+    """Move the empty clusters to the farthest rows of all blocks (:func:`_farthest_block`).
+
+    The farthest rows first, ties broken by their index, as the in-memory fit
+    does; in place on ``sums`` and ``weights``.
+    """
+    dist = np.concatenate([p[0] for p in parts])
+    index = np.concatenate([p[1] for p in parts])
+    labels = np.concatenate([p[2] for p in parts])
+    w = np.concatenate([p[3] for p in parts])
+    rows = np.concatenate([p[4] for p in parts])
+    order = np.lexsort((index, -dist))[: empty.size]
+    move_samples_to_empty(empty, labels[order], w[order], rows[order], sums, weights)

@@ -32,14 +32,18 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from skunsup.cluster import _kmeans_ops as ops
-from skunsup.cluster._kmeans_blocks import _Blocks, _reduce_moments
+from skunsup.cluster._kmeans_blocks import (
+    _Blocks,
+    _farthest_block,
+    _reduce_moments,
+    _relocate_from_farthest,
+)
 from skunsup.cluster._kmeans_parallel import (
     KMEANS_PARALLEL_OVERSAMPLING,
     KMEANS_PARALLEL_ROUNDS,
     _kmeans_parallel_blocks,
     _random_rows,
 )
-from skunsup.cluster._lloyd_memory import move_samples_to_empty
 from skunsup.utils._blas import blas_threads
 from skunsup.utils._dask import as_block, block_weights, check_dask_array, tree_reduce
 from skunsup.utils._numba import numba_threads
@@ -85,19 +89,6 @@ def _add_partials(*parts):
         inertia += part[2]
         n_changed += part[3]
     return sums, weights, inertia, n_changed
-
-
-def _farthest_block(X, sample_weight, centers, n_far, offset):
-    """The ``n_far`` positive-weight rows farthest from their centre, with their data."""
-    X = as_block(X)
-    w = block_weights(sample_weight, X.shape[0])
-    with numba_threads(1):
-        labels, distances = ops.assign_labels(X, centers)
-    # as in memory: rows sitting on their centre are never moved
-    positive = np.flatnonzero((w > 0) & (distances > 0))
-    order = np.argsort(-distances[positive], kind="stable")[:n_far]
-    rows = positive[order]
-    return distances[rows], rows + offset, labels[rows], w[rows], X[rows]
 
 
 def _predict_block(X, centers):
@@ -170,13 +161,7 @@ def _relocate_empty(blocks, centers, sums, weights):
         return
     parts = dask.compute(*blocks.map(_farthest_block, dask.delayed(centers, pure=True),
                                      int(empty.size), with_offset=True))
-    dist = np.concatenate([p[0] for p in parts])
-    index = np.concatenate([p[1] for p in parts])
-    labels = np.concatenate([p[2] for p in parts])
-    w = np.concatenate([p[3] for p in parts])
-    rows = np.concatenate([p[4] for p in parts])
-    order = np.lexsort((index, -dist))[: empty.size]
-    move_samples_to_empty(empty, labels[order], w[order], rows[order], sums, weights)
+    _relocate_from_farthest(parts, empty, sums, weights)
 
 
 # ------------------------------------------------------- estimator entry points

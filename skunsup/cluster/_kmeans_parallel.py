@@ -181,9 +181,18 @@ def _kmeans_parallel_blocks(blocks, n_clusters, *, oversampling_factor, n_rounds
         dask.delayed(_candidate_weights, pure=True)(w, s, candidates.shape[0])
         for w, s in zip(blocks.weights, state)], _sum_arrays).compute()
     state = None  # drop the persisted block states (not del: update() reads the name)
+    return _reduce_candidates(candidates, weights, n_clusters, rng, blocks.dtype)
+
+
+def _reduce_candidates(candidates, weights, n_clusters, rng, dtype):
+    """The k-means|| candidates reduced to ``n_clusters`` centres (small, in memory).
+
+    Weighted k-means++ and Lloyd on the candidates, each weighted by the
+    weight of the samples nearest to it; shared by the Dask and the
+    memory-mapped seedings.
+    """
     if candidates.shape[0] == n_clusters:
         return np.ascontiguousarray(candidates)
-    # Weighted k-means++ and Lloyd on the candidates (small, in memory).
     if not np.any(weights > 0):
         weights = np.ones_like(weights)
     candidates = np.ascontiguousarray(candidates)
@@ -196,7 +205,7 @@ def _kmeans_parallel_blocks(blocks, n_clusters, *, oversampling_factor, n_rounds
     _, _, centers, _ = kmeans_single_lloyd(candidates, weights, centers,
                                            max_iter=_CANDIDATE_LLOYD_MAX_ITER, tol=tol,
                                            x_squared_norms=x_squared_norms)
-    return np.ascontiguousarray(centers, dtype=blocks.dtype)
+    return np.ascontiguousarray(centers, dtype=dtype)
 
 
 def _as_dask(X, what):

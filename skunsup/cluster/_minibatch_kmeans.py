@@ -16,7 +16,8 @@ from skunsup.cluster._minibatch import (
     reassignment_due,
     step_threads,
 )
-from skunsup.cluster._minibatch_memory import MemoryBatches
+from skunsup.cluster._lloyd_blocks import MappedBlocks, block_rows_for, is_blockwise_input
+from skunsup.cluster._minibatch_memory import BlockBatches, MemoryBatches
 from skunsup.cluster._seeding import (
     _kmeans_plusplus,
     _prepare_csr,
@@ -202,9 +203,15 @@ class MiniBatchKMeans(_BaseKMeans):
 
     # ------------------------------------------------------------------ checks
 
-    def _validate_training_data(self, X, reset):
+    def _validate_training_data(self, X, reset, blockwise=False):
+        """(X, squared row norms); with ``blockwise`` and a memory-mapped X, (X, None):
+        X is then passed through uncopied and checked by the caller's block pass."""
+        blockwise = blockwise and is_blockwise_input(X)
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                          order="C", accept_large_sparse=False, reset=reset)
+                          order="C", accept_large_sparse=False, reset=reset,
+                          ensure_all_finite=not blockwise)
+        if blockwise:
+            return X, None
         if sp.issparse(X):
             X = _prepare_csr(X)
         x_squared_norms = ops.row_squared_norms(X)
@@ -242,6 +249,8 @@ class MiniBatchKMeans(_BaseKMeans):
         """Initial centres from ``init_size`` random samples (all when there are no more)."""
         X, x_squared_norms, sample_weight = batches.X, batches.x_squared_norms, \
             batches.sample_weight
+        if x_squared_norms is None and self._init_size >= batches.n_samples:
+            x_squared_norms = ops.row_squared_norms(X)  # memory-mapped, but small
         if self._init_size < batches.n_samples:
             X, x_squared_norms, sample_weight = batches.subset(self._init_size, random_state)
             if sp.issparse(X):
@@ -289,12 +298,18 @@ class MiniBatchKMeans(_BaseKMeans):
         >>> MiniBatchKMeans(n_clusters=2, random_state=0).fit(X).cluster_centers_.shape
         (2, 1)
         """
-        X, x_squared_norms = self._validate_training_data(X, reset=True)
+        X, x_squared_norms = self._validate_training_data(X, reset=True, blockwise=True)
         self._check_params_vs_input(X)
         random_state = check_random_state(self.random_state)
         sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
         init_array = self._init_array(X)
-        batches = MemoryBatches(X, sample_weight, x_squared_norms, self._batch_size)
+        if x_squared_norms is None:  # memory-mapped: checked and batched by blocks
+            blocks = MappedBlocks(X, None, block_rows_for(X.shape[0], X.shape[1],
+                                                          X.dtype.itemsize))
+            variance = float(np.mean(blocks.scan("MiniBatchKMeans")[1]))
+            batches = BlockBatches(X, sample_weight, self._batch_size, variance)
+        else:
+            batches = MemoryBatches(X, sample_weight, x_squared_norms, self._batch_size)
         self._tol = 0.0 if self.tol == 0 else batches.mean_feature_variance() * self.tol
 
         # the initialisations are compared on one validation set of init_size samples

@@ -78,3 +78,55 @@ class MemoryBatches:
             return float(np.mean(mean_variance_axis(self.X, axis=0)[1]))
         ones = np.ones(self.n_samples, dtype=np.float64)
         return float(np.mean(ops.weighted_mean_variance(self.X, ones)[1]))
+
+
+class BlockBatches(MemoryBatches):
+    """:class:`MemoryBatches` of a memory-mapped dense X, which is never read whole.
+
+    A batch gathers its rows from the mapping (a copy of ``batch_size`` rows)
+    and measures their norms; no squared norm of all rows is kept. The final
+    assignment runs by row blocks
+    (:func:`~skunsup.cluster._lloyd_blocks.labels_inertia_blocks`). The per-row
+    memory of a fit is the float64 weights (8 bytes a row) and the int32
+    ``labels_`` (4 bytes).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        C-contiguous float32/float64, typically file-backed.
+    sample_weight : ndarray of shape (n_samples,), dtype float64
+    batch_size : int
+    mean_feature_variance : float
+        Mean unweighted variance of the features (from the validation pass).
+    """
+
+    def __init__(self, X, sample_weight, batch_size, mean_feature_variance):
+        super().__init__(X, sample_weight, None, batch_size)
+        self._mean_feature_variance = mean_feature_variance
+
+    def draw(self, random_state):
+        """A batch: (rows of X, unit weights, their squared norms)."""
+        if self._cumulative is None:
+            indices = random_state.randint(0, self.n_samples, self.batch_size)
+        else:
+            targets = random_state.uniform(size=self.batch_size) * self._cumulative[-1]
+            indices = np.minimum(np.searchsorted(self._cumulative, targets, side="right"),
+                                 self.n_samples - 1)
+        rows = self.X[indices]
+        return rows, self._unit_weights, ops.row_squared_norms(rows)
+
+    def subset(self, size, random_state):
+        """``size`` rows drawn uniformly with replacement: (X, x_squared_norms, weights)."""
+        indices = random_state.randint(0, self.n_samples, size)
+        rows = self.X[indices]
+        return rows, ops.row_squared_norms(rows), self.sample_weight[indices]
+
+    def labels_inertia(self, centers):
+        """Nearest centre of every row and the weighted inertia, by row blocks."""
+        from skunsup.cluster._lloyd_blocks import labels_inertia_blocks
+
+        return labels_inertia_blocks(self.X, self.sample_weight, centers)
+
+    def mean_feature_variance(self):
+        """Mean (unweighted) variance of the features: the unit of ``tol``."""
+        return self._mean_feature_variance
