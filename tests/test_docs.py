@@ -230,7 +230,7 @@ def test_no_figure_is_quoted_by_hand():
 # Docstrings (in files another change is restructuring) that still quote figures
 # by hand; the replacement text is in the report of issue 20. Remove an entry once
 # its docstring is fixed (the test below fails while a listed one is clean).
-_DOCSTRINGS_PENDING = {"skunsup.decomposition.PCA"}
+_DOCSTRINGS_PENDING = set()
 
 
 def _public_docstrings():

@@ -126,10 +126,11 @@ class IncrementalPCA(_StreamingPCAMixin, _BasePCA):
     Memory: the ``n_features x n_features`` float64 scatter matrix, kept with
     the fitted model (so that :meth:`partial_fit` can continue after
     :meth:`fit`; it is pickled with it), plus a block of rows. The line is
-    drawn at 4,096 features: a 128 MiB matrix, eigendecomposed in 20 to 40 s
-    on a loaded 2-core machine, while scikit-learn's default batch of ``5 *
-    n_features`` rows is already five times that size. Above it the matrix and its ``O(n_features
-    ** 3)`` eigendecomposition outgrow any batch, and this class falls back to
+    drawn at 4,096 features: a 128 MiB matrix whose eigendecomposition takes
+    tens of seconds on a 2-core machine, while scikit-learn's default batch of
+    ``5 * n_features`` rows is already five times that size. Above it the
+    matrix and its ``O(n_features ** 3)`` eigendecomposition outgrow any
+    batch, and this class falls back to
     scikit-learn's method, the incremental SVD of Ross et al. (2008), on
     float64 copies of the batches: memory of one batch plus the components,
     a model that depends on the batches (approximate, as scikit-learn's,

@@ -184,22 +184,10 @@ class PCA(_StreamingPCAMixin, _BasePCA):
     ``'randomized'`` ``O(n_samples * n_features * (n_components +
     n_oversamples) * iterated_power)``.
 
-    Why 'auto' prefers 'covariance_eigh' for tall data: measured with
-    ``benchmarks/bench_pca.py`` (float32 input, quiet 2-core machine, median
-    seconds of interleaved runs; worst relative error of
-    ``explained_variance_`` against the eigenvalues of the float64
-    covariance):
-
-    ==============================  ==========================  ==========================
-    solver                          Fashion-MNIST 70k x 784     1M x 100 low rank
-                                    -> 50                       -> 10
-    ==============================  ==========================  ==========================
-    'covariance_eigh'               0.38 s, 9.3e-7              0.51 s, 4.2e-8
-    'arpack'                        2.9 s, 1.6e-6               1.4 s, 6.2e-7
-    'randomized'                    2.8 s, 1.2e-2               3.0 s, 1.3e-6
-    'full'                          4.0 s, 1.1e-6               6.7 s, 6.7e-7
-    scikit-learn 'covariance_eigh'  0.35 s, 6.2e-4              0.40 s, 8.9e-4
-    ==============================  ==========================  ==========================
+    Why 'auto' prefers 'covariance_eigh' for tall data: it was the fastest
+    solver in ``benchmarks/bench_pca.py`` at the smallest error of
+    ``explained_variance_`` (the measured times and errors are in the user
+    guide, :ref:`decomposition`, read from ``benchmarks/RESULTS.md``).
 
     Forming the covariance costs ``n_samples * n_features ** 2`` flops (a
     symmetric rank-k update), about a quarter of the SVD of the same data, so
