@@ -584,6 +584,12 @@ class KMeans(_BaseKMeans):
             Training samples. Dense float32 is kept as float32; sparse input
             is used as CSR without densifying; a Dask array is fitted block
             by block on its cluster (``labels_`` is then a lazy Dask array).
+            A memory-mapped float32/float64 C-contiguous array (``np.memmap``,
+            ``np.load(..., mmap_mode='r')``) is read in row blocks of about
+            16 MiB and never copied: besides a few blocks, the fit holds 4
+            bytes a row (the int32 labels; 8 with ``n_init > 1``), 8 (float32
+            data) or 12 (float64) during the k-means|| seeding, and the
+            float64 ``sample_weight`` when given.
         y : Ignored
             Not used, present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
