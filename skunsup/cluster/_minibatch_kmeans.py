@@ -277,7 +277,11 @@ class MiniBatchKMeans(_BaseKMeans):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training samples. Dense float32 is kept as float32; sparse input
-            is used as CSR without densifying.
+            is used as CSR without densifying. A memory-mapped float32/float64
+            C-contiguous array is never copied: batches gather their rows from
+            the mapping and the checks and the final labels run by row
+            blocks; the fit holds 12 bytes a row (float64 weights, int32
+            ``labels_``) besides the batches and a few blocks.
         y : Ignored
             Not used, present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
