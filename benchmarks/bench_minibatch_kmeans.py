@@ -103,13 +103,16 @@ mean scikit-learn - 1. Steps: mini-batch steps until the stopping rule
 def add_arguments(parser):
     parser.add_argument("--seeds", type=int, default=5,
                         help="seeds of the comparison (0..n-1)")
+    parser.add_argument("--blobs-rows", type=int, default=10_000_000,
+                        help="rows of the blobs (scikit-learn's fits of 10,000,000 rows "
+                             "ran for over 30 minutes here)")
 
 
 def run(args, report):
     from skunsup.cluster import MiniBatchKMeans
 
     fashion, _ = load_fashion_mnist_float32()
-    n_blobs = 10_000_000
+    n_blobs = args.blobs_rows
     seeds = list(range(args.seeds))
     cases = [("fashion-mnist", 10), ("fashion-mnist", 100), ("blobs", 100)]
     if args.quick:
