@@ -30,6 +30,12 @@ def _memmap(tmp_path, X, name="X.dat"):
     return np.memmap(tmp_path / name, dtype=X.dtype, mode="r", shape=X.shape)
 
 
+@pytest.fixture(autouse=True)
+def blockwise_from_any_size(monkeypatch):
+    """The tests' small files take the block path (only files above 64 MiB do otherwise)."""
+    monkeypatch.setattr(_lloyd_blocks, "BLOCKWISE_MIN_BYTES", 0)
+
+
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of 256 rows, so that a fit of a few thousand rows spans many blocks."""
@@ -241,3 +247,16 @@ def test_peak_memory_is_a_few_blocks(tmp_path):
     assert traced_peak < 24 * 2**20 < file_bytes / 8
     if sampler is not None:
         assert peak[0] < 80 * 2**20
+
+
+def test_small_files_fit_as_in_memory_arrays(tmp_path, monkeypatch):
+    """Below BLOCKWISE_MIN_BYTES a file-backed array is fitted as its in-memory copy:
+    the same random_state gives the same k-means++ seeding and fit."""
+    monkeypatch.setattr(_lloyd_blocks, "BLOCKWISE_MIN_BYTES", 64 * 2**20)
+    X = _blobs(np.float64)
+    mapped = _memmap(tmp_path, X)
+    assert not is_blockwise_input(mapped)
+    on_file = KMeans(5, n_init=2, random_state=3).fit(mapped)
+    in_memory = KMeans(5, n_init=2, random_state=3).fit(X)
+    np.testing.assert_array_equal(on_file.labels_, in_memory.labels_)
+    np.testing.assert_array_equal(on_file.cluster_centers_, in_memory.cluster_centers_)

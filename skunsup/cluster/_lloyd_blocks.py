@@ -66,6 +66,12 @@ MIN_BLOCK_ROWS = 256
 # block rows are at least NUMPY_MAX_WORK / n_features + 1 and a short last
 # block joins the one before it. (Tests turn this off to get many small blocks.)
 KERNEL_BLOCKS = True
+# File-backed arrays smaller than this are fitted as any in-memory array (their
+# pages stay in memory anyway, and the in-memory fit's per-row state, at most
+# 2k + 24 bytes a row for the bounds, is small beside them): the same
+# random_state then gives the same fit as for an in-memory copy, as scikit-learn's
+# check_clustering asks (the blocks are seeded by k-means||, in memory k-means++).
+BLOCKWISE_MIN_BYTES = 64 * 2**20
 
 
 def is_file_backed(X):
@@ -88,9 +94,10 @@ def is_file_backed(X):
 
 
 def is_blockwise_input(X):
-    """A file-backed C-contiguous float32/float64 ndarray: fitted by blocks, never copied."""
+    """A file-backed C-contiguous float32/float64 ndarray of at least
+    ``BLOCKWISE_MIN_BYTES``: fitted by blocks, never copied."""
     return (is_file_backed(X) and X.ndim == 2 and X.dtype in (np.float32, np.float64)
-            and X.flags.c_contiguous)
+            and X.flags.c_contiguous and X.nbytes >= BLOCKWISE_MIN_BYTES)
 
 
 def block_rows_for(n_samples, n_features, itemsize, n_clusters=1, budget=BLOCK_BYTES):
