@@ -51,14 +51,17 @@ class MemoryBatches:
         self._cumulative = None if uniform else np.cumsum(sample_weight)
         self._unit_weights = np.ones(batch_size, dtype=np.float64)
 
+    def _draw_indices(self, random_state):
+        """The rows of a batch, drawn with probability proportional to their weight."""
+        if self._cumulative is None:
+            return random_state.randint(0, self.n_samples, self.batch_size)
+        targets = random_state.uniform(size=self.batch_size) * self._cumulative[-1]
+        return np.minimum(np.searchsorted(self._cumulative, targets, side="right"),
+                          self.n_samples - 1)
+
     def draw(self, random_state):
         """A batch: (rows of X, unit weights, their squared norms)."""
-        if self._cumulative is None:
-            indices = random_state.randint(0, self.n_samples, self.batch_size)
-        else:
-            targets = random_state.uniform(size=self.batch_size) * self._cumulative[-1]
-            indices = np.minimum(np.searchsorted(self._cumulative, targets, side="right"),
-                                 self.n_samples - 1)
+        indices = self._draw_indices(random_state)
         return self.X[indices], self._unit_weights, self.x_squared_norms[indices]
 
     def subset(self, size, random_state):
@@ -105,14 +108,8 @@ class BlockBatches(MemoryBatches):
         self._mean_feature_variance = mean_feature_variance
 
     def draw(self, random_state):
-        """A batch: (rows of X, unit weights, their squared norms)."""
-        if self._cumulative is None:
-            indices = random_state.randint(0, self.n_samples, self.batch_size)
-        else:
-            targets = random_state.uniform(size=self.batch_size) * self._cumulative[-1]
-            indices = np.minimum(np.searchsorted(self._cumulative, targets, side="right"),
-                                 self.n_samples - 1)
-        rows = self.X[indices]
+        """A batch: (rows of X, unit weights, their squared norms computed here)."""
+        rows = self.X[self._draw_indices(random_state)]
         return rows, self._unit_weights, ops.row_squared_norms(rows)
 
     def subset(self, size, random_state):
