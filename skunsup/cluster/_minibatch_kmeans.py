@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from skunsup.cluster import _kmeans_ops as ops
-from skunsup.cluster._kmeans import _BaseKMeans
+from skunsup.cluster._kmeans_base import _BaseKMeans
 from skunsup.cluster._minibatch import (
     minibatch_loop,
     minibatch_step,
