@@ -24,8 +24,7 @@ def _kmeans_paths():
     rng = np.random.default_rng(0)
     # these tiny fits would run in NumPy (_kmeans_ops.is_small): send them to
     # the kernels, which larger fits run
-    saved, ops.NUMPY_MAX_WORK = ops.NUMPY_MAX_WORK, -1
-    try:
+    with ops.numpy_max_work(-1):
         for dtype in (np.float32, np.float64):
             X = rng.normal(size=(300, 5)).astype(dtype)
             # k <= 4: Hamerly's single bound; k = 40: Yinyang's groups and the
@@ -38,8 +37,6 @@ def _kmeans_paths():
             KMeans(3, n_init=1, max_iter=3, algorithm="elkan", random_state=0).fit(X)
             KMeans(3, n_init=1, max_iter=3, random_state=0).fit(
                 sp.csr_matrix(np.where(X > 0, X, 0))).predict(X[:5])
-    finally:
-        ops.NUMPY_MAX_WORK = saved
 
 
 def _pca_paths():

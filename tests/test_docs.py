@@ -227,12 +227,6 @@ def test_no_figure_is_quoted_by_hand():
     assert not offenders, "figures not taken from benchmarks/RESULTS.md:\n" + "\n".join(offenders)
 
 
-# Docstrings (in files another change is restructuring) that still quote figures
-# by hand; the replacement text is in the report of issue 20. Remove an entry once
-# its docstring is fixed (the test below fails while a listed one is clean).
-_DOCSTRINGS_PENDING = set()
-
-
 def _public_docstrings():
     import inspect
 
@@ -252,9 +246,7 @@ def _public_docstrings():
 def test_no_figure_is_quoted_by_hand_in_docstrings():
     """The API reference is documentation too: no timings typed into docstrings."""
     quoting = {name for name, doc in _public_docstrings() if _FIGURE.search(_prose(doc))}
-    assert quoting <= _DOCSTRINGS_PENDING, f"figures quoted by hand in {sorted(quoting)}"
-    fixed = _DOCSTRINGS_PENDING - quoting
-    assert not fixed, f"remove {sorted(fixed)} from _DOCSTRINGS_PENDING: they are fixed"
+    assert not quoting, f"figures quoted by hand in {sorted(quoting)}"
 
 
 # ------------------------------------------------------------------ the build

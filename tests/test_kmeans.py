@@ -1,6 +1,5 @@
 """KMeans: kernels against the NumPy reference, scikit-learn parity, invariants, bad input."""
 
-import contextlib
 import re
 import warnings
 
@@ -25,15 +24,9 @@ DTYPES = [np.float32, np.float64]
 BACKENDS = {"numba": -1, "numpy": 2**62, "default": ops.NUMPY_MAX_WORK}
 
 
-@contextlib.contextmanager
 def ops_backend(name):
     """Run the k-means ops on the numba kernels or on NumPy, whatever the size."""
-    saved = ops.NUMPY_MAX_WORK
-    ops.NUMPY_MAX_WORK = BACKENDS[name]
-    try:
-        yield
-    finally:
-        ops.NUMPY_MAX_WORK = saved
+    return ops.numpy_max_work(BACKENDS[name])
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -1,6 +1,5 @@
 """MiniBatchKMeans: steps against the NumPy reference of scikit-learn's rule, and the estimator."""
 
-import contextlib
 import re
 
 import numpy as np
@@ -17,17 +16,6 @@ from skunsup.cluster._minibatch import EwaStopping, minibatch_step
 from tests.reference import kmeans as ref
 
 DTYPES = [np.float32, np.float64]
-
-
-@contextlib.contextmanager
-def ops_backend(max_work):
-    """Send the k-means ops to the numba kernels (-1) or to NumPy (2**62)."""
-    saved = ops.NUMPY_MAX_WORK
-    ops.NUMPY_MAX_WORK = max_work
-    try:
-        yield
-    finally:
-        ops.NUMPY_MAX_WORK = saved
 
 
 def _rtol(dtype):
@@ -60,7 +48,7 @@ def test_steps_match_reference(max_work, problem):
     counts = np.zeros(len(centers))
     ref_centers, ref_counts = centers.astype(np.float64), counts.copy()
     ours_rng, ref_rng = np.random.RandomState(seed), np.random.RandomState(seed)
-    with ops_backend(max_work):
+    with ops.numpy_max_work(max_work):
         for X, w in zip(batches, weights):
             X_in = sp.csr_matrix(X) if sparse else X
             centers, inertia = minibatch_step(X_in, w, centers, counts, random_state=ours_rng,

@@ -13,6 +13,8 @@ returns the labels, the weighted sums and weights per cluster and the inertia
 of one block, which is what a distributed k-means reduces over blocks.
 """
 
+import contextlib
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -62,8 +64,30 @@ KPP_SKIP_MARGIN = 1e-3
 # NumPy/BLAS: 2**21 multiply-adds take about a millisecond there, while the
 # numba kernel it stands for costs 0.5-5 s to compile on a machine's first
 # call, more than it can save over a fit of that size (measured, see
-# benchmarks/RESULTS.md "First call"). Tests set it to -1 to reach the kernels.
+# benchmarks/RESULTS.md "First call"). numpy_max_work(-1) reaches the kernels.
 NUMPY_MAX_WORK = 2**21
+
+
+@contextlib.contextmanager
+def numpy_max_work(value):
+    """Run the ops with ``NUMPY_MAX_WORK = value`` (-1: always the numba kernels).
+
+    For the warmup, which compiles the kernels on tiny data, and the tests.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster import _kmeans_ops as ops
+    >>> with ops.numpy_max_work(-1):
+    ...     ops.is_small(np.zeros((2, 2)))
+    False
+    """
+    global NUMPY_MAX_WORK
+    saved, NUMPY_MAX_WORK = NUMPY_MAX_WORK, value
+    try:
+        yield
+    finally:
+        NUMPY_MAX_WORK = saved
 
 
 def is_small(X, n_clusters=1):
