@@ -219,14 +219,10 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             callback = self._callback(self.callbacks, order)
             n_early = min(self._EXPLORATION_MAX_ITER, max_iter // 4)
             tic = time.perf_counter()
-            first = optimizer(
-                Y, objective, n_early, learning_rate, MOMENTUM_EARLY,
-                exaggeration=self.early_exaggeration, min_grad_norm=self.min_grad_norm,
-                n_iter_without_progress=None, kl_every=self._N_ITER_CHECK,
-                compute_final_kl=False, max_step=max_step, verbose=self.verbose,
-                label=self._label, callback=callback,
-                callback_every=self.callbacks_every_iters,
-            )
+            first = self._phase(
+                optimizer, Y, objective, n_early, learning_rate, MOMENTUM_EARLY,
+                exaggeration=self.early_exaggeration, max_step=max_step, callback=callback,
+                callback_every=self.callbacks_every_iters)
             grad = np.empty_like(Y)
             if self.verbose:
                 kl_early = objective(Y, self.early_exaggeration, True, grad)
@@ -234,14 +230,11 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                                f"exaggeration: {kl_early:.6f}")
             result = first
             if first.reason in ("max_iter", "min_grad_norm"):
-                result = optimizer(
-                    Y, objective, max_iter - first.n_iter, main_learning_rate, MOMENTUM_MAIN,
-                    exaggeration=self._main_exaggeration(), min_grad_norm=self.min_grad_norm,
-                    n_iter_without_progress=self.n_iter_without_progress,
-                    kl_every=self._N_ITER_CHECK, compute_final_kl=False, max_step=max_step,
-                    verbose=self.verbose, label=self._label, callback=callback,
-                    callback_every=self.callbacks_every_iters,
-                )
+                result = self._phase(
+                    optimizer, Y, objective, max_iter - first.n_iter, main_learning_rate,
+                    MOMENTUM_MAIN, exaggeration=self._main_exaggeration(), max_step=max_step,
+                    callback=callback, callback_every=self.callbacks_every_iters,
+                    n_iter_without_progress=self.n_iter_without_progress)
             kl = self._final_kl(objective, Y, grad, optimizer, tic)
 
         self.learning_rate_ = float(learning_rate)
@@ -257,6 +250,18 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._workspace = getattr(objective, "workspace", None)
         self._stop_reason = result.reason
         return self._set_embedding(Y, kl)
+
+    def _phase(self, optimizer, Y, objective, n_iter, learning_rate, momentum, *,
+               exaggeration, max_step, callback, callback_every, n_iter_without_progress=None):
+        """One call of the optimiser with the settings every phase shares (the
+        estimator's min_grad_norm, verbose and label; the KL every
+        _N_ITER_CHECK iterations; the final KL left to _final_kl)."""
+        return optimizer(
+            Y, objective, n_iter, learning_rate, momentum, exaggeration=exaggeration,
+            min_grad_norm=self.min_grad_norm, n_iter_without_progress=n_iter_without_progress,
+            kl_every=self._N_ITER_CHECK, compute_final_kl=False, max_step=max_step,
+            verbose=self.verbose, label=self._label, callback=callback,
+            callback_every=callback_every)
 
     def _main_exaggeration(self):
         return 1.0 if self.exaggeration is None else float(self.exaggeration)
@@ -367,14 +372,10 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if self._workspace is not None:
                 objective.workspace = self._workspace
             tic = time.perf_counter()
-            result = self._optimizer(
-                Y, objective, int(n_iter), learning_rate, float(momentum),
-                exaggeration=exaggeration, min_grad_norm=self.min_grad_norm,
-                n_iter_without_progress=None, kl_every=self._N_ITER_CHECK,
-                compute_final_kl=False, max_step=max_step, verbose=self.verbose,
-                label=self._label, callback=self._callback(callbacks, self._order),
-                callback_every=every,
-            )
+            result = self._phase(
+                self._optimizer, Y, objective, int(n_iter), learning_rate, float(momentum),
+                exaggeration=exaggeration, max_step=max_step,
+                callback=self._callback(callbacks, self._order), callback_every=every)
             kl = self._final_kl(objective, Y, np.empty_like(Y), self._optimizer, tic)
         self._stop_reason = result.reason
         self._set_embedding(Y, kl)
