@@ -77,6 +77,17 @@ class Autoencoder(BaseTorchEstimator):
         torch optimiser ('sgd' uses Nesterov momentum 0.9).
     weight_decay : float, default=0.0
         L2 penalty (decoupled for 'adamw').
+    learning_rate_schedule : {'constant', 'cosine', 'plateau'} or callable, \
+            default='constant'
+        How the learning rate changes from epoch to epoch: 'cosine' anneals it
+        to 0 over ``max_epochs``; 'plateau' divides it by 10 when the monitored
+        loss has not improved by ``tol`` for ``n_iter_no_change // 2`` epochs;
+        a callable ``f(optimizer)`` returns a torch scheduler (e.g.
+        ``functools.partial(torch.optim.lr_scheduler.StepLR, step_size=10)``),
+        stepped once per epoch. Its state carries over warm starts.
+    max_grad_norm : float or None, default=None
+        Clip the gradient's global L2 norm to this value before every
+        optimiser step (None: no clipping).
     shuffle : bool, default=True
         Shuffle the samples every epoch.
     early_stopping : bool, default=False
@@ -177,6 +188,8 @@ class Autoencoder(BaseTorchEstimator):
         learning_rate=1e-3,
         optimizer="adam",
         weight_decay=0.0,
+        learning_rate_schedule="constant",
+        max_grad_norm=None,
         shuffle=True,
         early_stopping=False,
         validation_fraction=0.1,
@@ -199,6 +212,8 @@ class Autoencoder(BaseTorchEstimator):
         self.learning_rate = learning_rate
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.learning_rate_schedule = learning_rate_schedule
+        self.max_grad_norm = max_grad_norm
         self.shuffle = shuffle
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -334,6 +349,17 @@ class SparseAutoencoder(Autoencoder):
         torch optimiser.
     weight_decay : float, default=0.0
         L2 penalty.
+    learning_rate_schedule : {'constant', 'cosine', 'plateau'} or callable, \
+            default='constant'
+        How the learning rate changes from epoch to epoch: 'cosine' anneals it
+        to 0 over ``max_epochs``; 'plateau' divides it by 10 when the monitored
+        loss has not improved by ``tol`` for ``n_iter_no_change // 2`` epochs;
+        a callable ``f(optimizer)`` returns a torch scheduler (e.g.
+        ``functools.partial(torch.optim.lr_scheduler.StepLR, step_size=10)``),
+        stepped once per epoch. Its state carries over warm starts.
+    max_grad_norm : float or None, default=None
+        Clip the gradient's global L2 norm to this value before every
+        optimiser step (None: no clipping).
     shuffle : bool, default=True
         Shuffle the samples every epoch.
     early_stopping : bool, default=False
@@ -425,6 +451,8 @@ class SparseAutoencoder(Autoencoder):
         learning_rate=1e-3,
         optimizer="adam",
         weight_decay=0.0,
+        learning_rate_schedule="constant",
+        max_grad_norm=None,
         shuffle=True,
         early_stopping=False,
         validation_fraction=0.1,
@@ -441,6 +469,7 @@ class SparseAutoencoder(Autoencoder):
             activation=activation, output_activation=output_activation, loss=loss,
             noise_std=noise_std, batch_size=batch_size, max_epochs=max_epochs,
             learning_rate=learning_rate, optimizer=optimizer, weight_decay=weight_decay,
+            learning_rate_schedule=learning_rate_schedule, max_grad_norm=max_grad_norm,
             shuffle=shuffle, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
             tol=tol, warm_start=warm_start, device=device, callbacks=callbacks,

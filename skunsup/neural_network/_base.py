@@ -1,17 +1,17 @@
 """One torch training base for every neural estimator of skunsup.
 
 :class:`BaseTorchEstimator` owns everything that is not the model: input
-validation, device choice, seeding, batching from in-memory tensors, the
-optimiser, early stopping, warm starts, ``partial_fit``, callbacks, history,
-Ctrl-C and divergence handling, pickling. A model only adds hooks:
-``_setup`` (data-dependent choices at the first fit), ``_build_module``,
+validation, device choice, seeding, early stopping, warm starts,
+``partial_fit``, callbacks (one ``_notify`` for every event), history, Ctrl-C
+and divergence handling, pickling; one training call's epochs run in
+:class:`~skunsup.neural_network._training.TrainingRun`. A model only adds
+hooks: ``_setup`` (data-dependent choices at the first fit), ``_build_module``,
 ``_loss`` (the training loss of a batch) and ``_sample_losses`` (per-sample
 evaluation loss). torch is imported when a model is fitted or used, never at
 import time.
 """
 
 import copy
-import time
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -22,29 +22,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skunsup.neural_network._modules import ACTIVATIONS
+from skunsup.neural_network._schedules import SCHEDULES
+from skunsup.neural_network._training import INFERENCE_CHUNK, OPTIMIZERS, TrainingRun
 from skunsup.utils._sklearn_compat import Interval, StrOptions, _fit_context
 from skunsup.utils._torch import import_torch
 from skunsup.utils._validation import check_squares_fit
-
-# Rows per forward pass at inference time (transform, score, ...).
-_INFERENCE_CHUNK = 8192
-_OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-
-
-def _tree_to_cpu(value):
-    """Copy every tensor of a (nested) optimiser state dict to the CPU."""
-    if hasattr(value, "detach"):
-        return value.detach().to("cpu", copy=True)
-    if isinstance(value, dict):
-        return {key: _tree_to_cpu(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_tree_to_cpu(item) for item in value)
-    return copy.deepcopy(value)
-
-
-def _state_copy(module):
-    """A detached copy of a module's weights (kept on the module's device)."""
-    return {key: value.detach().clone() for key, value in module.state_dict().items()}
 
 
 def resolve_device(device, torch, *, strict=True):
@@ -91,7 +73,9 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions(set(_OPTIMIZERS))],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate_schedule": [StrOptions(set(SCHEDULES)), callable],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
@@ -138,11 +122,15 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         """Return a fresh ``torch.nn.Module`` for ``n_features`` inputs."""
 
     @abstractmethod
-    def _loss(self, module, X_batch, generator):
-        """Training loss of a batch: ``(scalar tensor to minimise, {name: scalar tensor})``."""
+    def _loss(self, module, X_batch, generator, *condition):
+        """Training loss of a batch: ``(scalar tensor to minimise, {name: scalar tensor})``.
+
+        ``condition`` is empty, or holds the batch's rows of the condition that a
+        conditional model passes to ``_train``.
+        """
 
     @abstractmethod
-    def _sample_losses(self, module, X_chunk, generator):
+    def _sample_losses(self, module, X_chunk, generator, *condition):
         """Per-sample evaluation losses (1-D tensor), the unit of ``train_loss``."""
 
     def _after_fit(self, X_tensor):
@@ -209,29 +197,14 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                 module.to(device)
             module.eval()
             with torch.no_grad():
-                for start in range(0, max(n_rows, 1), _INFERENCE_CHUNK):
-                    chunk = [self._to_tensor(a[start:start + _INFERENCE_CHUNK], device, dtype)
+                for start in range(0, max(n_rows, 1), INFERENCE_CHUNK):
+                    chunk = [self._to_tensor(a[start:start + INFERENCE_CHUNK], device, dtype)
                              for a in arrays]
                     outputs.append(func(module, *chunk, generator).cpu().numpy())
         finally:
             if device.type != "cpu":
                 module.to("cpu")
         return np.concatenate(outputs).astype(out_dtype, copy=False)
-
-    def _make_optimizer(self, torch, parameters):
-        kwargs = {"lr": self.learning_rate, "weight_decay": self.weight_decay}
-        if self.optimizer in ("adam", "adamw"):
-            # The fused kernel (CPU and CUDA) took a third of the time of the default
-            # per-tensor Adam step here: ~15% of an epoch of the lecture's autoencoder.
-            cls = torch.optim.Adam if self.optimizer == "adam" else torch.optim.AdamW
-            parameters = list(parameters)
-            try:
-                return cls(parameters, fused=True, **kwargs)
-            except (RuntimeError, TypeError, ValueError):
-                return cls(parameters, **kwargs)
-        if self.optimizer == "rmsprop":
-            return torch.optim.RMSprop(parameters, **kwargs)
-        return torch.optim.SGD(parameters, momentum=0.9, nesterov=True, **kwargs)
 
     def _divergence_message(self, epoch, value, X):
         scale = float(np.max(np.abs(X))) if X.size else 0.0
@@ -302,10 +275,11 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         X = self._validate_X(X, reset=not continuing)
         return self._train(X, continuing=continuing, n_epochs=1, use_early_stopping=False)
 
-    def _split(self, X, rng, use_early_stopping):
+    def _split(self, arrays, rng, use_early_stopping):
+        """Training and validation tuples of row-aligned ``arrays`` (no validation: None)."""
         if not use_early_stopping:
-            return X, None
-        n_samples = X.shape[0]
+            return arrays, None
+        n_samples = arrays[0].shape[0]
         n_valid = int(round(self.validation_fraction * n_samples))
         if n_valid < 1 or n_samples - n_valid < 1:
             raise ValueError(
@@ -313,145 +287,92 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                 f"leaves an empty training or validation set for {n_samples} samples; "
                 "use more samples, another validation_fraction, or early_stopping=False.")
         order = rng.permutation(n_samples)
-        return X[np.sort(order[n_valid:])], X[np.sort(order[:n_valid])]
+        train, valid = np.sort(order[n_valid:]), np.sort(order[:n_valid])
+        return tuple(a[train] for a in arrays), tuple(a[valid] for a in arrays)
 
-    def _train(self, X, *, continuing, n_epochs, use_early_stopping):
+    def _initialize(self, X, torch, rng):
+        """Fresh model state for a first fit: seed, data-dependent choices, weights."""
+        self._seed = int(rng.randint(np.iinfo(np.int32).max))
+        self._setup(X)
+        self._check_input_range(X)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self._seed)
+            self.module_ = self._build_module(X.shape[1])
+        self.history_ = []
+        self.n_iter_ = 0
+        self._optimizer_state = self._scheduler_state = None
+
+    def _notify(self, event, *args):
+        """Call ``event`` on every callback that has it; True when one asks to stop.
+
+        Every callback is called, even after one has asked to stop.
+        """
+        stop = False
+        for callback in self.callbacks or ():
+            method = getattr(callback, event, None)
+            if method is not None and method(self, *args):
+                stop = True
+        return stop
+
+    def _train(self, X, *, continuing, n_epochs, use_early_stopping, condition=None):
+        """Train on X (and the row-aligned ``condition`` of a conditional model)."""
         torch = import_torch(type(self).__name__)
         self._hidden_sizes()
         self._check_params_vs_input(X)
         device = resolve_device(self.device, torch, strict=True)
         rng = check_random_state(self.random_state)
-        if not continuing:
-            self._seed = int(rng.randint(np.iinfo(np.int32).max))
-            self._setup(X)
+        if continuing:
             self._check_input_range(X)
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self._seed)
-                self.module_ = self._build_module(X.shape[1])
-            self.history_ = []
-            self.n_iter_ = 0
-            self._optimizer_state = None
         else:
-            self._check_input_range(X)
-        X_train, X_valid = self._split(X, rng, use_early_stopping)
+            self._initialize(X, torch, rng)
+        arrays = (X,) if condition is None else (X, condition)
+        run = TrainingRun(self, torch, device, *self._split(arrays, rng, use_early_stopping))
 
-        module = self.module_.to(device)
-        module.train()
-        optimizer = self._make_optimizer(torch, module.parameters())
-        if self._optimizer_state is not None:
-            optimizer.load_state_dict(self._optimizer_state)
-        generator = torch.Generator(device=device)
-        generator.manual_seed((self._seed + 1_000_003 * self.n_iter_) % (2**62))
-        X_t = self._to_tensor(X_train, device)
-        X_v = None if X_valid is None else self._to_tensor(X_valid, device)
-        n_samples = X_t.shape[0]
-        batch_size = min(self.batch_size, n_samples)
-        monitor = "valid_loss" if X_v is not None else "train_loss"
-
-        callbacks = list(self.callbacks or [])
-        for callback in callbacks:
-            if hasattr(callback, "on_train_begin"):
-                callback.on_train_begin(self)
-        best_loss, best_state, best_epoch = np.inf, _state_copy(module), self.n_iter_
-        no_improvement = 0
+        self._notify("on_train_begin")
         progress = self._progress_bar(n_epochs)
         diverged = None
         try:
             for _ in range(n_epochs):
-                start_time = time.perf_counter()
-                module.train()
-                if self.shuffle:
-                    order = torch.randperm(n_samples, generator=generator, device=device)
-                else:
-                    order = torch.arange(n_samples, device=device)
-                # loss and logged terms summed on the device in one small tensor (two
-                # kernels per batch, no host sync): a GPU at these sizes is launch-bound
-                totals, names = None, ()
-                for start in range(0, n_samples, batch_size):
-                    batch = X_t[order[start:start + batch_size]]
-                    loss, logs = self._loss(module, batch, generator)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    with torch.no_grad():
-                        values = torch.stack([loss, *logs.values()]) if logs else loss[None]
-                        if totals is None:
-                            totals, names = values * batch.shape[0], tuple(logs)
-                        else:
-                            totals.add_(values, alpha=batch.shape[0])
-                sums = (totals / n_samples).tolist()
-                train_loss = sums[0]
+                logs = run.epoch()
                 self.n_iter_ += 1
-                entry = {"epoch": self.n_iter_, "train_loss": train_loss}
-                entry.update(zip(names, sums[1:]))
-                if not np.isfinite(train_loss):
-                    diverged = (self.n_iter_, train_loss)
+                entry = {"epoch": self.n_iter_, **logs}
+                bad = [name for name in ("train_loss", "valid_loss")
+                       if not np.isfinite(entry.get(name, 0.0))]
+                if bad:
+                    diverged = (self.n_iter_, entry[bad[0]])
                     break
-                if X_v is not None:
-                    entry["valid_loss"] = self._mean_eval_loss(module, X_v, torch)
-                    module.train()
-                    if not np.isfinite(entry["valid_loss"]):
-                        diverged = (self.n_iter_, entry["valid_loss"])
-                        break
-                entry["time"] = time.perf_counter() - start_time
                 self.history_.append(entry)
-                current = entry[monitor]
-                if current < best_loss - self.tol:
-                    no_improvement = 0
-                else:
-                    no_improvement += 1
-                if current < best_loss:
-                    best_loss, best_epoch = current, self.n_iter_
-                    best_state = _state_copy(module)
+                patience_spent = run.end_epoch(entry)
                 self._report(progress, entry)
-                stop = False
-                for callback in callbacks:
-                    if hasattr(callback, "on_epoch_end") and callback.on_epoch_end(self, entry):
-                        stop = True
-                if stop or (n_epochs > 1 and no_improvement >= self.n_iter_no_change):
+                stop = self._notify("on_epoch_end", entry)
+                if stop or (n_epochs > 1 and patience_spent):
                     break
         except KeyboardInterrupt:
             warnings.warn(
                 f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) after "
                 f"{self.n_iter_} epochs; the model is usable"
-                + (" and holds the best epoch's weights." if X_v is not None else "."),
+                + (" and holds the best epoch's weights." if run.valid is not None else "."),
                 UserWarning, stacklevel=3)
         finally:
             if progress is not None:
                 progress.close()
 
-        if diverged is not None or (X_v is not None and np.isfinite(best_loss)):
-            module.load_state_dict(best_state)
-        self.best_loss_ = float(best_loss)
-        self.best_epoch_ = int(best_epoch)
-        self._finish(module, optimizer, X_t)
-        for callback in callbacks:
-            if hasattr(callback, "on_train_end"):
-                callback.on_train_end(self)
-        if diverged is not None:
-            raise FloatingPointError(self._divergence_message(*diverged, X))
-        return self
-
-    def _finish(self, module, optimizer, X_t):
-        torch = import_torch(type(self).__name__)
-        self._optimizer_state = _tree_to_cpu(optimizer.state_dict())
+        module = run.module
+        if diverged is not None or (run.valid is not None and np.isfinite(run.best_loss)):
+            module.load_state_dict(run.best_state)
+        self.best_loss_ = float(run.best_loss)
+        self.best_epoch_ = int(run.best_epoch)
+        self._optimizer_state, self._scheduler_state = run.saved_states()
         module.to("cpu")
         module.eval()
         self.module_ = module
         self.loss_curve_ = [entry["train_loss"] for entry in self.history_]
         with torch.no_grad():
-            self._after_fit(X_t.cpu())
-
-    def _mean_eval_loss(self, module, X_t, torch):
-        module.eval()
-        generator = torch.Generator(device=X_t.device)
-        generator.manual_seed(self._seed)
-        total = 0.0
-        with torch.no_grad():
-            for start in range(0, X_t.shape[0], _INFERENCE_CHUNK):
-                total += float(self._sample_losses(
-                    module, X_t[start:start + _INFERENCE_CHUNK], generator).sum())
-        return total / X_t.shape[0]
+            self._after_fit(run.train[0].cpu())
+        self._notify("on_train_end")
+        if diverged is not None:
+            raise FloatingPointError(self._divergence_message(*diverged, X))
+        return self
 
     def _progress_bar(self, n_epochs):
         if not self.verbose:

@@ -65,6 +65,32 @@ def gaussian_kl(mu, log_var):
     return 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1.0).sum(dim=1)
 
 
+def reparameterize(mu, log_var, eps):
+    """A draw of z ~ N(mu, diag(exp(log_var))) from standard normal ``eps``.
+
+    ``z = mu + sigma * eps`` with the standard deviation ``sigma = exp(log_var / 2)``
+    (the lecture's slide writes sigma^2; the paper and this code use sigma). The
+    draw is differentiable in ``mu`` and ``log_var`` (the reparameterisation trick).
+
+    Parameters
+    ----------
+    mu, log_var, eps : torch.Tensor of shape (n_samples, n_components)
+
+    Returns
+    -------
+    z : torch.Tensor of shape (n_samples, n_components)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skunsup.neural_network._vae import reparameterize
+    >>> reparameterize(torch.zeros(1, 2), torch.full((1, 2), 2 * torch.log(torch.tensor(3.0))),
+    ...                torch.ones(1, 2))
+    tensor([[3., 3.]])
+    """
+    return mu + (0.5 * log_var).exp() * eps
+
+
 class VAE(BaseTorchEstimator):
     """Variational autoencoder with a Gaussian encoder and a standard normal prior.
 
@@ -103,6 +129,17 @@ class VAE(BaseTorchEstimator):
         torch optimiser ('sgd' uses Nesterov momentum 0.9).
     weight_decay : float, default=0.0
         L2 penalty.
+    learning_rate_schedule : {'constant', 'cosine', 'plateau'} or callable, \
+            default='constant'
+        How the learning rate changes from epoch to epoch: 'cosine' anneals it
+        to 0 over ``max_epochs``; 'plateau' divides it by 10 when the monitored
+        loss has not improved by ``tol`` for ``n_iter_no_change // 2`` epochs;
+        a callable ``f(optimizer)`` returns a torch scheduler (e.g.
+        ``functools.partial(torch.optim.lr_scheduler.StepLR, step_size=10)``),
+        stepped once per epoch. Its state carries over warm starts.
+    max_grad_norm : float or None, default=None
+        Clip the gradient's global L2 norm to this value before every
+        optimiser step (None: no clipping).
     shuffle : bool, default=True
         Shuffle the samples every epoch.
     early_stopping : bool, default=False
@@ -210,6 +247,8 @@ class VAE(BaseTorchEstimator):
         learning_rate=1e-3,
         optimizer="adam",
         weight_decay=0.0,
+        learning_rate_schedule="constant",
+        max_grad_norm=None,
         shuffle=True,
         early_stopping=False,
         validation_fraction=0.1,
@@ -231,6 +270,8 @@ class VAE(BaseTorchEstimator):
         self.learning_rate = learning_rate
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.learning_rate_schedule = learning_rate_schedule
+        self.max_grad_norm = max_grad_norm
         self.shuffle = shuffle
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -265,8 +306,7 @@ class VAE(BaseTorchEstimator):
         torch = import_torch()
         mu, log_var = self._posterior(module, X)
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        z = mu + torch.exp(0.5 * log_var) * eps
-        return mu, log_var, module["decoder"](z)
+        return mu, log_var, module["decoder"](reparameterize(mu, log_var, eps))
 
     def _loss(self, module, X_batch, generator):
         mu, log_var, raw = self._posterior_draw(module, X_batch, generator)
@@ -321,10 +361,9 @@ class VAE(BaseTorchEstimator):
 
         def elbo(module, X_chunk, eps_chunk, generator):
             mu, log_var = self._posterior(module, X_chunk)
-            sigma = (0.5 * log_var).exp()
             log_lik = 0.0
             for draw in range(eps_chunk.shape[1]):
-                z = mu + sigma * eps_chunk[:, draw]
+                z = reparameterize(mu, log_var, eps_chunk[:, draw])
                 log_lik = log_lik - self._neg_log_likelihood(module["decoder"](z), X_chunk)
             return log_lik / eps_chunk.shape[1] - gaussian_kl(mu, log_var)
 
@@ -400,12 +439,11 @@ class VAE(BaseTorchEstimator):
         def iwae(module, X_chunk, generator):
             torch = import_torch()
             mu, log_var = self._posterior(module, X_chunk)
-            sigma = torch.exp(0.5 * log_var)
             weights = []
             for _ in range(k):
                 eps = torch.randn(mu.shape, generator=generator, device=mu.device,
                                   dtype=mu.dtype)
-                z = mu + sigma * eps
+                z = reparameterize(mu, log_var, eps)
                 log_p_x = -self._neg_log_likelihood(module["decoder"](z), X_chunk)
                 log_p_z = -0.5 * (z.pow(2).sum(dim=1) + mu.shape[1] * _LOG_2PI)
                 log_q_z = -0.5 * (eps.pow(2).sum(dim=1) + log_var.sum(dim=1)
