@@ -25,32 +25,8 @@ from skunsup.neural_network._modules import ACTIVATIONS
 from skunsup.neural_network._schedules import SCHEDULES
 from skunsup.neural_network._training import INFERENCE_CHUNK, OPTIMIZERS, TrainingRun
 from skunsup.utils._sklearn_compat import Interval, StrOptions, _fit_context
-from skunsup.utils._torch import import_torch
+from skunsup.utils._torch import import_torch, resolve_device
 from skunsup.utils._validation import check_squares_fit
-
-
-def resolve_device(device, torch, *, strict=True):
-    """The torch device for a ``device`` parameter value.
-
-    ``'auto'`` is CUDA when torch sees a CUDA device, else the CPU. An explicit
-    ``'cuda'`` / ``'mps'`` that is not available raises a ValueError when
-    ``strict`` (at fit time) and falls back to the CPU with a warning otherwise
-    (inference with a model fitted elsewhere).
-    """
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        problem = (f"device='cuda' was requested but this torch ({torch.__version__}) "
-                   "sees no CUDA device (torch.cuda.is_available() is False)")
-    elif device == "mps" and not (hasattr(torch.backends, "mps")
-                                  and torch.backends.mps.is_available()):
-        problem = "device='mps' was requested but torch reports MPS as unavailable"
-    else:
-        return torch.device(device)
-    if strict:
-        raise ValueError(problem + "; use device='cpu' or device='auto'.")
-    warnings.warn(problem + "; running on the CPU instead.", UserWarning, stacklevel=3)
-    return torch.device("cpu")
 
 
 class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
