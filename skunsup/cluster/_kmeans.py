@@ -14,6 +14,7 @@ from skunsup.cluster._lloyd import lloyd
 from skunsup.cluster._lloyd_blocks import BlockLloyd, is_blockwise_input
 from skunsup.cluster._lloyd_memory import MemoryLloyd
 from skunsup.cluster._seeding import _prepare_csr, _validate_sample_weight
+from skunsup.utils._callbacks import warn_interrupted
 from skunsup.utils._dask import is_dask_array
 from skunsup.utils._sklearn_compat import StrOptions, _fit_context
 from skunsup.utils._validation import check_squares_fit
@@ -111,7 +112,12 @@ class KMeans(_BaseKMeans):
         ``verbose`` prints) and a copy of the centres it moved to. A callback
         that returns True ends the fit: the run stops as if ``max_iter`` were
         reached there, no further run starts, and the best run so far is
-        kept. Works for in-memory and Dask data alike.
+        kept. Works for in-memory and Dask data alike. Ctrl-C
+        (``KeyboardInterrupt``) ends a fit the same way, with a warning: the
+        interrupted run stops at its last whole iteration with every sample
+        assigned afresh to those centres, and the best run so far is kept
+        (only an interrupt during the first run's seeding, with nothing to
+        keep, propagates).
 
     callbacks_every_iters : int, default=1
         Iterations between two calls of the callbacks.
@@ -320,22 +326,34 @@ class KMeans(_BaseKMeans):
             init_array = self._validate_centers(self.init, executor.X, "init")
 
         callback, stopped = self._loop_callback()
+        interrupted = []  # the whole iterations of a run that Ctrl-C stopped
         best = None
-        for _ in range(self._n_init):
-            centers_init = (init_array if init_array is not None
-                            else self._init_centroids(executor, random_state))
-            if self.verbose:
-                print("Initialization complete")
-            centers, inertia, n_iter = lloyd(
-                executor, centers_init, max_iter=self.max_iter, tol=self._tol,
-                verbose=self.verbose, callback=callback,
-                callback_every=self.callbacks_every_iters)
-            labels, n_distinct = executor.result()
-            if best is None or (inertia < best[1] and not executor.same_clustering(
-                    labels, best[0], self.n_clusters)):
-                best = (labels, inertia, centers, n_iter, n_distinct)
-            if stopped:
-                break
+        try:
+            for run in range(1, self._n_init + 1):
+                centers_init = (init_array if init_array is not None
+                                else self._init_centroids(executor, random_state))
+                if self.verbose:
+                    print("Initialization complete")
+                centers, inertia, n_iter = lloyd(
+                    executor, centers_init, max_iter=self.max_iter, tol=self._tol,
+                    verbose=self.verbose, callback=callback,
+                    callback_every=self.callbacks_every_iters,
+                    on_interrupt=interrupted.append)
+                labels, n_distinct = executor.result()
+                if best is None or (inertia < best[1] and not executor.same_clustering(
+                        labels, best[0], self.n_clusters)):
+                    best = (labels, inertia, centers, n_iter, n_distinct)
+                if stopped or interrupted:
+                    break
+        except KeyboardInterrupt:  # between Lloyd runs (seeding): the best run is kept
+            if best is None:
+                raise
+            warn_interrupted(self, f"{run - 1} of {self._n_init} runs", "the best of them",
+                             stacklevel=3)
+        if interrupted:
+            warn_interrupted(self, f"{interrupted[0]} iterations of run {run} of "
+                             f"{self._n_init}", "the best of the runs so far (the "
+                             "interrupted one at its last whole iteration)", stacklevel=3)
         labels, inertia, centers, n_iter, n_distinct = best
 
         if n_distinct < self.n_clusters:

@@ -237,6 +237,12 @@ class DaskLloyd:
         self._centers = centers
         return float(inertia)
 
+    def reassign(self, centers):
+        """A last pass without hints (an interrupted step may have left them
+        half made): the labels of ``centers`` and their inertia."""
+        self._previous = None
+        return self.finish(centers, reassign=True)
+
     def result(self):
         """(lazy labels, number of clusters with weight) of the run just finished."""
         labels = self.X.map_blocks(_predict_block, self._centers, dtype=np.int32,

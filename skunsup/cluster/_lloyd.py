@@ -16,7 +16,11 @@ An executor holds the data where it lives (in memory: ``MemoryLloyd`` in
   against ``centers`` (printed when ``verbose``);
 - ``moved(shift)``: how far each centre moved (executors that keep bounds);
 - ``finish(centers, reassign) -> inertia``: the final assignment (a new one
-  when ``reassign``, the last step's otherwise) and its inertia.
+  when ``reassign``, the last step's otherwise) and its inertia;
+- ``reassign(centers) -> inertia``: a new assignment of every sample to its
+  nearest centre that trusts nothing an earlier step left (a step stopped by
+  Ctrl-C may have left its labels or bounds half updated), and its inertia;
+  the run ends there, as after ``finish``.
 
 The estimator (:class:`~skunsup.cluster.KMeans`) chooses the executor, seeds
 the centres and writes the fitted attributes; this module only iterates.
@@ -26,13 +30,13 @@ import numpy as np
 
 
 def lloyd(executor, centers_init, *, max_iter, tol, verbose=0, callback=None,
-          callback_every=1):
+          callback_every=1, on_interrupt=None):
     """Lloyd iterations from ``centers_init`` on any executor.
 
     Stops when no sample changes cluster (strict convergence), when the sum of
     squared centre shifts is at most ``tol`` (an absolute value), after
-    ``max_iter`` steps, or when ``callback`` returns True; prints
-    scikit-learn's lines when ``verbose``.
+    ``max_iter`` steps, when ``callback`` returns True, or (with
+    ``on_interrupt``) on Ctrl-C; prints scikit-learn's lines when ``verbose``.
 
     Parameters
     ----------
@@ -53,6 +57,12 @@ def lloyd(executor, centers_init, *, max_iter, tol, verbose=0, callback=None,
         True stops the run as ``max_iter`` would have at that step.
     callback_every : int, default=1
         Steps between two calls of ``callback``.
+    on_interrupt : callable, default=None
+        Called as ``on_interrupt(n_iter)`` when a ``KeyboardInterrupt``
+        arrives during the run; the run then ends at the centres of the last
+        whole step (``n_iter`` of them; the initial centres if none), every
+        sample assigned afresh to them (``executor.reassign``). None lets the
+        interrupt through.
 
     Returns
     -------
@@ -61,7 +71,7 @@ def lloyd(executor, centers_init, *, max_iter, tol, verbose=0, callback=None,
     inertia : float
         Weighted sum of squared distances of the samples to their centre.
     n_iter : int
-        Steps run.
+        Steps run (whole steps, when interrupted).
 
     Examples
     --------
@@ -76,34 +86,41 @@ def lloyd(executor, centers_init, *, max_iter, tol, verbose=0, callback=None,
     """
     centers = np.array(centers_init, dtype=executor.dtype, order="C", copy=True)
     strict_convergence = False
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        sums, weights, n_changed = executor.step(centers)
-        if np.any(weights <= 0):
-            executor.relocate_empty(centers, sums, weights)
-        call_back = callback is not None and n_iter % callback_every == 0
-        if verbose or call_back:
-            step_inertia = executor.assignment_inertia(centers)
-        if verbose:
-            print(f"Iteration {n_iter - 1}, inertia {step_inertia}.")
-        new_centers = centers.copy()
-        filled = weights > 0
-        new_centers[filled] = sums[filled] / weights[filled, None]
-        shift = np.sqrt(((new_centers.astype(np.float64) - centers) ** 2).sum(axis=1))
-        shift_total = float((shift**2).sum())
-        centers = new_centers
-        executor.moved(shift)
-        if call_back and callback(n_iter, step_inertia, centers.copy()):
-            break
-        if n_changed == 0:
+    n_iter = n_done = 0
+    try:
+        for n_iter in range(1, max_iter + 1):
+            sums, weights, n_changed = executor.step(centers)
+            if np.any(weights <= 0):
+                executor.relocate_empty(centers, sums, weights)
+            call_back = callback is not None and n_iter % callback_every == 0
+            if verbose or call_back:
+                step_inertia = executor.assignment_inertia(centers)
             if verbose:
-                print(f"Converged at iteration {n_iter - 1}: strict convergence.")
-            strict_convergence = True
-            break
-        if shift_total <= tol:
-            if verbose:
-                print(f"Converged at iteration {n_iter - 1}: center shift {shift_total} "
-                      f"within tolerance {tol}.")
-            break
-    inertia = executor.finish(centers, reassign=not strict_convergence)
+                print(f"Iteration {n_iter - 1}, inertia {step_inertia}.")
+            new_centers = centers.copy()
+            filled = weights > 0
+            new_centers[filled] = sums[filled] / weights[filled, None]
+            shift = np.sqrt(((new_centers.astype(np.float64) - centers) ** 2).sum(axis=1))
+            shift_total = float((shift**2).sum())
+            executor.moved(shift)
+            # one statement: an interrupt leaves the centres and their count together
+            centers, n_done = new_centers, n_iter
+            if call_back and callback(n_iter, step_inertia, centers.copy()):
+                break
+            if n_changed == 0:
+                if verbose:
+                    print(f"Converged at iteration {n_iter - 1}: strict convergence.")
+                strict_convergence = True
+                break
+            if shift_total <= tol:
+                if verbose:
+                    print(f"Converged at iteration {n_iter - 1}: center shift "
+                          f"{shift_total} within tolerance {tol}.")
+                break
+        inertia = executor.finish(centers, reassign=not strict_convergence)
+    except KeyboardInterrupt:
+        if on_interrupt is None:
+            raise
+        on_interrupt(n_done)
+        return centers, executor.reassign(centers), n_done
     return centers, inertia, n_iter

@@ -436,6 +436,16 @@ class BlockLloyd:
         self._first = True
         return float(inertia)
 
+    def reassign(self, centers):
+        """Every row to its nearest centre by a plain pass (no hints: an interrupted
+        pass may have left the labels half updated); the inertia."""
+        if self.labels is None:
+            self.labels = np.empty(self.n_samples, dtype=np.int32)
+        _, weights, inertia, _ = self._pass(centers, first=True)
+        self._last = (inertia, weights)
+        self._first = True
+        return float(inertia)
+
     def result(self):
         """(labels, number of distinct labels) of the run just finished.
 

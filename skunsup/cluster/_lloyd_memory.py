@@ -258,6 +258,16 @@ class MemoryLloyd:
         self._first = True
         return self.assignment_inertia(centers)
 
+    def reassign(self, centers):
+        """Every sample to its nearest centre by a plain step (no bounds, no hints:
+        an interrupted step may have left them half updated); the inertia."""
+        self._state = None
+        self._first = True
+        ops.lloyd_partials(self.X, self.sample_weight, centers,
+                           x_squared_norms=self.x_squared_norms, out_labels=self.labels,
+                           out_distances=self._distances)
+        return self.assignment_inertia(centers)
+
     def result(self):
         """(labels, number of distinct labels) of the run just finished."""
         labels = self.labels.copy()

@@ -10,12 +10,16 @@ with the solution reached so far. openTSNE's callbacks are called as
 ``callback(iteration, error, embedding)``; skunsup passes the estimator first,
 as scikit-learn's callback proposal (SLEP023) does, so that one callback can
 serve several estimators.
+
+A fit stopped by Ctrl-C (``KeyboardInterrupt``) keeps what it reached in the
+same way and says so with :func:`warn_interrupted`.
 """
 
 import sys
+import warnings
 from collections.abc import Iterable
 
-__all__ = ["ProgressBar", "as_callback_list", "run_callbacks"]
+__all__ = ["ProgressBar", "as_callback_list", "run_callbacks", "warn_interrupted"]
 
 
 def as_callback_list(callbacks):
@@ -84,6 +88,41 @@ def run_callbacks(callbacks, estimator, iteration, objective, solution):
     for callback in callbacks:
         stop = (callback(estimator, iteration, objective, solution) is True) or stop
     return stop
+
+
+def warn_interrupted(estimator, done, kept, method="fit", stacklevel=2):
+    """Warn that Ctrl-C stopped a fit that keeps, usable, what it had reached.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The estimator being fitted (named by its class).
+    done : str
+        What the fit had done, e.g. ``"3 of 10 runs"``.
+    kept : str
+        What the fitted estimator holds, e.g. ``"the best run's centres"``.
+    method : str, default="fit"
+        The method that was interrupted.
+    stacklevel : int, default=2
+        Of the warning, counted from the caller of this function (2: the
+        caller's caller, as for ``warnings.warn`` called there).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skunsup.cluster import KMeans
+    >>> from skunsup.utils._callbacks import warn_interrupted
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_interrupted(KMeans(), "2 of 10 runs", "the best run so far")
+    >>> print(caught[0].message)  # doctest: +NORMALIZE_WHITESPACE
+    KMeans.fit was interrupted (KeyboardInterrupt) after 2 of 10 runs; the model is
+    usable and holds the best run so far.
+    """
+    warnings.warn(
+        f"{type(estimator).__name__}.{method} was interrupted (KeyboardInterrupt) after "
+        f"{done}; the model is usable and holds {kept}.", UserWarning,
+        stacklevel=stacklevel + 1)
 
 
 class ProgressBar:

@@ -1,0 +1,155 @@
+"""Ctrl-C during a fit: a usable fitted estimator holding what was reached, and a warning.
+
+The interrupt is raised from a callback (or from a patched step), where Ctrl-C
+would surface in Python code during a long fit.
+"""
+
+import re
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import make_blobs
+
+from skunsup.cluster import KMeans, MiniBatchKMeans
+from skunsup.cluster import _kmeans_ops as ops
+from skunsup.cluster import _lloyd_blocks
+
+INTERRUPTED = re.escape("was interrupted (KeyboardInterrupt)")
+
+
+def interrupt_at(iteration, run=1):
+    """A callback that raises KeyboardInterrupt at ``iteration`` of the ``run``-th run."""
+    seen = {"run": 0}
+
+    def callback(estimator, it, objective, solution):
+        if it == 1:
+            seen["run"] += 1
+        if seen["run"] == run and it == iteration:
+            raise KeyboardInterrupt
+        return False
+
+    return callback
+
+
+def check_kmeans_model(km, X):
+    """labels_, inertia_ and predict agree with cluster_centers_."""
+    X = np.asarray(X)
+    labels, distances = ops.assign_labels(np.ascontiguousarray(X), km.cluster_centers_)
+    assert_array_equal(km.labels_, labels)
+    assert_allclose(km.inertia_, distances.sum(), rtol=1e-6)
+    assert_array_equal(km.predict(X), km.labels_)
+    assert km.cluster_centers_.dtype == X.dtype
+
+
+def _blobs(n_samples=2000, dtype=np.float64):
+    X, _ = make_blobs(n_samples, 5, centers=6, cluster_std=2.5, random_state=0)
+    return X.astype(dtype)
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kmeans_first_run_interrupted_keeps_its_centres(algorithm, dtype):
+    X = _blobs(dtype=dtype)
+    init = X[:6].copy()
+    with pytest.warns(UserWarning, match=INTERRUPTED + " after 4 iterations of run 1"):
+        km = KMeans(6, init=init, n_init=1, tol=0, algorithm=algorithm,
+                    callbacks=interrupt_at(4)).fit(X)
+    short = KMeans(6, init=init, n_init=1, tol=0, max_iter=4, algorithm=algorithm).fit(X)
+    assert km.n_iter_ == 4
+    assert_array_equal(km.cluster_centers_, short.cluster_centers_)
+    check_kmeans_model(km, X)
+
+
+def test_kmeans_interrupt_inside_a_step_reassigns_from_scratch(monkeypatch):
+    """An interrupt in the middle of a bounded (Yinyang) step: the labels come from
+    a new assignment, not from the half-updated bounds."""
+    from skunsup.cluster import _yinyang
+
+    X = _blobs(4000)
+    calls = {"n": 0}
+    step = _yinyang.YinyangBounds.step
+
+    def step_then_interrupt(self, centers):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            self.labels[: X.shape[0] // 2] = 0  # half of an update, then Ctrl-C
+            raise KeyboardInterrupt
+        return step(self, centers)
+
+    monkeypatch.setattr(_yinyang.YinyangBounds, "step", step_then_interrupt)
+    with ops.numpy_max_work(-1), pytest.warns(UserWarning, match=INTERRUPTED):
+        km = KMeans(6, random_state=0, algorithm="lloyd", tol=0).fit(X)
+    assert calls["n"] == 3  # the bounded step ran, and was interrupted at its third
+    assert km.n_iter_ == 2
+    check_kmeans_model(km, X)
+
+
+def test_kmeans_later_run_interrupted_keeps_the_best_run():
+    X = _blobs()
+    with pytest.warns(UserWarning, match=INTERRUPTED + " after 2 iterations of run 3 of 6"):
+        km = KMeans(6, init="random", n_init=6, random_state=1, tol=0,
+                    callbacks=interrupt_at(2, run=3)).fit(X)
+    # runs 1 and 2 ran to the end, run 3 stopped after two iterations
+    full_runs = KMeans(6, init="random", n_init=2, random_state=1, tol=0).fit(X)
+    assert km.inertia_ <= full_runs.inertia_ * (1 + 1e-12)
+    check_kmeans_model(km, X)
+
+
+def test_kmeans_interrupt_in_seeding_keeps_the_runs_before(monkeypatch):
+    from skunsup.cluster import _lloyd_memory
+
+    X = _blobs()
+    seeds = {"n": 0}
+    seed = _lloyd_memory.MemoryLloyd.random_centers
+
+    def seed_then_interrupt(self, n_clusters, random_state):
+        seeds["n"] += 1
+        if seeds["n"] == 3:
+            raise KeyboardInterrupt
+        return seed(self, n_clusters, random_state)
+
+    monkeypatch.setattr(_lloyd_memory.MemoryLloyd, "random_centers", seed_then_interrupt)
+    with pytest.warns(UserWarning, match=INTERRUPTED + " after 2 of 5 runs"):
+        km = KMeans(6, init="random", n_init=5, random_state=2).fit(X)
+    check_kmeans_model(km, X)
+    # nothing to keep: the first seeding interrupted propagates
+    seeds["n"] = 2
+    with pytest.raises(KeyboardInterrupt):
+        KMeans(6, init="random", n_init=5, random_state=2).fit(X)
+
+
+def test_kmeans_memmap_interrupted(tmp_path, monkeypatch):
+    monkeypatch.setattr(_lloyd_blocks, "BLOCKWISE_MIN_BYTES", 0)
+    monkeypatch.setattr(_lloyd_blocks, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(_lloyd_blocks, "KERNEL_BLOCKS", False)
+    X = _blobs(3000, np.float32)
+    path = tmp_path / "X.dat"
+    writer = np.memmap(path, dtype=X.dtype, mode="w+", shape=X.shape)
+    writer[:] = X
+    writer.flush()
+    mapped = np.memmap(path, dtype=X.dtype, mode="r", shape=X.shape)
+    init = X[:6].copy()
+    with pytest.warns(UserWarning, match=INTERRUPTED + " after 3 iterations"):
+        km = KMeans(6, init=init, tol=0, callbacks=interrupt_at(3)).fit(mapped)
+    short = KMeans(6, init=init, tol=0, max_iter=3).fit(X)
+    assert_allclose(km.cluster_centers_, short.cluster_centers_, rtol=1e-5)
+    check_kmeans_model(km, X)
+    assert_array_equal(km.predict(mapped), km.labels_)
+
+
+def test_kmeans_dask_interrupted():
+    da = pytest.importorskip("dask.array")
+    import dask
+
+    X = _blobs(3000)
+    init = X[:6].copy()
+    with dask.config.set(scheduler="synchronous"):
+        with pytest.warns(UserWarning, match=INTERRUPTED + " after 3 iterations"):
+            km = KMeans(6, init=init, tol=0, callbacks=interrupt_at(3)).fit(
+                da.from_array(X, chunks=(700, -1)))
+        labels = km.labels_.compute()
+    short = KMeans(6, init=init, tol=0, max_iter=3).fit(X)
+    assert_allclose(km.cluster_centers_, short.cluster_centers_, rtol=1e-10)
+    km.labels_ = labels
+    check_kmeans_model(km, X)
