@@ -153,3 +153,80 @@ def test_kmeans_dask_interrupted():
     assert_allclose(km.cluster_centers_, short.cluster_centers_, rtol=1e-10)
     km.labels_ = labels
     check_kmeans_model(km, X)
+
+
+@pytest.mark.parametrize("compute_labels", [True, False])
+def test_minibatch_loop_interrupted_keeps_the_last_whole_step(compute_labels):
+    X = _blobs(3000)
+    params = dict(n_clusters=6, batch_size=256, random_state=0, max_no_improvement=None,
+                  compute_labels=compute_labels)
+    with pytest.warns(UserWarning, match=INTERRUPTED + " after 5 mini-batch steps"):
+        km = MiniBatchKMeans(**params, callbacks=interrupt_at(5)).fit(X)
+    stopped = MiniBatchKMeans(**params, callbacks=lambda *a: a[1] == 5).fit(X)
+    assert km.n_steps_ == stopped.n_steps_ == 5
+    assert_array_equal(km.cluster_centers_, stopped.cluster_centers_)
+    assert_array_equal(km._counts, stopped._counts)
+    if compute_labels:
+        check_kmeans_model(km, X)
+    assert km.inertia_ == stopped.inertia_
+    assert_array_equal(km.predict(X[:50]), stopped.predict(X[:50]))
+    km.partial_fit(X[:256])  # and the stream continues
+    assert km.n_steps_ == 6
+
+
+def test_minibatch_interrupt_inside_a_step_restores_the_counts(monkeypatch):
+    from skunsup.cluster import _minibatch
+
+    X = _blobs(3000)
+    update = _minibatch.update_centers
+    calls = {"n": 0}
+
+    def update_then_interrupt(centers, counts, sums, weights):
+        calls["n"] += 1
+        new = update(centers, counts, sums, weights)  # counts updated in place
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return new
+
+    monkeypatch.setattr(_minibatch, "update_centers", update_then_interrupt)
+    params = dict(n_clusters=6, batch_size=256, random_state=0, max_no_improvement=None)
+    with pytest.warns(UserWarning, match=INTERRUPTED + " after 3 mini-batch steps"):
+        km = MiniBatchKMeans(**params).fit(X)
+    monkeypatch.undo()
+    stopped = MiniBatchKMeans(**params, callbacks=lambda *a: a[1] == 3).fit(X)
+    assert_array_equal(km.cluster_centers_, stopped.cluster_centers_)
+    assert_array_equal(km._counts, stopped._counts)
+    check_kmeans_model(km, X)
+
+
+def test_minibatch_interrupt_in_initialisations(monkeypatch):
+    from skunsup.cluster import _minibatch_kmeans
+
+    X = _blobs(3000)
+    seeds = {"n": 0, "stop_at": 2}
+    init = _minibatch_kmeans.MiniBatchKMeans._init_centroids
+
+    def init_then_interrupt(self, *args):
+        seeds["n"] += 1
+        if seeds["n"] == seeds["stop_at"]:
+            raise KeyboardInterrupt
+        return init(self, *args)
+
+    monkeypatch.setattr(_minibatch_kmeans.MiniBatchKMeans, "_init_centroids",
+                        init_then_interrupt)
+    with pytest.warns(UserWarning, match=INTERRUPTED + " after 1 of 3 initialisations"):
+        km = MiniBatchKMeans(6, n_init=3, random_state=0).fit(X)
+    assert km.n_steps_ == 0
+    check_kmeans_model(km, X)
+    seeds.update(n=0, stop_at=1)
+    with pytest.raises(KeyboardInterrupt):
+        MiniBatchKMeans(6, n_init=3, random_state=0).fit(X)
+    # and a later interrupt of the label pass leaves the earlier fit untouched
+    fitted = {name: value for name, value in vars(km).items() if name.endswith("_")}
+    monkeypatch.setattr(_minibatch_kmeans.MemoryBatches, "labels_inertia",
+                        lambda self, centers: (_ for _ in ()).throw(KeyboardInterrupt))
+    seeds.update(n=0, stop_at=-1)
+    with pytest.raises(KeyboardInterrupt):
+        km.fit(X[::-1])
+    for name, value in fitted.items():
+        assert_array_equal(getattr(km, name), value)

@@ -301,7 +301,7 @@ class EwaStopping:
 
 def minibatch_loop(batches, centers, counts, n_since_last, *, n_steps, tol,
                    max_no_improvement, reassignment_ratio, random_state, verbose=0,
-                   callback=None, callback_every=1):
+                   callback=None, callback_every=1, on_interrupt=None):
     """Mini-batch steps over the batches an executor draws, until a stopping rule holds.
 
     Parameters
@@ -331,6 +331,11 @@ def minibatch_loop(batches, centers, counts, n_since_last, *, n_steps, tol,
         inertia per unit of weight before the update and a copy of the
         updated centres; True stops the loop there.
     callback_every : int, default=1
+    on_interrupt : callable, default=None
+        Called as ``on_interrupt(n_steps_run)`` when a ``KeyboardInterrupt``
+        arrives; the loop then returns the centres, ``counts`` and
+        ``n_since_last`` of its last whole step. None lets the interrupt
+        through.
 
     Returns
     -------
@@ -342,24 +347,34 @@ def minibatch_loop(batches, centers, counts, n_since_last, *, n_steps, tol,
     """
     stopping = EwaStopping(batches.n_samples, batches.batch_size, tol, max_no_improvement,
                            verbose)
-    step = -1
     batch_inertia = 0.0
-    with step_threads(batches.batch_size):
-        for step in range(n_steps):
-            X, weights, x_squared_norms = batches.draw(random_state)
-            reassign, n_since_last = reassignment_due(counts, n_since_last,
-                                                      batches.batch_size)
-            new_centers, batch_inertia = minibatch_step(
-                X, weights, centers, counts, x_squared_norms=x_squared_norms,
-                random_state=random_state, reassign=reassign,
-                reassignment_ratio=reassignment_ratio, verbose=verbose)
-            shift = float(((new_centers - centers) ** 2).sum()) if tol > 0 else 0.0
-            centers = new_centers
-            if (callback is not None and (step + 1) % callback_every == 0
-                    and callback(step + 1, batch_inertia / weights.sum(), centers.copy())):
-                break
-            if stopping.update(step, n_steps, shift, batch_inertia):
-                break
+    # (centres, steps, counts, n_since_last) after the last whole step: a step
+    # updates counts in place before its centres, so Ctrl-C may split them
+    whole = (centers, 0, counts.copy(), n_since_last)
+    try:
+        with step_threads(batches.batch_size):
+            for step in range(n_steps):
+                X, weights, x_squared_norms = batches.draw(random_state)
+                reassign, n_since_last = reassignment_due(counts, n_since_last,
+                                                          batches.batch_size)
+                new_centers, batch_inertia = minibatch_step(
+                    X, weights, centers, counts, x_squared_norms=x_squared_norms,
+                    random_state=random_state, reassign=reassign,
+                    reassignment_ratio=reassignment_ratio, verbose=verbose)
+                shift = float(((new_centers - centers) ** 2).sum()) if tol > 0 else 0.0
+                centers = new_centers
+                whole = (centers, step + 1, counts.copy(), n_since_last)
+                if (callback is not None and (step + 1) % callback_every == 0
+                        and callback(step + 1, batch_inertia / weights.sum(),
+                                     centers.copy())):
+                    break
+                if stopping.update(step, n_steps, shift, batch_inertia):
+                    break
+    except KeyboardInterrupt:
+        if on_interrupt is None:
+            raise
+        centers, _, counts[:], n_since_last = whole
+        on_interrupt(whole[1])
     mean_inertia = (stopping.ewa_inertia if stopping.ewa_inertia is not None
                     else batch_inertia / batches.batch_size)
-    return centers, step + 1, mean_inertia, n_since_last
+    return centers, whole[1], mean_inertia, n_since_last

@@ -24,6 +24,7 @@ from skunsup.cluster._seeding import (
     _validate_sample_weight,
     random_centers,
 )
+from skunsup.utils._callbacks import warn_interrupted
 from skunsup.utils._sklearn_compat import Interval, _fit_context
 from skunsup.utils._validation import check_squares_fit
 
@@ -107,7 +108,10 @@ class MiniBatchKMeans(_BaseKMeans):
         inertia, centers)``: the batch's inertia per unit of weight before the
         step's update and a copy of the centres after it. A callback that
         returns True ends the fit there, with those centres (and their labels
-        if ``compute_labels``). Not called by :meth:`partial_fit`.
+        if ``compute_labels``). Not called by :meth:`partial_fit`. Ctrl-C
+        (``KeyboardInterrupt``) ends a fit the same way, with a warning, at
+        the last whole step (or, during the ``n_init`` initialisations, with
+        the best of those already made, after the first).
 
     callbacks_every_iters : int, default=1
         Mini-batch steps between two calls of the callbacks.
@@ -319,34 +323,53 @@ class MiniBatchKMeans(_BaseKMeans):
         # the initialisations are compared on one validation set of init_size samples
         X_valid, norms_valid, weight_valid = batches.subset(self._init_size, random_state)
         best_inertia = None
-        for trial in range(self._n_init):
-            if self.verbose:
-                print(f"Init {trial + 1}/{self._n_init} with method {self.init}")
-            centers = self._init_centroids(batches, random_state, init_array)
-            _, distances = ops.assign_labels(X_valid, centers, x_squared_norms=norms_valid)
-            inertia = float(np.dot(weight_valid, distances))
-            if self.verbose:
-                print(f"Inertia for init {trial + 1}/{self._n_init}: {inertia}")
-            if best_inertia is None or inertia < best_inertia:
-                init_centers, best_inertia = centers, inertia
+        stopped_in_init = False
+        try:
+            for trial in range(self._n_init):
+                if self.verbose:
+                    print(f"Init {trial + 1}/{self._n_init} with method {self.init}")
+                centers = self._init_centroids(batches, random_state, init_array)
+                _, distances = ops.assign_labels(X_valid, centers,
+                                                 x_squared_norms=norms_valid)
+                inertia = float(np.dot(weight_valid, distances))
+                if self.verbose:
+                    print(f"Inertia for init {trial + 1}/{self._n_init}: {inertia}")
+                if best_inertia is None or inertia < best_inertia:
+                    init_centers, best_inertia = centers, inertia
+        except KeyboardInterrupt:  # Ctrl-C: the best initialisation so far, no step
+            if best_inertia is None:
+                raise
+            stopped_in_init = True
+            warn_interrupted(self, f"{trial} of {self._n_init} initialisations",
+                             "the best of them, before any mini-batch step", stacklevel=3)
 
-        self._counts = np.zeros(self.n_clusters, dtype=np.float64)
+        counts = np.zeros(self.n_clusters, dtype=np.float64)
         n_samples = X.shape[0]
-        centers, n_steps, mean_inertia, self._n_since_last_reassign = minibatch_loop(
-            batches, init_centers, self._counts, 0,
-            n_steps=(self.max_iter * n_samples) // self._batch_size, tol=self._tol,
-            max_no_improvement=self.max_no_improvement,
-            reassignment_ratio=self.reassignment_ratio, random_state=random_state,
-            verbose=self.verbose, callback=self._loop_callback()[0],
-            callback_every=self.callbacks_every_iters)
-        self.cluster_centers_ = centers
-        self._n_features_out = centers.shape[0]
-        self.n_steps_ = n_steps
-        self.n_iter_ = int(np.ceil(n_steps * self._batch_size / n_samples))
+        interrupted = []  # the whole mini-batch steps when Ctrl-C stopped them
+        if stopped_in_init:
+            centers, n_steps, n_since_last_reassign = init_centers, 0, 0
+            mean_inertia = best_inertia / float(weight_valid.sum())
+        else:
+            centers, n_steps, mean_inertia, n_since_last_reassign = minibatch_loop(
+                batches, init_centers, counts, 0,
+                n_steps=(self.max_iter * n_samples) // self._batch_size, tol=self._tol,
+                max_no_improvement=self.max_no_improvement,
+                reassignment_ratio=self.reassignment_ratio, random_state=random_state,
+                verbose=self.verbose, callback=self._loop_callback()[0],
+                callback_every=self.callbacks_every_iters, on_interrupt=interrupted.append)
+        if interrupted:
+            warn_interrupted(self, f"{n_steps} mini-batch steps", "the centres after them",
+                             stacklevel=3)
+        # the labels before any attribute: an interrupt of their pass changes nothing
         if self.compute_labels:
             self.labels_, self.inertia_ = batches.labels_inertia(centers)
         else:
             self.inertia_ = mean_inertia * float(sample_weight.sum())
+        self._counts, self._n_since_last_reassign = counts, n_since_last_reassign
+        self.cluster_centers_ = centers
+        self._n_features_out = centers.shape[0]
+        self.n_steps_ = n_steps
+        self.n_iter_ = int(np.ceil(n_steps * self._batch_size / n_samples))
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
