@@ -29,7 +29,7 @@ from skunsup.cluster._lloyd_blocks import (
     score_blocks,
 )
 from skunsup.cluster._seeding import _prepare_csr, _validate_sample_weight
-from skunsup.utils._callbacks import as_callback_list, run_callbacks
+from skunsup.utils._callbacks import loop_callback
 from skunsup.utils._dask import is_dask_array
 from skunsup.utils._sklearn_compat import Interval, StrOptions
 from skunsup.utils._validation import check_squares_fit
@@ -84,18 +84,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
     def _loop_callback(self):
         """The loop's callback running ``callbacks`` (None when there are none), and
         a list that holds an entry once a callback has asked the fit to stop."""
-        callbacks = as_callback_list(self.callbacks)
-        stopped = []
-        if not callbacks:
-            return None, stopped
-
-        def callback(iteration, objective, centers):
-            if run_callbacks(callbacks, self, iteration, objective, centers):
-                stopped.append(iteration)
-                return True
-            return False
-
-        return callback, stopped
+        return loop_callback(self, self.callbacks)
 
     def _resolve_n_init(self, default_n_init):
         """``self._n_init``: ``n_init``, with 'auto' and an explicit init resolved."""

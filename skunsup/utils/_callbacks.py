@@ -19,7 +19,8 @@ import sys
 import warnings
 from collections.abc import Iterable
 
-__all__ = ["ProgressBar", "as_callback_list", "run_callbacks", "warn_interrupted"]
+__all__ = ["ProgressBar", "as_callback_list", "loop_callback", "run_callbacks",
+           "warn_interrupted"]
 
 
 def as_callback_list(callbacks):
@@ -88,6 +89,49 @@ def run_callbacks(callbacks, estimator, iteration, objective, solution):
     for callback in callbacks:
         stop = (callback(estimator, iteration, objective, solution) is True) or stop
     return stop
+
+
+def loop_callback(estimator, callbacks):
+    """What an algorithm's loop calls: ``callback(iteration, objective, solution) -> bool``.
+
+    The loop knows nothing of the estimator: the returned function passes it
+    to every callback (:func:`run_callbacks`).
+
+    Parameters
+    ----------
+    estimator : estimator
+        The estimator being fitted.
+    callbacks : callable, iterable of callables or None
+        Its ``callbacks`` parameter.
+
+    Returns
+    -------
+    callback : callable or None
+        None when there are no callbacks (the loop then computes nothing for them).
+    stopped : list
+        Holds the iteration at which a callback asked the fit to stop, once one has.
+
+    Examples
+    --------
+    >>> from skunsup.utils._callbacks import loop_callback
+    >>> callback, stopped = loop_callback("an estimator", lambda est, it, obj, sol: it == 2)
+    >>> callback(1, 0.5, None), callback(2, 0.25, None), stopped
+    (False, True, [2])
+    >>> loop_callback("an estimator", None)
+    (None, [])
+    """
+    callbacks = as_callback_list(callbacks)
+    stopped = []
+    if not callbacks:
+        return None, stopped
+
+    def callback(iteration, objective, solution):
+        if run_callbacks(callbacks, estimator, iteration, objective, solution):
+            stopped.append(iteration)
+            return True
+        return False
+
+    return callback, stopped
 
 
 def warn_interrupted(estimator, done, kept, method="fit", stacklevel=2):
