@@ -291,8 +291,12 @@ class VAE(BaseTorchEstimator):
     def _build_module(self, n_features):
         return build_vae(n_features, self._hidden_sizes(), self.n_components, self.activation)
 
-    def _posterior(self, module, X):
+    # a conditional subclass reads ``condition`` in these two hooks
+    def _posterior(self, module, X, *condition):
         return module["encoder"](X).chunk(2, dim=1)
+
+    def _decoder_output(self, module, Z, *condition):
+        return module["decoder"](Z)
 
     def _neg_log_likelihood(self, raw, X):
         """-log p(X | z) per sample (nats) from decoder outputs ``raw``."""
@@ -301,15 +305,16 @@ class VAE(BaseTorchEstimator):
             return F.binary_cross_entropy_with_logits(raw, X, reduction="none").sum(dim=1)
         return 0.5 * (raw - X).pow(2).sum(dim=1) + 0.5 * X.shape[1] * _LOG_2PI
 
-    def _posterior_draw(self, module, X, generator):
+    def _posterior_draw(self, module, X, generator, *condition):
         """``mu``, ``log_var`` of q(z | X) and the decoder's output for one draw of z."""
         torch = import_torch()
-        mu, log_var = self._posterior(module, X)
+        mu, log_var = self._posterior(module, X, *condition)
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        return mu, log_var, module["decoder"](reparameterize(mu, log_var, eps))
+        return mu, log_var, self._decoder_output(
+            module, reparameterize(mu, log_var, eps), *condition)
 
-    def _loss(self, module, X_batch, generator):
-        mu, log_var, raw = self._posterior_draw(module, X_batch, generator)
+    def _loss(self, module, X_batch, generator, *condition):
+        mu, log_var, raw = self._posterior_draw(module, X_batch, generator, *condition)
         n = X_batch.shape[0]
         if self.reconstruction_loss_ == "bce":  # one fused reduction (fewer GPU kernels)
             F = import_torch().nn.functional
@@ -321,8 +326,8 @@ class VAE(BaseTorchEstimator):
         kl = 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1.0).sum() / n
         return reconstruction + self.beta * kl, {"reconstruction": reconstruction, "kl": kl}
 
-    def _sample_losses(self, module, X_chunk, generator):
-        mu, log_var, raw = self._posterior_draw(module, X_chunk, generator)
+    def _sample_losses(self, module, X_chunk, generator, *condition):
+        mu, log_var, raw = self._posterior_draw(module, X_chunk, generator, *condition)
         return self._neg_log_likelihood(raw, X_chunk) + self.beta * gaussian_kl(mu, log_var)
 
     def _encode(self, module, X):
@@ -356,18 +361,23 @@ class VAE(BaseTorchEstimator):
         (3,)
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        return self._elbo(self._validate_X(X, reset=False))
+
+    def _elbo(self, X, *condition):
+        """Per-sample ELBO of validated X (given the row-aligned ``condition``)."""
         eps = _row_keyed_normals(X, self._seed, (_N_SCORE_DRAWS, self.n_components))
 
-        def elbo(module, X_chunk, eps_chunk, generator):
-            mu, log_var = self._posterior(module, X_chunk)
+        def elbo(module, X_chunk, eps_chunk, *rest):
+            *cond, _ = rest  # the condition's chunks, then the generator
+            mu, log_var = self._posterior(module, X_chunk, *cond)
             log_lik = 0.0
             for draw in range(eps_chunk.shape[1]):
                 z = reparameterize(mu, log_var, eps_chunk[:, draw])
-                log_lik = log_lik - self._neg_log_likelihood(module["decoder"](z), X_chunk)
+                log_lik = log_lik - self._neg_log_likelihood(
+                    self._decoder_output(module, z, *cond), X_chunk)
             return log_lik / eps_chunk.shape[1] - gaussian_kl(mu, log_var)
 
-        return self._inference(elbo, X, eps, double=True)
+        return self._inference(elbo, X, eps, *condition, double=True)
 
     def score(self, X, y=None):
         """Mean ELBO per sample in nats (higher is better; for model selection).
@@ -434,24 +444,29 @@ class VAE(BaseTorchEstimator):
                              f"{n_importance_samples!r}.")
         X = self._validate_X(X, reset=False)
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-        k = int(n_importance_samples)
+        return self._iwae(X, int(n_importance_samples), seed)
 
-        def iwae(module, X_chunk, generator):
+    def _iwae(self, X, k, seed, *condition):
+        """Per-sample IWAE bound of validated X with k draws (given ``condition``)."""
+
+        def iwae(module, X_chunk, *rest):
             torch = import_torch()
-            mu, log_var = self._posterior(module, X_chunk)
+            *cond, generator = rest
+            mu, log_var = self._posterior(module, X_chunk, *cond)
             weights = []
             for _ in range(k):
                 eps = torch.randn(mu.shape, generator=generator, device=mu.device,
                                   dtype=mu.dtype)
                 z = reparameterize(mu, log_var, eps)
-                log_p_x = -self._neg_log_likelihood(module["decoder"](z), X_chunk)
+                log_p_x = -self._neg_log_likelihood(self._decoder_output(module, z, *cond),
+                                                    X_chunk)
                 log_p_z = -0.5 * (z.pow(2).sum(dim=1) + mu.shape[1] * _LOG_2PI)
                 log_q_z = -0.5 * (eps.pow(2).sum(dim=1) + log_var.sum(dim=1)
                                   + mu.shape[1] * _LOG_2PI)
                 weights.append(log_p_x + log_p_z - log_q_z)
             return torch.logsumexp(torch.stack(weights), dim=0) - math.log(k)
 
-        return self._inference(iwae, X, seed=seed, double=True)
+        return self._inference(iwae, X, *condition, seed=seed, double=True)
 
     # ------------------------------------------------------------ generation
     def sample(self, n_samples=1, random_state=None):
