@@ -173,7 +173,8 @@ def fit_device(device, what, *, unsupported=None):
         The estimator's name, for the messages.
     unsupported : str, default=None
         Why this fit has no torch executor (e.g. ``'sparse input'``), or None.
-        Then ``'auto'`` takes the CPU path and a CUDA device is a ValueError.
+        Then ``'cpu'`` and ``'auto'`` take the CPU path (inside
+        :func:`torch_executor_on_cpu` too) and a CUDA device is a ValueError.
 
     Returns
     -------
@@ -185,7 +186,7 @@ def fit_device(device, what, *, unsupported=None):
     >>> fit_device("cpu", "PCA") is None
     True
     """
-    if device == "cpu" and not _TORCH_ON_CPU.get():
+    if device == "cpu" and (unsupported is not None or not _TORCH_ON_CPU.get()):
         return None
     if device == "auto":
         if unsupported is not None:
