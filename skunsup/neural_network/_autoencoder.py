@@ -5,8 +5,8 @@ from numbers import Real
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from skunsup.neural_network._architectures import ARCHITECTURE_CONSTRAINTS, build_network
 from skunsup.neural_network._base import BaseTorchEstimator
-from skunsup.neural_network._modules import build_autoencoder
 from skunsup.utils._sklearn_compat import Interval, StrOptions
 from skunsup.utils._torch import import_torch
 
@@ -36,10 +36,12 @@ def kl_sparsity_penalty(codes, target, eps=1e-6):
 
 
 class Autoencoder(BaseTorchEstimator):
-    """Fully connected autoencoder (compression, or denoising with ``noise_std > 0``).
+    """Autoencoder for compression, or denoising with ``noise_std > 0``.
 
-    The encoder maps a sample through ``hidden_layer_sizes`` to a code of size
-    ``n_components``; the decoder mirrors it back. With ``loss='auto'`` data in
+    The encoder maps a sample to a code of size ``n_components``, through
+    ``hidden_layer_sizes`` (fully connected, the default), through strided
+    convolutions (``architecture='conv'`` for images) or through your own
+    torch module; the decoder maps it back. With ``loss='auto'`` data in
     [0, 1] are reconstructed with a sigmoid output and binary cross-entropy
     (trained on the logits, the numerically stable and faster form), other data
     with a linear output and mean squared error. ``noise_std > 0`` makes it a
@@ -54,10 +56,34 @@ class Autoencoder(BaseTorchEstimator):
         Size of the code (the output of :meth:`transform`).
     hidden_layer_sizes : array-like of int, default=(128,)
         Widths of the encoder's hidden layers; the decoder uses them reversed.
-        ``()`` gives a single-layer encoder and decoder.
+        ``()`` gives a single-layer encoder and decoder. 'mlp' only.
+    architecture : {'mlp', 'conv'}, default='mlp'
+        The network built: 'mlp' is fully connected through
+        ``hidden_layer_sizes``; 'conv' is for images of ``image_shape``:
+        strided convolutions through ``channels`` (each halves the height and
+        width, rounding up), a ``Linear`` to the code, and the mirror
+        back (transposed convolutions).
+    image_shape : tuple of int, default=None
+        ``(channels, height, width)`` or ``(height, width)`` of the images X's
+        rows hold (``X.reshape(-1, *image_shape)`` gives the images); one entry
+        may be -1, inferred from n_features. Needed by 'conv'.
+    channels : tuple of int, default=(32, 64)
+        Output channels of the 'conv' encoder's convolutions; the decoder
+        runs through them reversed.
+    encoder : torch.nn.Module, class or callable, default=None
+        Your own encoder, mapping ``(batch, n_features)`` to ``(batch,
+        n_components)``: an instance (copied at fit; it starts from
+        its own weights) or a class or callable called with no arguments at
+        fit (seeded by ``random_state``). None builds the architecture's
+        encoder. Checked on a batch of zeros at fit; see :ref:`the User Guide
+        <architectures>`.
+    decoder : torch.nn.Module, class or callable, default=None
+        Your own decoder, mapping ``(batch, n_components)`` to ``(batch,
+        n_features)`` logits (BCE) or means (MSE), given as ``encoder`` is.
+        None builds the architecture's decoder.
     activation : {'relu', 'tanh', 'logistic', 'identity', 'elu', 'gelu'}, default='relu'
-        Activation of the hidden layers and of the code (as in the lecture's
-        784-128-32-128-784 model).
+        Activation of the hidden layers (or convolutions) and of the code (as in
+        the lecture's 784-128-32-128-784 model).
     output_activation : {'auto', 'sigmoid', 'identity'}, default='auto'
         Output of the decoder: 'auto' is 'sigmoid' for the BCE loss and
         'identity' for MSE.
@@ -167,6 +193,7 @@ class Autoencoder(BaseTorchEstimator):
 
     _parameter_constraints: dict = {
         **BaseTorchEstimator._parameter_constraints,
+        **ARCHITECTURE_CONSTRAINTS,
         "output_activation": [StrOptions({"auto", "sigmoid", "identity"})],
         "loss": [StrOptions({"auto", "bce", "mse"})],
         "noise_std": [Interval(Real, 0, None, closed="left")],
@@ -179,6 +206,11 @@ class Autoencoder(BaseTorchEstimator):
         n_components=32,
         *,
         hidden_layer_sizes=(128,),
+        architecture="mlp",
+        image_shape=None,
+        channels=(32, 64),
+        encoder=None,
+        decoder=None,
         activation="relu",
         output_activation="auto",
         loss="auto",
@@ -203,6 +235,11 @@ class Autoencoder(BaseTorchEstimator):
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.architecture = architecture
+        self.image_shape = image_shape
+        self.channels = channels
+        self.encoder = encoder
+        self.decoder = decoder
         self.activation = activation
         self.output_activation = output_activation
         self.loss = loss
@@ -244,8 +281,10 @@ class Autoencoder(BaseTorchEstimator):
             self._clip_range = (float(X.min()), float(X.max()))
 
     def _build_module(self, n_features):
-        return build_autoencoder(n_features, self._hidden_sizes(), self.n_components,
-                                 self.activation, self._code_activation or self.activation)
+        return build_network(self, n_features, self.n_components,
+                             encoder_meaning="the code (n_components)",
+                             code_activation=self._code_activation or self.activation,
+                             user_code_activation=self._code_activation)
 
     def _corrupt(self, X, generator):
         if self.noise_std <= 0:
@@ -325,6 +364,32 @@ class SparseAutoencoder(Autoencoder):
         Number of coding units (a sparse code may be wider than the input).
     hidden_layer_sizes : array-like of int, default=(128,)
         Widths of the encoder's hidden layers; the decoder uses them reversed.
+        'mlp' only.
+    architecture : {'mlp', 'conv'}, default='mlp'
+        The network built: 'mlp' is fully connected through
+        ``hidden_layer_sizes``; 'conv' is for images of ``image_shape``:
+        strided convolutions through ``channels`` (each halves the height and
+        width, rounding up), a ``Linear`` to the (sigmoid) code, and the
+        mirror back (transposed convolutions).
+    image_shape : tuple of int, default=None
+        ``(channels, height, width)`` or ``(height, width)`` of the images X's
+        rows hold (``X.reshape(-1, *image_shape)`` gives the images); one entry
+        may be -1, inferred from n_features. Needed by 'conv'.
+    channels : tuple of int, default=(32, 64)
+        Output channels of the 'conv' encoder's convolutions; the decoder
+        runs through them reversed.
+    encoder : torch.nn.Module, class or callable, default=None
+        Your own encoder, mapping ``(batch, n_features)`` to ``(batch,
+        n_components)`` before the sigmoid that the estimator appends (the
+        sparse code lies in (0, 1)): an instance (copied at fit; it starts
+        from its own weights) or a class or callable called with no arguments
+        at fit (seeded by ``random_state``). None builds the architecture's
+        encoder. Checked on a batch of zeros at fit; see :ref:`the User Guide
+        <architectures>`.
+    decoder : torch.nn.Module, class or callable, default=None
+        Your own decoder, mapping ``(batch, n_components)`` to ``(batch,
+        n_features)`` logits (BCE) or means (MSE), given as ``encoder`` is.
+        None builds the architecture's decoder.
     sparsity_target : float, default=0.05
         Desired mean activation rho of each coding unit, in (0, 1).
     sparsity_weight : float, default=0.1
@@ -332,7 +397,8 @@ class SparseAutoencoder(Autoencoder):
         feature, so beta is on that scale; the default makes the mean code
         activation end near ``sparsity_target`` (see ``mean_activation_``).
     activation : {'relu', 'tanh', 'logistic', 'identity', 'elu', 'gelu'}, default='relu'
-        Activation of the hidden layers (the code is always sigmoid).
+        Activation of the hidden layers or convolutions (the code is always
+        sigmoid).
     output_activation : {'auto', 'sigmoid', 'identity'}, default='auto'
         As in :class:`Autoencoder`.
     loss : {'auto', 'bce', 'mse'}, default='auto'
@@ -440,6 +506,11 @@ class SparseAutoencoder(Autoencoder):
         n_components=64,
         *,
         hidden_layer_sizes=(128,),
+        architecture="mlp",
+        image_shape=None,
+        channels=(32, 64),
+        encoder=None,
+        decoder=None,
         sparsity_target=0.05,
         sparsity_weight=0.1,
         activation="relu",
@@ -466,7 +537,9 @@ class SparseAutoencoder(Autoencoder):
     ):
         super().__init__(
             n_components=n_components, hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation, output_activation=output_activation, loss=loss,
+            architecture=architecture, image_shape=image_shape, channels=channels,
+            encoder=encoder, decoder=decoder, activation=activation,
+            output_activation=output_activation, loss=loss,
             noise_std=noise_std, batch_size=batch_size, max_epochs=max_epochs,
             learning_rate=learning_rate, optimizer=optimizer, weight_decay=weight_decay,
             learning_rate_schedule=learning_rate_schedule, max_grad_norm=max_grad_norm,

@@ -7,8 +7,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from skunsup.neural_network._architectures import ARCHITECTURE_CONSTRAINTS, build_network
 from skunsup.neural_network._base import BaseTorchEstimator
-from skunsup.neural_network._modules import build_vae
 from skunsup.utils._sklearn_compat import Interval, StrOptions
 from skunsup.utils._torch import import_torch
 
@@ -109,8 +109,33 @@ class VAE(BaseTorchEstimator):
         Dimension of the latent space (the output of :meth:`transform`).
     hidden_layer_sizes : array-like of int, default=(400,)
         Widths of the encoder's hidden layers; the decoder uses them reversed.
+        'mlp' only.
+    architecture : {'mlp', 'conv'}, default='mlp'
+        The network built: 'mlp' is fully connected through
+        ``hidden_layer_sizes``; 'conv' is for images of ``image_shape``:
+        strided convolutions through ``channels`` (each halves the height and
+        width, rounding up), a ``Linear`` to ``[mu, log_var]``, and the mirror
+        back (transposed convolutions).
+    image_shape : tuple of int, default=None
+        ``(channels, height, width)`` or ``(height, width)`` of the images X's
+        rows hold (``X.reshape(-1, *image_shape)`` gives the images); one entry
+        may be -1, inferred from n_features. Needed by 'conv'.
+    channels : tuple of int, default=(32, 64)
+        Output channels of the 'conv' encoder's convolutions; the decoder
+        runs through them reversed.
+    encoder : torch.nn.Module, class or callable, default=None
+        Your own encoder, mapping ``(batch, n_features)`` to ``(batch, 2 *
+        n_components)``: ``mu`` then ``log_var`` side by side. An instance
+        (copied at fit; it starts from its own weights) or a class or callable
+        called with no arguments at fit (seeded by ``random_state``). None
+        builds the architecture's encoder. Checked on a batch of zeros at fit;
+        see :ref:`the User Guide <architectures>`.
+    decoder : torch.nn.Module, class or callable, default=None
+        Your own decoder, mapping ``(batch, n_components)`` to ``(batch,
+        n_features)`` logits ('bce') or means ('mse'), given as ``encoder``
+        is. None builds the architecture's decoder.
     activation : {'relu', 'tanh', 'logistic', 'identity', 'elu', 'gelu'}, default='relu'
-        Activation of the hidden layers.
+        Activation of the hidden layers or convolutions.
     loss : {'auto', 'bce', 'mse'}, default='auto'
         Likelihood p(x | z): 'bce' is a Bernoulli with the decoder's logits (data
         in [0, 1]); 'mse' a Gaussian with the decoder's output as mean and unit
@@ -228,6 +253,7 @@ class VAE(BaseTorchEstimator):
 
     _parameter_constraints: dict = {
         **BaseTorchEstimator._parameter_constraints,
+        **ARCHITECTURE_CONSTRAINTS,
         "loss": [StrOptions({"auto", "bce", "mse"})],
         "beta": [Interval(Real, 0, None, closed="left")],
     }
@@ -239,6 +265,11 @@ class VAE(BaseTorchEstimator):
         n_components=20,
         *,
         hidden_layer_sizes=(400,),
+        architecture="mlp",
+        image_shape=None,
+        channels=(32, 64),
+        encoder=None,
+        decoder=None,
         activation="relu",
         loss="auto",
         beta=1.0,
@@ -262,6 +293,11 @@ class VAE(BaseTorchEstimator):
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.architecture = architecture
+        self.image_shape = image_shape
+        self.channels = channels
+        self.encoder = encoder
+        self.decoder = decoder
         self.activation = activation
         self.loss = loss
         self.beta = beta
@@ -289,7 +325,8 @@ class VAE(BaseTorchEstimator):
         self._output_dtype = X.dtype
 
     def _build_module(self, n_features):
-        return build_vae(n_features, self._hidden_sizes(), self.n_components, self.activation)
+        return build_network(self, n_features, 2 * self.n_components,
+                             encoder_meaning="mu then log_var (2 * n_components)")
 
     # a conditional subclass reads ``condition`` in these two hooks
     def _posterior(self, module, X, *condition):
