@@ -13,10 +13,12 @@ from skunsup.cluster._kmeans_base import _BaseKMeans
 from skunsup.cluster._lloyd import lloyd
 from skunsup.cluster._lloyd_blocks import BlockLloyd, is_blockwise_input
 from skunsup.cluster._lloyd_memory import MemoryLloyd
+from skunsup.cluster._lloyd_torch import TorchLloyd, torch_unsupported
 from skunsup.cluster._seeding import _prepare_csr, _validate_sample_weight
 from skunsup.utils._callbacks import warn_interrupted
 from skunsup.utils._dask import is_dask_array
 from skunsup.utils._sklearn_compat import StrOptions, _fit_context
+from skunsup.utils._torch import DeviceOptions, fit_device
 from skunsup.utils._validation import check_squares_fit
 
 
@@ -122,6 +124,18 @@ class KMeans(_BaseKMeans):
     callbacks_every_iters : int, default=1
         Iterations between two calls of the callbacks.
 
+    device : {'cpu', 'cuda', 'auto'} or 'cuda:<index>', default='cpu'
+        Where the fit runs. 'cpu': the numba kernels described here. 'cuda'
+        (or a CUDA device by its index): the seeding and the Lloyd
+        iterations run on the GPU with torch (fused matrix products and
+        argmin, float64 sums; ``algorithm`` is not used there), a
+        ValueError if torch sees no CUDA device. 'auto': 'cuda' when torch
+        is installed and sees a CUDA device, else 'cpu'. The fitted
+        attributes are numpy arrays either way, and ``predict``,
+        ``transform`` and ``score`` run on the CPU. Dense data only: sparse
+        matrices and Dask arrays are fitted on the CPU ('cuda' refuses
+        them). See :ref:`gpu`.
+
     Attributes
     ----------
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
@@ -207,11 +221,12 @@ class KMeans(_BaseKMeans):
         **_BaseKMeans._parameter_constraints,
         "copy_x": ["boolean"],
         "algorithm": [StrOptions({"lloyd", "elkan"})],
+        "device": [DeviceOptions({"cpu", "cuda", "auto"})],
     }
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
                  tol=1e-4, verbose=0, random_state=None, copy_x=True, algorithm="lloyd",
-                 callbacks=None, callbacks_every_iters=1):
+                 callbacks=None, callbacks_every_iters=1, device="cpu"):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -223,6 +238,7 @@ class KMeans(_BaseKMeans):
         self.algorithm = algorithm
         self.callbacks = callbacks
         self.callbacks_every_iters = callbacks_every_iters
+        self.device = device
 
     # ------------------------------------------------------------------ checks
 
@@ -250,6 +266,10 @@ class KMeans(_BaseKMeans):
 
     def _executor(self, X, sample_weight):
         """Validate X and return the executor of Lloyd's algorithm where X lives."""
+        device = fit_device(self.device, "KMeans", unsupported=torch_unsupported(X))
+        if device is not None:  # on a torch device: _lloyd_torch
+            X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
+            return TorchLloyd(X, _validate_sample_weight(sample_weight, X.shape[0]), device)
         if is_dask_array(X):  # k-means|| and Lloyd on the blocks: _kmeans_dask
             from skunsup.cluster._kmeans_dask import DaskLloyd
 
