@@ -114,3 +114,55 @@ def minibatch_step(X, sample_weight, centers, counts, random_state=None,
         if small and others:
             counts[small] = min(counts[c] for c in others)
     return new, counts, batch_inertia
+
+
+def kmeans_plusplus(X, sample_weight, n_clusters, random_state, n_local_trials):
+    """Greedy k-means++ by the definition; returns the indices of the chosen rows.
+
+    The uniforms are drawn from ``random_state`` in skunsup's order: one for the
+    first centre, then ``n_local_trials`` for each further centre. A uniform
+    ``u`` picks the first row whose cumulative weight exceeds ``u`` times the
+    total (the first centre: weights ``w``; the others: ``w * D(x)^2``, and
+    "reaches" instead of "exceeds", as numpy's searchsorted sides do).
+    """
+    X = _dense64(X)
+    n = len(X)
+
+    def pick(weights, u, strictly):
+        running = 0.0
+        threshold = u * weights.sum()
+        for i, w in enumerate(weights):
+            running += w
+            if running > threshold or (not strictly and running >= threshold):
+                return i
+        return n - 1
+
+    indices = [pick(sample_weight, random_state.uniform(), strictly=True)]
+    closest = squared_distances(X, X[indices]).min(axis=1)
+    for _ in range(1, n_clusters):
+        draws = random_state.uniform(size=n_local_trials)
+        candidates = [pick(sample_weight * closest, u, strictly=False) for u in draws]
+        potentials = [float(np.dot(sample_weight, np.minimum(
+            closest, squared_distances(X, X[[c]])[:, 0]))) for c in candidates]
+        best = candidates[int(np.argmin(potentials))]
+        indices.append(best)
+        closest = np.minimum(closest, squared_distances(X, X[[best]])[:, 0])
+    return np.array(indices)
+
+
+def successive_draw_probability(sample_weight, rows):
+    """Probability that successive weighted draws without replacement give the set ``rows``.
+
+    Sum over the orders of ``rows`` of the product of ``w_i / (remaining weight)``.
+    """
+    from itertools import permutations
+
+    total = 0.0
+    for order in permutations(rows):
+        remaining = float(np.sum(sample_weight))
+        p = 1.0
+        for i in order:
+            p *= sample_weight[i] / remaining
+            remaining -= sample_weight[i]
+        total += p
+    return total
