@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from skunsup.neural_network._format import pickle_state, restore_pickle_state, write
 from skunsup.neural_network._modules import ACTIVATIONS
 from skunsup.neural_network._schedules import SCHEDULES
 from skunsup.neural_network._training import INFERENCE_CHUNK, OPTIMIZERS, TrainingRun
@@ -307,6 +308,7 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         self._notify("on_train_begin")
         progress = self._progress_bar(n_epochs)
         diverged = None
+        self._training_run = run  # for save, pickling and Checkpoint during the epochs
         try:
             for _ in range(n_epochs):
                 logs = run.epoch()
@@ -330,12 +332,21 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                 + (" and holds the best epoch's weights." if run.valid is not None else "."),
                 UserWarning, stacklevel=3)
         finally:
+            del self._training_run
             if progress is not None:
                 progress.close()
 
         module = run.module
         if diverged is not None or (run.valid is not None and np.isfinite(run.best_loss)):
             module.load_state_dict(run.best_state)
+        self._set_fitted(run, module)
+        self._notify("on_train_end")
+        if diverged is not None:
+            raise FloatingPointError(self._divergence_message(*diverged, X))
+        return self
+
+    def _set_fitted(self, run, module):
+        """Write the fitted attributes of a training call ending with ``module``'s weights."""
         self.best_loss_ = float(run.best_loss)
         self.best_epoch_ = int(run.best_epoch)
         self._optimizer_state, self._scheduler_state = run.saved_states()
@@ -343,12 +354,77 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         module.eval()
         self.module_ = module
         self.loss_curve_ = [entry["train_loss"] for entry in self.history_]
-        with torch.no_grad():
+        with run.torch.no_grad():
             self._after_fit(run.train[0].cpu())
-        self._notify("on_train_end")
-        if diverged is not None:
-            raise FloatingPointError(self._divergence_message(*diverged, X))
-        return self
+
+    def _snapshot(self):
+        """During a fit: a copy of the estimator as a fit ending after the last epoch leaves it.
+
+        The running fit is not disturbed (the copy has its own module); ``save``,
+        pickling and :class:`~skunsup.neural_network.Checkpoint` use it.
+        """
+        snapshot = type(self).__new__(type(self))
+        snapshot.__dict__.update(
+            (key, value) for key, value in vars(self).items() if key != "_training_run")
+        snapshot.history_ = list(self.history_)
+        snapshot._set_fitted(self._training_run, copy.deepcopy(self._training_run.module))
+        return snapshot
+
+    # ---------------------------------------------------------- persistence
+    def save(self, path):
+        """Save the fitted model to a file that runs no code when loaded.
+
+        The file is a safetensors file: the network's weights and the other
+        arrays of the fitted state (the optimiser's moments) as tensors, and a
+        JSON header with the constructor parameters, the fitted attributes and
+        a format version. Load it with :func:`skunsup.neural_network.load`,
+        which rebuilds the network from the parameters and checks every
+        tensor's name, shape and dtype. Parameters that JSON cannot hold (your
+        own torch module as ``encoder``/``decoder``, a callable
+        ``learning_rate_schedule``, a ``RandomState``) are not stored: give them
+        to ``load`` again. ``callbacks`` are never stored. The file is written
+        to a temporary file first, then moved into place. Called during a fit
+        (from a callback), it saves the model as a fit ending after the last
+        finished epoch would leave it.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (by convention ``*.safetensors``); replaced if it exists.
+
+        Returns
+        -------
+        path : str
+            The path written.
+
+        See Also
+        --------
+        skunsup.neural_network.load : Load a saved model.
+        skunsup.neural_network.Checkpoint : Save the best epoch during training.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from skunsup.neural_network import Autoencoder, load
+        >>> X = np.random.default_rng(0).random((50, 8))
+        >>> ae = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=2,
+        ...                  random_state=0, device="cpu").fit(X)
+        >>> path = ae.save(os.path.join(tempfile.mkdtemp(), "ae.safetensors"))
+        >>> bool(np.array_equal(load(path).transform(X), ae.transform(X)))
+        True
+        """
+        check_is_fitted(self)
+        return write(self, path)
+
+    def __getstate__(self):
+        # the network and the optimiser's tensors as NumPy arrays, so that skops
+        # (and pickle) store plain arrays; __setstate__ rebuilds the network
+        return pickle_state(self, dict(super().__getstate__()))
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        restore_pickle_state(self)
 
     def _progress_bar(self, n_epochs):
         if not self.verbose:

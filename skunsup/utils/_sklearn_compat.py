@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import (
     Options,
     RealNotInt,
     StrOptions,
+    validate_parameter_constraints,
     validate_params,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "_is_numpy_namespace",
     "get_namespace",
     "get_namespace_and_device",
+    "validate_parameter_constraints",
     "validate_params",
 ]
