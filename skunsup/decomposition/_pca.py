@@ -23,6 +23,7 @@ from skunsup.decomposition._partial_fit import _StreamingPCAMixin
 from skunsup.decomposition._pca_array_api import fit_array_api, transform_array_api
 from skunsup.decomposition._pca_memory import fit_spectrum
 from skunsup.decomposition._spectrum import choose_solver, fitted_attributes
+from skunsup.utils._callbacks import loop_callback, warn_interrupted
 from skunsup.utils._dask import is_dask_array
 from skunsup.utils._sklearn_compat import (
     Interval,
@@ -82,10 +83,11 @@ class PCA(_StreamingPCAMixin, _BasePCA):
           ``n_samples >> n_features``; costs ``O(n_features ** 2)`` memory.
         - ``'full'``: LAPACK SVD of the centred data.
         - ``'randomized'``: randomized SVD (Halko et al.), for a few
-          components of a large matrix. Dense data goes through
-          :func:`sklearn.utils.extmath.randomized_svd`, so the model equals
+          components of a large matrix. On dense data it runs the operations
+          of :func:`sklearn.utils.extmath.randomized_svd`, so the model equals
           scikit-learn's for the same parameters and ``random_state``; sparse
-          data through skunsup's own implementation with implicit centring.
+          data is centred implicitly. Its power iterations are reported to
+          ``callbacks`` and ``verbose``.
           ``fit_transform`` returns ``U * S`` of that SVD (as scikit-learn),
           whose variance is exactly ``explained_variance_``; it is close to,
           not equal to, ``transform`` of the same data.
@@ -131,6 +133,22 @@ class PCA(_StreamingPCAMixin, _BasePCA):
     random_state : int, RandomState instance or None, default=None
         Seeds the ``'randomized'`` solver and ARPACK's starting vector. Pass an
         int for reproducible results.
+
+    callbacks : callable or list of callables, default=None
+        Called after every ``callbacks_every_iters``-th power iteration of
+        ``'randomized'`` (numpy and sparse input) as ``callback(estimator,
+        iteration, unexplained_variance, components)``: the model the fit
+        would return if it stopped there (one more product with the data per
+        call) and the variance it leaves unexplained. True ends the fit with
+        that model, as Ctrl-C does (with a warning). Callbacks that return
+        False leave the fit bitwise the same.
+
+    callbacks_every_iters : int, default=1
+        Power iterations between two calls of the callbacks.
+
+    verbose : int, default=0
+        A line per power iteration of ``'randomized'``; 2 adds the captured
+        and unexplained variances (an estimate at every iteration).
 
     Attributes
     ----------
@@ -255,6 +273,9 @@ class PCA(_StreamingPCAMixin, _BasePCA):
         "n_oversamples": [Interval(Integral, 1, None, closed="left")],
         "power_iteration_normalizer": [StrOptions({"auto", "QR", "LU", "none"})],
         "random_state": ["random_state"],
+        "callbacks": [None, callable, list, tuple],
+        "callbacks_every_iters": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -269,6 +290,9 @@ class PCA(_StreamingPCAMixin, _BasePCA):
         n_oversamples=10,
         power_iteration_normalizer="auto",
         random_state=None,
+        callbacks=None,
+        callbacks_every_iters=1,
+        verbose=0,
     ):
         self.n_components = n_components
         self.copy = copy
@@ -279,6 +303,9 @@ class PCA(_StreamingPCAMixin, _BasePCA):
         self.n_oversamples = n_oversamples
         self.power_iteration_normalizer = power_iteration_normalizer
         self.random_state = random_state
+        self.callbacks = callbacks
+        self.callbacks_every_iters = callbacks_every_iters
+        self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -502,11 +529,18 @@ class PCA(_StreamingPCAMixin, _BasePCA):
             assert_all_finite(X.data if sparse.issparse(X) else X, input_name="X")
         n_components = self._resolve_n_components(solver, n_samples, n_features)
         self._fit_svd_solver = solver
+        interrupted = []  # the power iterations done when Ctrl-C stopped them
         variances, components, total_var, mean, U = fit_spectrum(
             X, solver, n_components, copy=self.copy, tol=self.tol,
             iterated_power=self.iterated_power, n_oversamples=self.n_oversamples,
             power_iteration_normalizer=self.power_iteration_normalizer,
-            random_state=check_random_state(self.random_state))
+            random_state=check_random_state(self.random_state),
+            callback=loop_callback(self, self.callbacks)[0],
+            callback_every=self.callbacks_every_iters, verbose=self.verbose,
+            on_interrupt=interrupted.append)
+        if interrupted:
+            warn_interrupted(self, f"{interrupted[0]} power iterations",
+                             "the components they reached", stacklevel=4)
         attributes, U = fitted_attributes(
             variances, components, total_var, mean, n_components=n_components,
             n_samples=n_samples, n_features=n_features, dtype=X.dtype, U=U)

@@ -9,29 +9,33 @@ turns into the estimator's attributes:
   matrix), eigendecomposed by :func:`~skunsup.decomposition._spectrum.eigh_spectrum`;
 - ``'full'``: LAPACK's SVD of the centred data;
 - ``'arpack'``: ``scipy.sparse.linalg.svds``;
-- ``'randomized'``: scikit-learn's randomized SVD for dense data (so that both
-  libraries give the same model), skunsup's own with implicit centring for
-  sparse data (never densified).
+- ``'randomized'``: randomized subspace iteration (:func:`randomized_svd`),
+  which reports every power iteration (:class:`PassMonitor`: verbose lines,
+  callbacks, Ctrl-C); on dense data the same operations as scikit-learn's
+  ``randomized_svd``, so that both libraries give the same model; sparse data
+  centred implicitly (never densified).
 
 :func:`project` is the in-memory ``(X - mean) @ components.T`` of ``transform``.
 """
+
+import time
 
 import numpy as np
 from scipy import linalg, sparse
 from scipy.sparse.linalg import LinearOperator, svds
 from sklearn.utils import assert_all_finite
-from sklearn.utils.extmath import randomized_svd
 
 from skunsup.decomposition._covariance import (
     BLOCK_BYTES,
     centered_covariance,
     total_variance,
 )
-from skunsup.decomposition._spectrum import eigh_spectrum
+from skunsup.decomposition._spectrum import eigh_spectrum, flip_signs
 
 
 def fit_spectrum(X, solver, n_components, *, copy, tol, iterated_power, n_oversamples,
-                 power_iteration_normalizer, random_state):
+                 power_iteration_normalizer, random_state, callback=None, callback_every=1,
+                 verbose=0, on_interrupt=None):
     """The spectrum of the sample covariance of ``X`` by one solver.
 
     Parameters
@@ -56,6 +60,9 @@ def fit_spectrum(X, solver, n_components, *, copy, tol, iterated_power, n_oversa
         Re-normalisation between the power iterations of ``'randomized'``.
     random_state : RandomState
         Draws ARPACK's starting vector and the randomized test matrix.
+    callback, callback_every, verbose, on_interrupt
+        What ``'randomized'`` reports of its power iterations (the other
+        solvers do not iterate in Python): see :class:`PassMonitor`.
 
     Returns
     -------
@@ -95,20 +102,16 @@ def fit_spectrum(X, solver, n_components, *, copy, tol, iterated_power, n_oversa
         U, S, Vt = svds(Xc, k=n_components, tol=tol, v0=v0)
         order = np.argsort(S)[::-1]
         U, S, Vt = U[:, order], S[order], Vt[order]
-    elif sparse.issparse(X):  # randomized, centring implicit
-        U, S, Vt = _randomized_svd(
-            Xc.matmat, Xc.rmatmat, X.shape, X.dtype, n_components, n_oversamples,
-            iterated_power, power_iteration_normalizer, random_state)
-    else:  # randomized: scikit-learn's, so that both give the same model
+    else:  # randomized
+        if iterated_power == "auto":
+            iterated_power = 7 if n_components < 0.1 * min(X.shape) else 4
+        monitor = PassMonitor(iterated_power, n_samples, total_var, callback=callback,
+                              callback_every=callback_every, verbose=verbose,
+                              on_interrupt=on_interrupt)
         U, S, Vt = randomized_svd(
-            Xc,
-            n_components,
-            n_oversamples=n_oversamples,
-            n_iter=iterated_power,
+            Xc, n_components, n_oversamples=n_oversamples, n_iter=iterated_power,
             power_iteration_normalizer=power_iteration_normalizer,
-            flip_sign=False,
-            random_state=random_state,
-        )
+            random_state=random_state, monitor=monitor)
     S = S.astype(np.float64)
     variances = S**2 / (n_samples - 1)
     if solver == "full":
@@ -192,30 +195,175 @@ def _power_iteration_normalizer(name, n_iter):
     return lambda Y: Y
 
 
-def _randomized_svd(matmat, rmatmat, shape, dtype, n_components, n_oversamples, n_iter,
-                    power_iteration_normalizer, random_state):
-    """Truncated SVD of the operator ``A`` by randomized subspace iteration.
+class PassMonitor:
+    """What a randomized SVD reports after each power iteration (a "pass").
 
-    Halko, Martinsson and Tropp (2011), algorithms 4.4 and 5.1: a Gaussian
-    test matrix, ``n_iter`` power iterations re-normalised on both sides by
-    ``power_iteration_normalizer`` (as :func:`sklearn.utils.extmath.randomized_svd`),
-    then the exact SVD of the small projection ``Q.T @ A``.
-    ``matmat(V) = A @ V`` and ``rmatmat(U) = A.T @ U`` are the only access to
-    ``A``, so implicitly centred sparse data is never densified.
+    After pass ``i`` the subspace iteration holds ``Y = A (A^T A)^i Omega``;
+    its estimate is what the fit would return if it stopped there (``Y``
+    orthonormalised, the exact SVD of ``A`` projected on it): components
+    ``V_k^T`` and variances ``s_j^2 / (n_samples - 1)``. It costs one more
+    product with the data, so it is computed only for a pass that a callback
+    or ``verbose >= 2`` reads.
+
+    Parameters
+    ----------
+    n_iter : int
+        Power iterations of the fit.
+    n_samples : int
+        Rows of the data (the variances are ``s ** 2 / (n_samples - 1)``).
+    total_var : float
+        The total variance of the data.
+    callback : callable, default=None
+        ``callback(pass, unexplained_variance, components) -> bool``, called
+        after every ``callback_every``-th pass with the variance the current
+        components leave unexplained (``total_var`` minus the variance they
+        capture: the objective PCA minimises, the mean squared reconstruction
+        error times ``n_samples / (n_samples - 1)``) and a copy of the
+        components (signs as the fitted ``components_``). True stops the
+        iterations there.
+    callback_every : int, default=1
+    verbose : int, default=0
+        1: a line per pass with the time since the start; 2: with the
+        captured and unexplained variances (an estimate at every pass).
+    on_interrupt : callable, default=None
+        Called as ``on_interrupt(n_passes)`` when Ctrl-C stops the iterations
+        (the fit then ends with the passes done); None lets the interrupt
+        through.
     """
-    n_samples, n_features = shape
-    size = min(n_components + n_oversamples, n_samples, n_features)
-    if n_iter == "auto":
-        n_iter = 7 if n_components < 0.1 * min(shape) else 4
+
+    def __init__(self, n_iter, n_samples, total_var, *, callback=None, callback_every=1,
+                 verbose=0, on_interrupt=None):
+        self.n_iter = n_iter
+        self.n_samples = n_samples
+        self.total_var = total_var
+        self.callback = callback
+        self.callback_every = callback_every
+        self.verbose = verbose
+        self.on_interrupt = on_interrupt
+        self._start = time.perf_counter()
+
+    def wants_estimate(self, n_pass):
+        """Whether pass ``n_pass`` needs the estimate (a callback or verbose >= 2)."""
+        return self.verbose >= 2 or (self.callback is not None
+                                     and n_pass % self.callback_every == 0)
+
+    def passed(self, n_pass, S=None, Vt=None):
+        """Report pass ``n_pass`` (with its estimate when wanted); True stops the fit."""
+        line = (f"[PCA] power iteration {n_pass}/{self.n_iter}: "
+                f"{time.perf_counter() - self._start:.2f} s")
+        stop = False
+        if S is not None:
+            captured = float(np.sum(S.astype(np.float64) ** 2)) / (self.n_samples - 1)
+            unexplained = max(self.total_var - captured, 0.0)
+            line += f", captured variance {captured:.6g}, unexplained {unexplained:.6g}"
+            if self.callback is not None and n_pass % self.callback_every == 0:
+                stop = self.callback(n_pass, unexplained, flip_signs(Vt)[0])
+        if self.verbose:
+            print(line)
+        return bool(stop)
+
+
+class _Operator:
+    """``A @ V``, ``A.T @ U`` and ``Q.T @ A`` of a dense array or a LinearOperator."""
+
+    def __init__(self, A):
+        self.A = A
+        self.shape = A.shape
+        self.dtype = A.dtype
+        self.is_operator = isinstance(A, LinearOperator)
+
+    def matmat(self, V):
+        return self.A.matmat(V) if self.is_operator else self.A @ V
+
+    def rmatmat(self, U):
+        return self.A.rmatmat(U) if self.is_operator else self.A.T @ U
+
+    def project(self, Q):
+        return self.rmatmat(Q).T if self.is_operator else Q.T @ self.A
+
+
+def randomized_svd(A, n_components, *, n_oversamples, n_iter, power_iteration_normalizer,
+                   random_state, monitor=None):
+    """Truncated SVD of ``A`` by randomized subspace iteration, reporting every pass.
+
+    Halko, Martinsson and Tropp (2011), algorithms 4.4 and 5.1: a Gaussian test
+    matrix ``Omega`` of ``n_components + n_oversamples`` columns, ``n_iter``
+    power iterations re-normalised on both sides by
+    ``power_iteration_normalizer``, then the exact SVD of the small projection
+    ``Q.T @ A``. A dense ``A`` with fewer rows than columns is transposed
+    first. On a dense ``A`` these are the very operations of
+    :func:`sklearn.utils.extmath.randomized_svd` (``flip_sign=False``), so the
+    result is bitwise the same; a ``LinearOperator`` (implicitly centred sparse
+    data, never densified) is reached through its products only, with at most
+    ``min(A.shape)`` columns.
+
+    Parameters
+    ----------
+    A : ndarray or LinearOperator of shape (n_samples, n_features)
+    n_components : int
+    n_oversamples : int
+    n_iter : int
+    power_iteration_normalizer : {'auto', 'QR', 'LU', 'none'}
+    random_state : RandomState
+    monitor : PassMonitor, default=None
+        Told of every pass (and may stop the iterations); None: nothing
+        reported and Ctrl-C not caught.
+
+    Returns
+    -------
+    U : ndarray of shape (n_samples, n_components)
+    S : ndarray of shape (n_components,)
+    Vt : ndarray of shape (n_components, n_features)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.decomposition._pca_memory import randomized_svd
+    >>> A = np.diag([3.0, 2.0, 1.0])
+    >>> U, S, Vt = randomized_svd(A, 2, n_oversamples=1, n_iter=2,
+    ...                           power_iteration_normalizer="auto",
+    ...                           random_state=np.random.RandomState(0))
+    >>> S.round(12).tolist()
+    [3.0, 2.0]
+    """
+    transpose = not isinstance(A, LinearOperator) and A.shape[0] < A.shape[1]
+    A = _Operator(A.T if transpose else A)
+    size = n_components + n_oversamples
+    if A.is_operator:
+        size = min(size, *A.shape)
     normalize = _power_iteration_normalizer(power_iteration_normalizer, n_iter)
-    omega = random_state.standard_normal((n_features, size)).astype(dtype, copy=False)
-    Q = matmat(omega)
-    for _ in range(n_iter):
-        Q = matmat(normalize(rmatmat(normalize(Q))))
-    Q = linalg.qr(Q, mode="economic", check_finite=False)[0]
-    B = rmatmat(Q).T  # Q.T @ A, of shape (size, n_features)
-    U_small, S, Vt = linalg.svd(B, full_matrices=False, check_finite=False)
-    return Q @ U_small[:, :n_components], S[:n_components], Vt[:n_components]
+    omega = random_state.normal(size=(A.shape[1], size)).astype(A.dtype, copy=False)
+
+    def estimate(Y):
+        Q = linalg.qr(Y, mode="economic", check_finite=False)[0]
+        U_small, S, Vt = linalg.svd(A.project(Q), full_matrices=False, lapack_driver="gesdd")
+        U = Q @ U_small
+        if transpose:
+            return Vt[:n_components].T, S[:n_components], U[:, :n_components].T
+        return U[:, :n_components], S[:n_components], Vt[:n_components]
+
+    Y = A.matmat(omega)
+    last = None  # (pass, estimate) of the last pass whose estimate was made
+    n_done = 0
+    try:
+        for n_pass in range(1, n_iter + 1):
+            # one statement: Ctrl-C leaves the iterate and its count together
+            Y, n_done = A.matmat(normalize(A.rmatmat(normalize(Y)))), n_pass
+            if monitor is None:
+                continue
+            if monitor.wants_estimate(n_pass):
+                last = (n_pass, estimate(Y))
+                if monitor.passed(n_pass, last[1][1], last[1][2]):
+                    break
+            else:
+                monitor.passed(n_pass)
+    except KeyboardInterrupt:
+        if monitor is None or monitor.on_interrupt is None:
+            raise
+        monitor.on_interrupt(n_done)
+    if last is not None and last[0] == n_done:
+        return last[1]
+    return estimate(Y)
 
 
 def project(X, mean, components):
