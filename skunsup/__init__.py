@@ -21,6 +21,7 @@ _LAZY_ESTIMATORS = {
     "Autoencoder": "neural_network",
     "SparseAutoencoder": "neural_network",
     "VAE": "neural_network",
+    "ConditionalVAE": "neural_network",
 }
 _SUBPACKAGES = (
     "cluster",

@@ -9,6 +9,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
+from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import (
     check_dataframe_column_names_consistency,
     check_global_output_transform_pandas,
@@ -73,17 +74,27 @@ def digits():
     return X[:120] / 16.0
 
 
+@pytest.fixture(scope="module")
+def digits_target():
+    return load_digits().target[:120]
+
+
+def _fit_data(estimator, X, y):
+    """(X,) or, for an estimator that requires y (ConditionalVAE), (X, y)."""
+    return (X, y) if get_tags(estimator).target_tags.required else (X,)
+
+
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
-def test_clone_keeps_params_and_forgets_fit(estimator, digits):
-    fitted = clone(estimator).fit(digits)
+def test_clone_keeps_params_and_forgets_fit(estimator, digits, digits_target):
+    fitted = clone(estimator).fit(*_fit_data(estimator, digits, digits_target))
     cloned = clone(fitted)
     assert cloned.get_params() == fitted.get_params()
     assert not [name for name in vars(cloned) if name.endswith("_") and not name.startswith("_")]
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
-def test_pickle_round_trip_keeps_output(estimator, digits):
-    fitted = clone(estimator).fit(digits)
+def test_pickle_round_trip_keeps_output(estimator, digits, digits_target):
+    fitted = clone(estimator).fit(*_fit_data(estimator, digits, digits_target))
     restored = pickle.loads(pickle.dumps(fitted))
     for method in ("transform", "predict"):
         if hasattr(fitted, method):
@@ -98,22 +109,24 @@ def test_pickle_round_trip_keeps_output(estimator, digits):
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
-def test_works_as_last_step_of_a_pipeline(estimator, digits):
+def test_works_as_last_step_of_a_pipeline(estimator, digits, digits_target):
     pipeline = make_pipeline(MinMaxScaler(), clone(estimator))
+    data = _fit_data(estimator, digits, digits_target)
     if hasattr(pipeline, "fit_transform"):
-        out = pipeline.fit_transform(digits)
+        out = pipeline.fit_transform(*data)
         assert out.shape[0] == digits.shape[0]
         assert np.all(np.isfinite(out))
     else:
-        pipeline.fit(digits)
+        pipeline.fit(*data)
 
 
 @pytest.mark.parametrize(
     "estimator", [e for e in ESTIMATORS if hasattr(e, "score")], ids=_ids
 )
-def test_grid_search_selects_by_score(estimator, digits):
+def test_grid_search_selects_by_score(estimator, digits, digits_target):
     grid = PARAM_GRIDS.get(type(estimator).__name__)
     assert grid, f"add a small grid for {type(estimator).__name__} to PARAM_GRIDS"
-    search = GridSearchCV(clone(estimator), grid, cv=2).fit(digits)
+    search = GridSearchCV(clone(estimator), grid, cv=2).fit(
+        *_fit_data(estimator, digits, digits_target))
     assert np.isfinite(search.best_score_)
     assert set(search.best_params_) == set(grid)

@@ -5,6 +5,7 @@ torch imported, when a model is fitted or used.
 """
 
 from skunsup.neural_network._autoencoder import Autoencoder, SparseAutoencoder
+from skunsup.neural_network._conditional_vae import ConditionalVAE
 from skunsup.neural_network._vae import VAE
 
-__all__ = ["VAE", "Autoencoder", "SparseAutoencoder"]
+__all__ = ["VAE", "Autoencoder", "ConditionalVAE", "SparseAutoencoder"]
