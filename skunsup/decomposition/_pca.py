@@ -10,6 +10,7 @@ What the fitted model does (transform, likelihood) is in
 """
 
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,6 +23,8 @@ from skunsup.decomposition._base import _BasePCA
 from skunsup.decomposition._partial_fit import _StreamingPCAMixin
 from skunsup.decomposition._pca_array_api import fit_array_api, transform_array_api
 from skunsup.decomposition._pca_memory import fit_spectrum
+from skunsup.decomposition._pca_torch import fit_spectrum as fit_spectrum_on_device
+from skunsup.decomposition._pca_torch import torch_unsupported
 from skunsup.decomposition._spectrum import choose_solver, fitted_attributes
 from skunsup.utils._callbacks import loop_callback, warn_interrupted
 from skunsup.utils._dask import is_dask_array
@@ -33,6 +36,7 @@ from skunsup.utils._sklearn_compat import (
     _is_numpy_namespace,
     get_namespace,
 )
+from skunsup.utils._torch import DeviceOptions, fit_device
 
 
 class PCA(_StreamingPCAMixin, _BasePCA):
@@ -149,6 +153,19 @@ class PCA(_StreamingPCAMixin, _BasePCA):
     verbose : int, default=0
         A line per power iteration of ``'randomized'``; 2 adds the captured
         and unexplained variances (an estimate at every iteration).
+
+    device : {'cpu', 'cuda', 'auto'} or 'cuda:<index>', default='cpu'
+        Where :meth:`fit` computes the spectrum. 'cpu': the numba / LAPACK
+        path described here. 'cuda' (or a CUDA device by its index): the
+        data is copied to the GPU and ``'covariance_eigh'`` (centred float32
+        blocks summed in float64, as on the CPU), ``'full'`` and
+        ``'randomized'`` run there with torch, a ValueError if torch sees no
+        CUDA device. 'auto': 'cuda' when torch is installed and sees a CUDA
+        device, else 'cpu'. The fitted attributes are numpy arrays either
+        way, and :meth:`transform` & co. run on the CPU. Dense numpy input
+        only: sparse matrices, Dask arrays and ``'arpack'`` are fitted on the
+        CPU ('cuda' refuses them), array API inputs in their own namespace
+        and device, and :meth:`partial_fit` on the CPU. See :ref:`gpu`.
 
     Attributes
     ----------
@@ -276,6 +293,7 @@ class PCA(_StreamingPCAMixin, _BasePCA):
         "callbacks": [None, callable, list, tuple],
         "callbacks_every_iters": [Interval(Integral, 1, None, closed="left")],
         "verbose": ["verbose"],
+        "device": [DeviceOptions({"cpu", "cuda", "auto"})],
     }
 
     def __init__(
@@ -293,6 +311,7 @@ class PCA(_StreamingPCAMixin, _BasePCA):
         callbacks=None,
         callbacks_every_iters=1,
         verbose=0,
+        device="cpu",
     ):
         self.n_components = n_components
         self.copy = copy
@@ -306,6 +325,7 @@ class PCA(_StreamingPCAMixin, _BasePCA):
         self.callbacks = callbacks
         self.callbacks_every_iters = callbacks_every_iters
         self.verbose = verbose
+        self.device = device
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -530,7 +550,9 @@ class PCA(_StreamingPCAMixin, _BasePCA):
         n_components = self._resolve_n_components(solver, n_samples, n_features)
         self._fit_svd_solver = solver
         interrupted = []  # the power iterations done when Ctrl-C stopped them
-        variances, components, total_var, mean, U = fit_spectrum(
+        device = fit_device(self.device, "PCA", unsupported=torch_unsupported(X, solver))
+        fit = fit_spectrum if device is None else partial(fit_spectrum_on_device, device=device)
+        variances, components, total_var, mean, U = fit(
             X, solver, n_components, copy=self.copy, tol=self.tol,
             iterated_power=self.iterated_power, n_oversamples=self.n_oversamples,
             power_iteration_normalizer=self.power_iteration_normalizer,
@@ -549,6 +571,7 @@ class PCA(_StreamingPCAMixin, _BasePCA):
 
     def _fit_dask(self, X):
         """Fit on a Dask array: the blocks are reduced on its scheduler."""
+        fit_device(self.device, "PCA", unsupported="Dask arrays")  # 'cuda': an error
         self._stream = None  # a fit ends any stream of partial_fit calls
         from skunsup.decomposition._pca_dask import fit_pca
 
