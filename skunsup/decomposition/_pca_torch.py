@@ -16,8 +16,9 @@ anywhere).
   torch has no subset eigensolver).
 - ``'full'``: the SVD of the centred data (``torch.linalg.svd``).
 - ``'randomized'``: Halko, Martinsson and Tropp's randomized SVD of the
-  centred data, with the power-iteration normalisers of the in-memory fit;
-  the test matrix is drawn from the caller's ``RandomState``.
+  centred data in the order of operations of the in-memory fit (the same
+  ``random_state`` gives its model, up to rounding), reporting its power
+  iterations to the same callbacks, ``verbose`` lines and Ctrl-C handling.
 
 ``'arpack'`` and sparse input have no torch executor (the estimator refuses
 them with a CUDA device and takes the CPU path for ``device='auto'``).
@@ -27,6 +28,7 @@ import numpy as np
 from sklearn.utils import assert_all_finite
 
 from skunsup.decomposition._covariance import BLOCK_BYTES
+from skunsup.decomposition._pca_memory import PassMonitor
 from skunsup.decomposition._spectrum import final_n_components
 from skunsup.utils._torch import as_tensor, full_precision_matmul, import_torch
 
@@ -50,8 +52,9 @@ def torch_unsupported(X, solver):
     return None
 
 
-def fit_spectrum(X, solver, n_components, *, device, tol, iterated_power, n_oversamples,
-                 power_iteration_normalizer, random_state, copy=True):
+def fit_spectrum(X, solver, n_components, *, device, copy, tol, iterated_power,
+                 n_oversamples, power_iteration_normalizer, random_state, callback=None,
+                 callback_every=1, verbose=0, on_interrupt=None):
     """The spectrum of the sample covariance of ``X``, computed on ``device``.
 
     Parameters
@@ -63,6 +66,8 @@ def fit_spectrum(X, solver, n_components, *, device, tol, iterated_power, n_over
     n_components : int, float or 'mle'
         As resolved by the estimator against the solver.
     device : torch.device
+    copy : bool
+        Not used: the centred data is a new tensor, X is never written.
     tol : float
         Not used (ARPACK's tolerance); accepted for the in-memory signature.
     iterated_power : int or 'auto'
@@ -70,8 +75,9 @@ def fit_spectrum(X, solver, n_components, *, device, tol, iterated_power, n_over
     power_iteration_normalizer : {'auto', 'QR', 'LU', 'none'}
     random_state : RandomState
         Draws the randomized test matrix.
-    copy : bool, default=True
-        Not used: the device holds its own copy of X, which is never written.
+    callback, callback_every, verbose, on_interrupt
+        What ``'randomized'`` reports of its power iterations, as in the
+        in-memory fit (:class:`~skunsup.decomposition._pca_memory.PassMonitor`).
 
     Returns
     -------
@@ -86,7 +92,7 @@ def fit_spectrum(X, solver, n_components, *, device, tol, iterated_power, n_over
     >>> from skunsup.decomposition._pca_torch import fit_spectrum
     >>> X = np.array([[-1.0, -1.0], [-2.0, -1.0], [-3.0, -2.0], [1.0, 1.0]])
     >>> variances, components, total_var, mean, U = fit_spectrum(
-    ...     X, "full", 2, device=torch.device("cpu"), tol=0.0, iterated_power="auto",
+    ...     X, "full", 2, device=torch.device("cpu"), copy=True, tol=0.0, iterated_power="auto",
     ...     n_oversamples=10, power_iteration_normalizer="auto",
     ...     random_state=np.random.RandomState(0))
     >>> variances.round(3).tolist(), round(total_var, 3), mean.tolist()
@@ -114,15 +120,20 @@ def fit_spectrum(X, solver, n_components, *, device, tol, iterated_power, n_over
         centered = X_t - mean.to(X_t.dtype)
         if solver == "full":
             U, S, Vt = torch.linalg.svd(centered, full_matrices=False)
-        else:
-            U, S, Vt = _randomized_svd(centered, n_components, n_oversamples, iterated_power,
-                                       power_iteration_normalizer, random_state, torch)
-        variances = (S.to(torch.float64) ** 2 / (n_samples - 1)).cpu().numpy()
-        if solver == "full":  # the whole spectrum is here: its sum is the total variance
-            total_var = float(np.sum(variances))
+            variances = (S.to(torch.float64) ** 2 / (n_samples - 1)).cpu().numpy()
+            total_var = float(np.sum(variances))  # the whole spectrum is here
         else:
             squares = torch.linalg.vector_norm(centered, dim=0, dtype=torch.float64) ** 2
             total_var = float(squares.sum()) / (n_samples - 1)
+            if iterated_power == "auto":
+                iterated_power = 7 if n_components < 0.1 * min(X.shape) else 4
+            monitor = PassMonitor(iterated_power, n_samples, total_var, callback=callback,
+                                  callback_every=callback_every, verbose=verbose,
+                                  on_interrupt=on_interrupt)
+            U, S, Vt = _randomized_svd(centered, n_components, n_oversamples, iterated_power,
+                                       power_iteration_normalizer, random_state, torch,
+                                       monitor)
+            variances = (S.to(torch.float64) ** 2 / (n_samples - 1)).cpu().numpy()
         kept = final_n_components(n_components, variances, total_var, n_samples, X.dtype)
         return (variances, Vt.cpu().numpy(), total_var, mean.cpu().numpy(),
                 U[:, :kept].cpu().numpy())
@@ -146,10 +157,12 @@ def _centered_covariance(X, torch):
         block = X[start:start + rows] - shift
         column_sums += block.sum(dim=0, dtype=torch.float64)
         scatter += (block.T @ block).to(torch.float64)
-    offset = column_sums / n_samples  # what the float32 mean left: mean - shift
+    # the blocks are centred on the float32 mean, and rounded: their own mean,
+    # from their float64 column sums, corrects the scatter
+    offset = column_sums / n_samples
     scatter -= n_samples * torch.outer(offset, offset)
     covariance = (scatter + scatter.T) / (2.0 * (n_samples - 1))
-    return shift.to(torch.float64) + offset, covariance
+    return mean, covariance
 
 
 def _normalizer(name, n_iter, torch):
@@ -168,24 +181,53 @@ def _normalizer(name, n_iter, torch):
 
 
 def _randomized_svd(A, n_components, n_oversamples, n_iter, power_iteration_normalizer,
-                    random_state, torch):
+                    random_state, torch, monitor):
     """Truncated SVD of the tensor ``A`` by randomized subspace iteration.
 
-    Halko, Martinsson and Tropp (2011), algorithms 4.4 and 5.1, as the
-    in-memory ``_randomized_svd``: a Gaussian test matrix from
-    ``random_state``, ``n_iter`` power iterations re-normalised on both sides,
-    then the exact SVD of the small projection ``Q.T @ A``.
+    The torch twin of :func:`skunsup.decomposition._pca_memory.randomized_svd`
+    (Halko, Martinsson and Tropp, 2011), in its order of operations: ``A``
+    transposed when it has fewer rows than columns, a Gaussian test matrix of
+    ``n_components + n_oversamples`` columns drawn from ``random_state``,
+    ``n_iter`` power iterations re-normalised on both sides, then the exact
+    SVD of the small projection ``Q.T @ A``; the same ``random_state`` gives
+    the in-memory model, up to rounding. ``monitor`` (a
+    :class:`~skunsup.decomposition._pca_memory.PassMonitor`) is told of every
+    pass, with the estimate of that pass (on the host) when it asks for one,
+    and may stop the iterations; Ctrl-C ends them at the last whole pass.
     """
-    n_samples, n_features = A.shape
-    size = min(n_components + n_oversamples, n_samples, n_features)
-    if n_iter == "auto":
-        n_iter = 7 if n_components < 0.1 * min(n_samples, n_features) else 4
+    transpose = A.shape[0] < A.shape[1]
+    if transpose:
+        A = A.T
     normalize = _normalizer(power_iteration_normalizer, n_iter, torch)
-    omega = torch.from_numpy(random_state.standard_normal((n_features, size))).to(
+    omega = torch.from_numpy(
+        random_state.standard_normal((A.shape[1], n_components + n_oversamples))).to(
         device=A.device, dtype=A.dtype)
-    Q = A @ omega
-    for _ in range(n_iter):
-        Q = A @ normalize(A.T @ normalize(Q))
-    Q = torch.linalg.qr(Q).Q
-    U_small, S, Vt = torch.linalg.svd(Q.T @ A, full_matrices=False)
-    return Q @ U_small[:, :n_components], S[:n_components], Vt[:n_components]
+
+    def estimate(Y):
+        Q = torch.linalg.qr(Y).Q
+        U_small, S, Vt = torch.linalg.svd(Q.T @ A, full_matrices=False)
+        U = Q @ U_small
+        if transpose:
+            return Vt[:n_components].T, S[:n_components], U[:, :n_components].T
+        return U[:, :n_components], S[:n_components], Vt[:n_components]
+
+    Y = A @ omega
+    last = None  # (pass, estimate) of the last pass whose estimate was made
+    n_done = 0
+    try:
+        for n_pass in range(1, n_iter + 1):
+            # one statement: Ctrl-C leaves the iterate and its count together
+            Y, n_done = A @ normalize(A.T @ normalize(Y)), n_pass
+            if not monitor.wants_estimate(n_pass):
+                monitor.passed(n_pass)
+                continue
+            last = (n_pass, estimate(Y))
+            if monitor.passed(n_pass, last[1][1].cpu().numpy(), last[1][2].cpu().numpy()):
+                break
+    except KeyboardInterrupt:
+        if monitor.on_interrupt is None:
+            raise
+        monitor.on_interrupt(n_done)
+    if last is not None and last[0] == n_done:
+        return last[1]
+    return estimate(Y)
