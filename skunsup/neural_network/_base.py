@@ -21,8 +21,9 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from skunsup.neural_network._format import pickle_state, restore_pickle_state, write
+from skunsup.neural_network._format import write
 from skunsup.neural_network._modules import ACTIVATIONS
+from skunsup.neural_network._rebuild import pickle_state, restore_pickle_state
 from skunsup.neural_network._schedules import SCHEDULES
 from skunsup.neural_network._training import INFERENCE_CHUNK, OPTIMIZERS, TrainingRun
 from skunsup.utils._sklearn_compat import Interval, StrOptions, _fit_context
