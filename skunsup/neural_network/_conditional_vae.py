@@ -24,25 +24,25 @@ def _constraints_for(init):
 
 
 class ConditionalVAE(VAE):
-    """Conditional variational autoencoder: generation and codes given a class label.
+    """Conditional variational autoencoder: codes and generation given a class label.
 
-    A VAE whose encoder reads the sample and its label, q(z | x, y), and whose
-    decoder reads the code and the label, p(x | z, y), the label entering both
-    networks as a one-hot vector concatenated to their input (Sohn, Lee and Yan,
-    2015). The prior stays N(0, I), so the code ``z`` holds what the label does
-    not say (the style of a digit, the cut of a shirt), and
+    A :class:`VAE` whose encoder reads the sample and its label, q(z | x, y),
+    and whose decoder reads the code and the label, p(x | z, y): the label
+    enters both networks as a one-hot vector joined to their input (Sohn, Lee
+    and Yan, 2015). The prior stays N(0, I), so the code holds what the label
+    does not say (the style of a digit, the cut of a shirt), and
     ``sample(n, y=label)`` generates new samples of a chosen class. Training
-    maximises the conditional ELBO
-    E_q[log p(x | z, y)] - KL(q(z | x, y) || N(0, I)), with the losses,
-    reparameterisation and scores of :class:`VAE`.
+    maximises the conditional ELBO E_q[log p(x | z, y)] - KL(q(z | x, y) || N(0, I))
+    with the VAE's losses, reparameterisation and scores.
 
-    With the label frequencies p(y) of the training data the model is also a
-    generative model of the pair (x, y). That is what the methods use when they
-    are not given labels: :meth:`transform` then codes every sample under its
-    most probable label, argmax_y log p(y) + ELBO(x, y), and
+    With p(y), the label frequencies of the training data, the model is a
+    generative model of the pair (x, y), and the methods use it when they are
+    not given labels (as in a :class:`~sklearn.pipeline.Pipeline`, which
+    transforms new data without them): :meth:`transform` codes each sample
+    under its most probable label, argmax_y log p(y) + ELBO(x, y);
     :meth:`score_samples` returns log sum_y p(y) exp(ELBO(x, y)), a lower bound
-    of log p(x). This is how the model works in a :class:`~sklearn.pipeline.Pipeline`,
-    which transforms new data without labels.
+    of log p(x) (so does :meth:`log_likelihood`, with the IWAE bound);
+    :meth:`inverse_transform` returns E[x | z] = sum_y p(y) E[x | z, y].
 
     Read more in the :ref:`User Guide <conditional_vae>`.
 
@@ -55,12 +55,11 @@ class ConditionalVAE(VAE):
     activation : {'relu', 'tanh', 'logistic', 'identity', 'elu', 'gelu'}, default='relu'
         Activation of the hidden layers.
     loss : {'auto', 'bce', 'mse'}, default='auto'
-        Likelihood p(x | z, y): 'bce' is a Bernoulli with the decoder's logits
-        (data in [0, 1]); 'mse' a Gaussian with the decoder's output as mean and
-        unit variance (standardise the data first). 'auto' picks 'bce' when the
-        training data lie in [0, 1].
+        Likelihood p(x | z, y): 'bce' a Bernoulli with the decoder's logits (data
+        in [0, 1]), 'mse' a Gaussian with unit variance (standardise the data
+        first); 'auto' is 'bce' when the training data lie in [0, 1].
     beta : float, default=1.0
-        Weight of the KL term in the training loss. ``score`` always reports
+        Weight of the KL term in the training loss; ``score`` always reports
         the true ELBO (beta = 1).
     batch_size : int, default=128
         Samples per optimiser step.
@@ -76,13 +75,12 @@ class ConditionalVAE(VAE):
             default='constant'
         How the learning rate changes from epoch to epoch, as in :class:`VAE`.
     max_grad_norm : float or None, default=None
-        Clip the gradient's global L2 norm to this value before every
-        optimiser step (None: no clipping).
+        Clip the gradient's global L2 norm to this value before every step.
     shuffle : bool, default=True
         Shuffle the samples (with their labels) every epoch.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the samples (with their labels),
-        stop when their loss stops improving and keep the best epoch's weights.
+        Hold out ``validation_fraction`` of the samples with their labels, stop
+        when their loss stops improving and keep the best epoch's weights.
     validation_fraction : float, default=0.1
         Share of the data held out for early stopping, in [0, 1).
     n_iter_no_change : int, default=10
@@ -93,8 +91,7 @@ class ConditionalVAE(VAE):
         Continue from the fitted weights (and optimiser state) on ``fit``; the
         labels must then be among ``classes_``.
     device : {'auto', 'cpu', 'cuda', 'mps'}, default='auto'
-        Where to train; 'auto' is CUDA when available. The fitted module is kept
-        on the CPU.
+        Where to train ('auto': CUDA when available); ``module_`` is kept on the CPU.
     callbacks : list of objects, default=None
         Objects with ``on_train_begin(est)``, ``on_epoch_end(est, logs)``
         (return True to stop) and/or ``on_train_end(est)`` methods.
@@ -107,14 +104,13 @@ class ConditionalVAE(VAE):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The labels, sorted; the one-hot vectors follow this order.
+        The labels, sorted: the order of the one-hot vectors.
     class_count_ : ndarray of shape (n_classes,)
         Samples of each class in the last ``fit`` (summed over ``partial_fit``
-        calls); their frequencies are the label prior p(y).
+        calls); their frequencies are p(y).
     module_ : torch.nn.ModuleDict
-        The trained network, on the CPU: ``"encoder"`` maps
-        ``[x, onehot(y)]`` to ``[mu, log_var]``, ``"decoder"`` maps
-        ``[z, onehot(y)]`` to logits or means.
+        The trained network, on the CPU: ``"encoder"`` maps ``[x, onehot(y)]``
+        to ``[mu, log_var]``, ``"decoder"`` maps ``[z, onehot(y)]`` to logits or means.
     reconstruction_loss_ : {'bce', 'mse'}
         The likelihood used (resolved from ``loss='auto'``).
     history_ : list of dict
@@ -139,29 +135,25 @@ class ConditionalVAE(VAE):
 
     Notes
     -----
-    The networks are multilayer perceptrons; the convolutional and custom
-    architectures of :class:`VAE` are not offered here. :meth:`sample` and
-    :meth:`interpolate` need the labels; the other methods take them
-    optionally. ``fit_transform(X, y)``
-    is ``fit(X, y).transform(X)`` (scikit-learn's contract: the training output
-    of a pipeline step equals its output on the same data later, when no labels
-    are known); ``fit(X, y).transform(X, y)`` gives the codes under the given
-    labels. Labels that were not seen in ``fit`` are refused.
+    The networks are multilayer perceptrons (no convolutional or custom
+    architectures). :meth:`sample` and :meth:`interpolate` need labels; the
+    other methods take them optionally, and refuse labels not seen in ``fit``.
+    ``fit_transform(X, y)`` is ``fit(X, y).transform(X)``, scikit-learn's
+    contract (a pipeline step's output on its training data equals its later
+    output on the same data, given without labels); ``fit(X, y).transform(X, y)``
+    gives the codes under the given labels.
 
     References
     ----------
     K. Sohn, H. Lee and X. Yan, "Learning Structured Output Representation
     using Deep Conditional Generative Models", NeurIPS 2015.
-    D. P. Kingma, D. J. Rezende, S. Mohamed and M. Welling, "Semi-Supervised
-    Learning with Deep Generative Models", NeurIPS 2014.
 
     Examples
     --------
     >>> import numpy as np
     >>> from skunsup.neural_network import ConditionalVAE
     >>> rng = np.random.default_rng(0)
-    >>> X = (rng.random((100, 16)) > 0.5).astype(float)
-    >>> y = rng.choice(["a", "b", "c"], 100)
+    >>> X, y = (rng.random((100, 16)) > 0.5) * 1.0, rng.choice(["a", "b", "c"], 100)
     >>> cvae = ConditionalVAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=3,
     ...                       random_state=0, device="cpu").fit(X, y)
     >>> cvae.classes_.tolist()
@@ -266,16 +258,16 @@ class ConditionalVAE(VAE):
         check_classification_targets(y)
         return X, y
 
-    def _label_indices(self, y, n_samples, name="y", classes=None):
+    def _label_indices(self, y, n_samples, classes=None):
         """Positions in ``classes`` (default ``classes_``) of the labels ``y``."""
         classes = self.classes_ if classes is None else classes
         y = column_or_1d(y, warn=True)
         if len(y) != n_samples:
-            raise ValueError(f"{name} has {len(y)} labels, but there are {n_samples} samples.")
+            raise ValueError(f"y has {len(y)} labels, but there are {n_samples} samples.")
         known = np.isin(y, classes)
         if not known.all():
             unseen = list(dict.fromkeys(y[~known].tolist()))[:5]
-            raise ValueError(f"{name} holds labels that are not among the classes "
+            raise ValueError(f"y holds labels that are not among the classes "
                              f"{classes.tolist()} of {type(self).__name__}: {unseen}.")
         return np.searchsorted(classes, y)
 
@@ -300,10 +292,10 @@ class ConditionalVAE(VAE):
         """``log sum_y p(y) exp(bound(onehot(y)))`` per sample: the label summed out."""
         return logsumexp(self._class_log_joint(bound, n_samples), axis=1)
 
-    def _condition(self, X, y, name="y"):
+    def _condition(self, X, y):
         """One-hot labels of validated X: ``y``'s, or the most probable ones when None."""
         if y is not None:
-            return self._one_hot(self._label_indices(y, len(X), name))
+            return self._one_hot(self._label_indices(y, len(X)))
         joint = self._class_log_joint(partial(self._elbo, X), len(X))
         return self._one_hot(np.argmax(joint, axis=1))
 
@@ -343,9 +335,8 @@ class ConditionalVAE(VAE):
         --------
         >>> import numpy as np
         >>> from skunsup.neural_network import ConditionalVAE
-        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
-        >>> cvae = ConditionalVAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
-        ...                       random_state=0, device="cpu").fit(X, np.arange(60) % 3)
+        >>> X, y = (np.random.default_rng(0).random((60, 16)) > 0.5) * 1.0, np.arange(60) % 3
+        >>> cvae = ConditionalVAE(2, hidden_layer_sizes=(8,), max_epochs=2, device="cpu").fit(X, y)
         >>> cvae.class_count_.tolist()
         [20.0, 20.0, 20.0]
         """
@@ -385,8 +376,7 @@ class ConditionalVAE(VAE):
         >>> import numpy as np
         >>> from skunsup.neural_network import ConditionalVAE
         >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
-        >>> cvae = ConditionalVAE(n_components=2, hidden_layer_sizes=(8,), random_state=0,
-        ...                       device="cpu")
+        >>> cvae = ConditionalVAE(2, hidden_layer_sizes=(8,), device="cpu")
         >>> cvae = cvae.partial_fit(X[:30], np.zeros(30), classes=[0, 1])
         >>> cvae = cvae.partial_fit(X[30:], np.ones(30))
         >>> cvae.n_iter_, cvae.class_count_.tolist()
@@ -434,9 +424,8 @@ class ConditionalVAE(VAE):
         --------
         >>> import numpy as np
         >>> from skunsup.neural_network import ConditionalVAE
-        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
-        >>> cvae = ConditionalVAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
-        ...                       random_state=0, device="cpu").fit(X, np.arange(60) % 3)
+        >>> X, y = (np.random.default_rng(0).random((60, 16)) > 0.5) * 1.0, np.arange(60) % 3
+        >>> cvae = ConditionalVAE(2, hidden_layer_sizes=(8,), max_epochs=2, device="cpu").fit(X, y)
         >>> cvae.transform(X[:5], [0, 1, 2, 0, 1]).shape
         (5, 2)
         """
@@ -451,38 +440,6 @@ class ConditionalVAE(VAE):
         # in float64, as the scores: a sample's code then does not depend on the
         # rows it is computed with (float32 products differed at 6e-8 with the order)
         return self._inference(encode, X, condition, out_dtype=X.dtype, double=True)
-
-    def fit_transform(self, X, y):
-        """Fit to X and y, then code X as :meth:`transform` does without labels.
-
-        This is ``fit(X, y).transform(X)``: scikit-learn's contract, under which
-        a pipeline step's output on its training data equals its output on the
-        same data later, when no labels are given. Use
-        ``fit(X, y).transform(X, y)`` for the codes under the given labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,)
-            Class labels.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_components)
-            The codes, each under the sample's most probable label.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skunsup.neural_network import ConditionalVAE
-        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
-        >>> cvae = ConditionalVAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
-        ...                       random_state=0, device="cpu")
-        >>> cvae.fit_transform(X, np.arange(60) % 3).shape
-        (60, 2)
-        """
-        return self.fit(X, y).transform(X)
 
     def inverse_transform(self, X, y=None):
         """Decode codes under given labels back to the input space.
@@ -505,10 +462,8 @@ class ConditionalVAE(VAE):
         --------
         >>> import numpy as np
         >>> from skunsup.neural_network import ConditionalVAE
-        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
-        >>> y = np.arange(60) % 3
-        >>> cvae = ConditionalVAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
-        ...                       random_state=0, device="cpu").fit(X, y)
+        >>> X, y = (np.random.default_rng(0).random((60, 16)) > 0.5) * 1.0, np.arange(60) % 3
+        >>> cvae = ConditionalVAE(2, hidden_layer_sizes=(8,), max_epochs=2, device="cpu").fit(X, y)
         >>> cvae.inverse_transform(cvae.transform(X, y), y).shape
         (60, 16)
         """
@@ -550,10 +505,8 @@ class ConditionalVAE(VAE):
         --------
         >>> import numpy as np
         >>> from skunsup.neural_network import ConditionalVAE
-        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
-        >>> y = np.arange(60) % 3
-        >>> cvae = ConditionalVAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
-        ...                       random_state=0, device="cpu").fit(X, y)
+        >>> X, y = (np.random.default_rng(0).random((60, 16)) > 0.5) * 1.0, np.arange(60) % 3
+        >>> cvae = ConditionalVAE(2, hidden_layer_sizes=(8,), max_epochs=2, device="cpu").fit(X, y)
         >>> cvae.score_samples(X[:3], y[:3]).shape
         (3,)
         """
@@ -582,55 +535,12 @@ class ConditionalVAE(VAE):
         --------
         >>> import numpy as np
         >>> from skunsup.neural_network import ConditionalVAE
-        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
-        >>> y = np.arange(60) % 3
-        >>> cvae = ConditionalVAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
-        ...                       random_state=0, device="cpu").fit(X, y)
+        >>> X, y = (np.random.default_rng(0).random((60, 16)) > 0.5) * 1.0, np.arange(60) % 3
+        >>> cvae = ConditionalVAE(2, hidden_layer_sizes=(8,), max_epochs=2, device="cpu").fit(X, y)
         >>> bool(cvae.score(X, y) < 0)
         True
         """
         return float(np.mean(self.score_samples(X, y)))
-
-    def log_likelihood(self, X, n_importance_samples=64, random_state=None, *, y=None):
-        """Importance-weighted estimate of log p(x | y) per sample (the IWAE bound), nats.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to evaluate.
-        n_importance_samples : int, default=64
-            Number k of posterior draws per sample.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the draws.
-        y : array-like of shape (n_samples,), default=None
-            Their labels; None estimates log p(x) = log sum_y p(y) p(x | y).
-
-        Returns
-        -------
-        log_px : ndarray of shape (n_samples,)
-            The estimate for every sample.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skunsup.neural_network import ConditionalVAE
-        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
-        >>> y = np.arange(60) % 3
-        >>> cvae = ConditionalVAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
-        ...                       random_state=0, device="cpu").fit(X, y)
-        >>> cvae.log_likelihood(X[:3], 8, random_state=0, y=y[:3]).shape
-        (3,)
-        """
-        if y is None:
-            return super().log_likelihood(X, n_importance_samples, random_state)
-        check_is_fitted(self)
-        if not isinstance(n_importance_samples, Integral) or n_importance_samples < 1:
-            raise ValueError("n_importance_samples must be a positive integer, got "
-                             f"{n_importance_samples!r}.")
-        X = self._validate_X(X, reset=False)
-        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-        condition = self._one_hot(self._label_indices(y, len(X)))
-        return self._iwae(X, int(n_importance_samples), seed, condition)
 
     # ------------------------------------------------------------ generation
     def sample(self, n_samples=1, *, y, random_state=None):
@@ -654,9 +564,8 @@ class ConditionalVAE(VAE):
         --------
         >>> import numpy as np
         >>> from skunsup.neural_network import ConditionalVAE
-        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
-        >>> cvae = ConditionalVAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
-        ...                       random_state=0, device="cpu").fit(X, np.arange(60) % 3)
+        >>> X, y = (np.random.default_rng(0).random((60, 16)) > 0.5) * 1.0, np.arange(60) % 3
+        >>> cvae = ConditionalVAE(2, hidden_layer_sizes=(8,), max_epochs=2, device="cpu").fit(X, y)
         >>> cvae.sample(6, y=[0, 0, 1, 1, 2, 2], random_state=0).shape
         (6, 16)
         """
@@ -688,9 +597,8 @@ class ConditionalVAE(VAE):
         --------
         >>> import numpy as np
         >>> from skunsup.neural_network import ConditionalVAE
-        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
-        >>> cvae = ConditionalVAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
-        ...                       random_state=0, device="cpu").fit(X, np.arange(60) % 3)
+        >>> X, y = (np.random.default_rng(0).random((60, 16)) > 0.5) * 1.0, np.arange(60) % 3
+        >>> cvae = ConditionalVAE(2, hidden_layer_sizes=(8,), max_epochs=2, device="cpu").fit(X, y)
         >>> cvae.interpolate(X[0], X[3], y=0, n_steps=5).shape
         (5, 16)
         """
@@ -704,38 +612,6 @@ class ConditionalVAE(VAE):
         t = np.linspace(0.0, 1.0, int(n_steps), dtype=a.dtype)[:, None]
         return self._decode_array((1.0 - t) * a + t * b,
                                   self._labels_for_decoding(y, int(n_steps)))
-
-    def attribute_vector(self, X_with, X_without, *, y_with=None, y_without=None):
-        """Latent direction of an attribute: mean code of X_with minus that of X_without.
-
-        Parameters
-        ----------
-        X_with : array-like of shape (n_samples_with, n_features)
-            Samples that have the attribute.
-        X_without : array-like of shape (n_samples_without, n_features)
-            Samples that do not.
-        y_with, y_without : array-like of shape (n_samples_with,) and \
-                (n_samples_without,), default=None
-            Their labels (None: the most probable ones, as in :meth:`transform`).
-
-        Returns
-        -------
-        vector : ndarray of shape (n_components,)
-            To be used with :meth:`add_attribute`.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skunsup.neural_network import ConditionalVAE
-        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
-        >>> y = np.arange(60) % 3
-        >>> cvae = ConditionalVAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
-        ...                       random_state=0, device="cpu").fit(X, y)
-        >>> cvae.attribute_vector(X[:10], X[10:20], y_with=y[:10], y_without=y[10:20]).shape
-        (2,)
-        """
-        return (self.transform(X_with, y_with).mean(axis=0)
-                - self.transform(X_without, y_without).mean(axis=0))
 
     def add_attribute(self, X, vector, scale=1.0, *, y=None):
         """Decode, under each sample's label, its code moved along an attribute vector.
@@ -761,10 +637,8 @@ class ConditionalVAE(VAE):
         --------
         >>> import numpy as np
         >>> from skunsup.neural_network import ConditionalVAE
-        >>> X = (np.random.default_rng(0).random((60, 16)) > 0.5).astype(float)
-        >>> y = np.arange(60) % 3
-        >>> cvae = ConditionalVAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2,
-        ...                       random_state=0, device="cpu").fit(X, y)
+        >>> X, y = (np.random.default_rng(0).random((60, 16)) > 0.5) * 1.0, np.arange(60) % 3
+        >>> cvae = ConditionalVAE(2, hidden_layer_sizes=(8,), max_epochs=2, device="cpu").fit(X, y)
         >>> cvae.add_attribute(X[:3], np.ones(2), scale=0.5, y=y[:3]).shape
         (3, 16)
         """

@@ -26,3 +26,38 @@ def bernoulli_log_likelihood(probabilities, X):
     p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1 - 1e-12)
     X = np.asarray(X, dtype=np.float64)
     return np.sum(X * np.log(p) + (1 - X) * np.log(1 - p), axis=1)
+
+
+def mlp_forward(H, layers):
+    """Linear layers ``(W, b)`` (torch's layout: ``h @ W.T + b``), ReLU between them."""
+    H = np.asarray(H, dtype=np.float64)
+    for index, (W, b) in enumerate(layers):
+        H = H @ np.asarray(W, dtype=np.float64).T + np.asarray(b, dtype=np.float64)
+        if index < len(layers) - 1:
+            H = np.maximum(H, 0.0)
+    return H
+
+
+def conditional_vae_elbo(X, Y, encoder, decoder, eps, loss="bce"):
+    """ELBO(x | y) per row of a conditional VAE, float64, from the textbook formulas.
+
+    The encoder reads ``[x, y]`` and returns ``[mu, log_var]``; the decoder reads
+    ``[z, y]`` with ``z = mu + exp(log_var / 2) * eps[:, d]`` for every draw d and
+    returns Bernoulli logits ('bce') or the means of unit-variance Gaussians
+    ('mse'). ``Y`` holds one-hot rows; ``eps`` has shape (n, n_draws, k).
+    Returns the mean over draws of log p(x | z, y), minus KL(q(z | x, y) || N(0, I)).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    out = mlp_forward(np.hstack([X, Y]), encoder)
+    k = out.shape[1] // 2
+    mu, log_var = out[:, :k], out[:, k:]
+    log_lik = np.zeros(len(X))
+    for draw in range(eps.shape[1]):
+        z = mu + np.exp(0.5 * log_var) * eps[:, draw]
+        raw = mlp_forward(np.hstack([z, Y]), decoder)
+        if loss == "bce":  # log sigmoid(t) = t - log(1 + e^t), log(1 - sigmoid(t)) = -log(1 + e^t)
+            log_lik += np.sum(X * raw - np.logaddexp(0.0, raw), axis=1)
+        else:
+            log_lik += np.sum(-0.5 * (X - raw) ** 2 - 0.5 * np.log(2 * np.pi), axis=1)
+    return log_lik / eps.shape[1] - gaussian_kl_to_standard_normal(mu, log_var)
