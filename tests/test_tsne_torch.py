@@ -1,0 +1,327 @@
+"""The torch executor of t-SNE (on the CPU build of torch) against the numba path and references.
+
+kNN, calibration and P against the CPU path's; the FFT repulsion against the
+CPU FFT workspaces (to float rounding) and the exact sums (within the
+documented interpolation error); the objective and the optimiser step by
+step against the CPU objective and optimiser; whole fits: same KL as the CPU
+path within 1 %, float32 kept, deterministic; new points as the CPU
+``transform`` places them.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.datasets import load_digits
+
+from skunsup.manifold import TSNE
+from skunsup.manifold._affinity import _MAX_ITER, _TOL, calibrate_rows, knn_affinities
+from skunsup.manifold._interpolation import FFTReferenceRepulsion, FFTRepulsion
+from skunsup.manifold._neighbors import build_knn_index
+from skunsup.manifold._objectives import FFTObjective
+from skunsup.manifold._optimizer import GradientDescent
+from skunsup.manifold._tsne import (
+    _TRANSFORM_EXAGGERATION,
+    _TRANSFORM_ITER,
+    _TRANSFORM_LEARNING_RATE,
+    _TRANSFORM_MAX_PERPLEXITY,
+    _TRANSFORM_MAX_STEP,
+    _TRANSFORM_MOMENTUM,
+)
+from tests.reference.tsne import conditional_row
+from tests.reference.tsne_fft import exact_repulsion
+
+torch = pytest.importorskip("torch")
+
+from skunsup.manifold._torch_affinity import (  # noqa: E402
+    calibrate,
+    joint_affinities,
+    knn,
+    knn_block_rows,
+)
+from skunsup.manifold._torch_objective import (  # noqa: E402
+    TorchFFTObjective,
+    TorchFFTRepulsion,
+)
+from skunsup.manifold._tsne_torch import (  # noqa: E402
+    TorchGradientDescent,
+    fit_embedding,
+    transform,
+)
+
+CPU = torch.device("cpu")
+
+
+def _digits(n):
+    return np.ascontiguousarray(load_digits().data[:n], dtype=np.float32)
+
+
+def _clusters(seed, n, d=10):
+    rng = np.random.RandomState(seed)
+    centres = rng.normal(size=(5, d)) * 4
+    return centres[rng.randint(0, 5, n)] + rng.normal(size=(n, d))
+
+
+# ---------------------------------------------------------------------------
+# Affinities
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("block_bytes", [4 * 600 * 7, 2**28])  # 7 rows a block, and one block
+def test_knn_equals_cpu_knn(dtype, block_bytes):
+    X = _clusters(0, 600).astype(dtype)
+    k = 30
+    _, ind, dist = build_knn_index(X, k)
+    t_ind, t_dist = knn(torch, torch.from_numpy(X), k, block_bytes=block_bytes)
+    np.testing.assert_allclose(t_dist.numpy(), dist, rtol=0, atol=1e-5)
+    # indices equal except where two neighbours are at the same distance
+    tie = np.zeros_like(dist, dtype=bool)
+    tie[:, 1:] |= np.isclose(dist[:, 1:], dist[:, :-1], rtol=0, atol=1e-5)
+    tie[:, :-1] |= tie[:, 1:].copy()
+    assert np.array_equal(t_ind.numpy()[~tie], ind[~tie])
+    assert not np.any(t_ind.numpy() == np.arange(600)[:, None])
+
+
+def test_knn_of_new_points_and_ties():
+    X = np.array([[0.0], [1.0], [3.0], [7.0], [1.0]])
+    ind, dist = knn(torch, torch.from_numpy(X), 2)
+    assert ind[0].tolist() == [1, 4]  # equal distances: by index
+    assert dist[1].tolist() == [0.0, 1.0]
+    index, _, _ = build_knn_index(X, 2)
+    Q = np.array([[2.9], [-5.0]])
+    q_ind, q_dist = knn(torch, torch.from_numpy(X), 3, Q=torch.from_numpy(Q))
+    c_ind, c_dist = index.query(Q, 3)
+    assert q_ind.tolist() == c_ind.tolist()
+    np.testing.assert_allclose(q_dist.numpy(), c_dist, atol=1e-6)  # the CPU query: float32
+
+
+def test_knn_block_rows_bounds_the_block():
+    assert knn_block_rows(1_000_000) * 1_000_000 * 4 <= 256 * 2**20
+    assert knn_block_rows(10**12) == 1
+
+
+@given(n=st.integers(3, 40), perplexity=st.floats(1.5, 30.0), scale=st.floats(1e-3, 1e3),
+       seed=st.integers(0, 2**16))
+def test_calibration_equals_cpu_kernel(n, perplexity, scale, seed):
+    rng = np.random.RandomState(seed)
+    D = (rng.random_sample((6, n)) * scale) ** 2
+    D[0, 0] = np.inf  # an excluded entry
+    D /= D[np.isfinite(D)].max()
+    P_cpu = np.empty_like(D)
+    beta_cpu, entropy = np.empty(6), np.empty(6)
+    calibrate_rows(D, perplexity, _TOL, _MAX_ITER, P_cpu, beta_cpu, entropy)
+    P, beta = calibrate(torch, torch.from_numpy(D), perplexity)
+    np.testing.assert_allclose(P.numpy(), P_cpu, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(beta.numpy(), beta_cpu, rtol=1e-6)
+    for i in range(6):  # and the bisection reference, where the perplexity is reachable
+        if perplexity < np.isfinite(D[i]).sum():
+            np.testing.assert_allclose(P.numpy()[i], conditional_row(D[i], perplexity),
+                                       atol=1e-6)
+
+
+@pytest.mark.parametrize("perplexity", [10.0, [5.0, 20.0]])
+def test_joint_P_equals_cpu_P(perplexity):
+    X = _digits(400)
+    P_cpu = knn_affinities(X, perplexity).P
+    aff = joint_affinities(torch, torch.from_numpy(X), perplexity)
+    P = aff.to_scipy()
+    assert np.array_equal(P.indptr, P_cpu.indptr) and np.array_equal(P.indices, P_cpu.indices)
+    np.testing.assert_allclose(P.data, P_cpu.data, rtol=1e-6)
+    assert abs(P.sum() - 1.0) < 1e-12 and (P != P.T).nnz == 0
+    assert np.array_equal(aff.rows().numpy(), np.repeat(np.arange(400), np.diff(P.indptr)))
+
+
+# ---------------------------------------------------------------------------
+# FFT repulsion and the objective
+# ---------------------------------------------------------------------------
+
+
+def _map(seed, n, dim, extent):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0.0, extent, size=(5, dim))
+    return centres[rng.integers(0, 5, n)] + rng.normal(size=(n, dim)) * (extent / 20.0)
+
+
+@given(n=st.integers(20, 400), dim=st.sampled_from([1, 2]), extent=st.floats(1e-2, 150.0),
+       seed=st.integers(0, 2**16))
+def test_fft_repulsion_equals_cpu_fft_and_exact_within_documented_error(n, dim, extent, seed):
+    Y = _map(seed, n, dim, extent)
+    rep, z, Z = TorchFFTRepulsion(torch, dim, CPU)(torch.from_numpy(Y))
+    rep_cpu, z_cpu = np.empty_like(Y), np.empty(n)
+    Z_cpu = FFTRepulsion(dim)(Y, rep_cpu, z_cpu)
+    scale = np.linalg.norm(rep_cpu)
+    assert np.linalg.norm(rep.numpy() - rep_cpu) <= 1e-5 * scale + 1e-12
+    np.testing.assert_allclose(z.numpy(), z_cpu, rtol=1e-5, atol=1e-6 * z_cpu.max())
+    assert abs(Z - Z_cpu) <= 1e-5 * Z_cpu
+    F_exact, Z_exact = exact_repulsion(Y)  # test_tsne_fft's bounds on any map of 20 points
+    assert np.linalg.norm(rep.numpy() - F_exact) <= 0.2 * np.linalg.norm(F_exact)
+    assert abs(Z - Z_exact) <= 3e-2 * Z_exact
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_fft_repulsion_float32_follows_float64(dim):
+    Y = _map(3, 3000, dim, 60.0)
+    repulsion = TorchFFTRepulsion(torch, dim, CPU)
+    rep64, z64, Z64 = repulsion(torch.from_numpy(Y))
+    rep32, z32, Z32 = repulsion(torch.from_numpy(Y).float())
+    assert rep32.dtype == torch.float32 and z32.dtype == torch.float32
+    assert torch.linalg.norm(rep32.double() - rep64) <= 1e-5 * torch.linalg.norm(rep64)
+    assert abs(Z32 - Z64) <= 1e-5 * Z64
+    assert repulsion.n_grids_built == 1  # the second call reused the grid
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_reference_repulsion_equals_cpu(dim):
+    Y_ref, Y_new = _map(1, 500, dim, 40.0), _map(2, 30, dim, 50.0)
+    repulsion = TorchFFTRepulsion(torch, dim, CPU, Y_ref=torch.from_numpy(Y_ref))
+    rep, z, Z = repulsion(torch.from_numpy(Y_new))
+    rep_cpu, z_cpu = np.empty_like(Y_new), np.empty(30)
+    FFTReferenceRepulsion(Y_ref)(Y_new, rep_cpu, z_cpu)
+    np.testing.assert_allclose(rep.numpy(), rep_cpu, rtol=1e-5, atol=1e-6 * np.abs(rep_cpu).max())
+    np.testing.assert_allclose(z.numpy(), z_cpu, rtol=1e-5)
+    F_exact, _ = exact_repulsion(Y_new, Y_ref)
+    assert np.linalg.norm(rep.numpy() - F_exact) <= 0.2 * np.linalg.norm(F_exact)
+
+
+@pytest.fixture(scope="module")
+def digits_P():
+    X = _digits(500)
+    return X, knn_affinities(X, 20.0).P, joint_affinities(torch, torch.from_numpy(X), 20.0)
+
+
+def _objective(aff, dtype=torch.float64):
+    return TorchFFTObjective(torch, aff.rows(), aff.col, aff.values, aff.n_samples, dtype)
+
+
+@pytest.mark.parametrize("scale", [1e-4, 1.0, 20.0])
+@pytest.mark.parametrize("exaggeration", [1.0, 12.0])
+def test_objective_equals_cpu_fft_objective(digits_P, scale, exaggeration):
+    _, P_cpu, aff = digits_P
+    Y = np.random.RandomState(0).normal(size=(500, 2)) * scale
+    grad_cpu = np.empty_like(Y)
+    kl_cpu = FFTObjective(P_cpu)(Y, exaggeration, True, grad_cpu)
+    objective = _objective(aff)
+    grad, kl = objective(torch.from_numpy(Y), exaggeration, True)
+    # the CPU objective keeps P in float32 (6e-8), and attraction and repulsion
+    # nearly cancel in a gradient of a tiny map
+    assert np.linalg.norm(grad.numpy() - grad_cpu) <= 1e-5 * np.linalg.norm(grad_cpu)
+    assert abs(kl - kl_cpu) <= 1e-6 * kl_cpu
+    assert abs(float(objective.last_grad_norm2) - np.sum(grad_cpu**2)) <= 1e-5 * np.sum(grad_cpu**2)
+
+
+def test_objective_gradient_matches_exact_gradient(digits_P):
+    """FFT gradient against the exact dense one, within the interpolation error."""
+    _, P_cpu, aff = digits_P
+    Y = np.random.RandomState(1).normal(size=(500, 2)) * 5
+    grad, kl = _objective(aff)(torch.from_numpy(Y), 1.0, True)
+    P = P_cpu.toarray()
+    diff = Y[:, None, :] - Y[None, :, :]
+    W = 1.0 / (1.0 + (diff**2).sum(-1))
+    np.fill_diagonal(W, 0.0)
+    Q = W / W.sum()
+    exact = 4.0 * (((P - Q) * W)[:, :, None] * diff).sum(1)
+    mask = P > 0
+    kl_exact = float((P[mask] * np.log(P[mask] / Q[mask])).sum())
+    assert np.linalg.norm(grad.numpy() - exact) <= 3e-2 * np.linalg.norm(exact)
+    assert abs(kl - kl_exact) <= 3e-2 * kl_exact
+
+
+def test_optimizer_steps_equal_cpu_optimizer(digits_P):
+    """20 steps of the early phase from one start: the same maps as the numba optimiser."""
+    _, P_cpu, aff = digits_P
+    Y0 = np.random.RandomState(2).normal(size=(500, 2)) * 1e-4
+    Y_cpu = Y0.copy()
+    cpu = GradientDescent()
+    result_cpu = cpu(Y_cpu, FFTObjective(P_cpu), 20, 50.0, 0.5, exaggeration=12.0, max_step=5.0,
+                     kl_every=10, compute_final_kl=False)
+    Y = torch.from_numpy(Y0.copy())
+    optimizer = TorchGradientDescent(torch)
+    result = optimizer(Y, _objective(aff), 20, 50.0, 0.5, exaggeration=12.0, max_step=5.0,
+                       kl_every=10)
+    assert optimizer.n_iter == cpu.n_iter == 20 and result.reason == result_cpu.reason
+    np.testing.assert_allclose(Y.numpy(), Y_cpu, rtol=0, atol=1e-4 * np.abs(Y_cpu).max())
+    np.testing.assert_allclose(optimizer.gains.numpy(), cpu.gains, atol=0.21)
+    np.testing.assert_allclose([kl for _, kl in result.kl_history],
+                               [kl for _, kl in result_cpu.kl_history], rtol=1e-5)
+
+
+def test_optimizer_stops():
+    class Flat:  # zero gradient: min_grad_norm stops at the first iteration
+        def __call__(self, Y, exaggeration, compute_kl):
+            self.last_grad_norm2 = torch.zeros(())
+            return torch.zeros_like(Y), 1.0
+
+    class Diverging:
+        def __call__(self, Y, exaggeration, compute_kl):
+            self.last_grad_norm2 = torch.tensor(float("inf"))
+            return torch.full_like(Y, float("inf")), float("nan")
+
+    Y = torch.ones((4, 2))
+    assert TorchGradientDescent(torch)(Y, Flat(), 10, 1.0, 0.5,
+                                       min_grad_norm=1e-7).reason == "min_grad_norm"
+    with pytest.warns(Warning, match="non-finite"):
+        result = TorchGradientDescent(torch)(Y, Diverging(), 10, 1.0, 0.5)
+    assert result.reason == "non_finite" and result.n_iter == 0
+    assert torch.equal(Y, torch.ones((4, 2)))
+    calls = []
+    result = TorchGradientDescent(torch)(Y, Flat(), 10, 1.0, 0.5, callback_every=3,
+                                         callback=lambda it, kl, M: calls.append(it) or it >= 6)
+    assert result.reason == "callback" and calls == [3, 6] and isinstance(Y, torch.Tensor)
+
+
+# ---------------------------------------------------------------------------
+# Whole fits and new points
+# ---------------------------------------------------------------------------
+
+_SCHEDULE = dict(perplexity=30.0, device=CPU, n_early=125, early_exaggeration=12.0,
+                 learning_rate=50.0, main_learning_rate=250.0, max_iter=500, max_step=5.0)
+
+
+@pytest.fixture(scope="module")
+def digits_fit():
+    X = _digits(1000)
+    Y0 = np.random.RandomState(0).normal(size=(1000, 2)) * 1e-4
+    return X, Y0, fit_embedding(torch, X, Y0, **_SCHEDULE)
+
+
+def test_fit_kl_within_one_percent_of_cpu_path(digits_fit):
+    """The issue's criterion: same data, init and schedule, KL within 1 % of the numba fit's."""
+    X, Y0, fit = digits_fit
+    cpu = TSNE(method="fft", init=Y0, max_iter=500, random_state=0).fit(X)
+    assert fit.n_iter == cpu.n_iter_ == 500
+    assert abs(fit.kl - cpu.kl_divergence_) <= 0.01 * cpu.kl_divergence_
+    assert fit.embedding.dtype == np.float64 and fit.embedding.shape == (1000, 2)
+    assert fit.objective.values.dtype == torch.float32  # the map's dtype on the device
+
+
+def test_fit_is_deterministic(digits_fit):
+    X, Y0, fit = digits_fit
+    again = fit_embedding(torch, X, Y0, **{**_SCHEDULE, "max_iter": 60, "n_early": 30})
+    twice = fit_embedding(torch, X, Y0, **{**_SCHEDULE, "max_iter": 60, "n_early": 30})
+    assert np.array_equal(again.embedding, twice.embedding) and again.kl == twice.kl
+
+
+def test_fit_1d_map():
+    X = _clusters(4, 300)
+    Y0 = np.random.RandomState(0).normal(size=(300, 1)) * 1e-4
+    fit = fit_embedding(torch, X, Y0, **{**_SCHEDULE, "perplexity": 20.0, "max_iter": 200,
+                                         "n_early": 50})
+    cpu = TSNE(1, method="fft", perplexity=20.0, init=Y0, max_iter=200).fit(X)
+    assert fit.embedding.shape == (300, 1) and np.isfinite(fit.kl)
+    assert abs(fit.kl - cpu.kl_divergence_) <= 0.05 * cpu.kl_divergence_
+
+
+def test_transform_equals_cpu_transform(digits_fit):
+    X, Y0, fit = digits_fit
+    cpu = TSNE(method="fft", init=fit.embedding, max_iter=1).fit(X)
+    cpu.embedding_ = fit.embedding.copy()  # both place new points in the same map
+    X_new = X[:25] + np.float32(0.5)
+    Y_cpu = cpu.transform(X_new)
+    Y_new = transform(torch, fit.affinities, fit.embedding, X_new,
+                      perplexity=_TRANSFORM_MAX_PERPLEXITY, n_iter=_TRANSFORM_ITER,
+                      learning_rate=_TRANSFORM_LEARNING_RATE, momentum=_TRANSFORM_MOMENTUM,
+                      exaggeration=_TRANSFORM_EXAGGERATION, max_step=_TRANSFORM_MAX_STEP,
+                      dtype=torch.float64)
+    extent = np.ptp(fit.embedding)
+    assert np.abs(Y_new - Y_cpu).max() <= 1e-3 * extent
