@@ -230,3 +230,89 @@ def test_minibatch_interrupt_in_initialisations(monkeypatch):
         km.fit(X[::-1])
     for name, value in fitted.items():
         assert_array_equal(getattr(km, name), value)
+
+
+# ------------------------------------------------------------------ PCA family
+
+
+def _pca_data(n_samples=600, n_features=12, seed=0):
+    rng = np.random.RandomState(seed)
+    return rng.standard_normal((n_samples, n_features)) * np.linspace(3, 0.5, n_features)
+
+
+def _assert_same_pca(a, b):
+    for name in ["components_", "explained_variance_", "explained_variance_ratio_",
+                 "singular_values_", "mean_", "noise_variance_", "n_samples_"]:
+        assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+def test_incremental_pca_fit_interrupted_keeps_the_batches_seen():
+    from skunsup.decomposition import IncrementalPCA
+
+    X = _pca_data()
+    with pytest.warns(UserWarning, match=INTERRUPTED + " after 300 of 600 rows"):
+        ipca = IncrementalPCA(4, batch_size=100, callbacks=interrupt_at(3)).fit(X)
+    seen = IncrementalPCA(4, batch_size=100)
+    for start in range(0, 300, 100):
+        seen.partial_fit(X[start:start + 100])
+    _assert_same_pca(ipca, seen)
+    assert ipca.n_samples_seen_ == 300
+    assert_array_equal(ipca.var_, seen.var_)
+    assert_array_equal(ipca.transform(X[:4]), seen.transform(X[:4]))
+    ipca.partial_fit(X[300:])  # the stream goes on
+    assert ipca.n_samples_seen_ == 600
+
+
+def test_incremental_pca_callbacks_see_the_model_of_the_rows_seen():
+    from skunsup.decomposition import PCA, IncrementalPCA
+
+    X = _pca_data()
+    calls = []
+
+    def record(estimator, n_batches, objective, components):
+        calls.append((n_batches, objective, components))
+        return n_batches == 4
+
+    ipca = IncrementalPCA(4, batch_size=100, callbacks=record,
+                          callbacks_every_iters=2).fit(X)
+    assert [c[0] for c in calls] == [2, 4]
+    assert ipca.n_samples_seen_ == 400  # stopped after the fourth batch
+    first = PCA(4, svd_solver="covariance_eigh").fit(X[:200])
+    assert_allclose(calls[0][2], first.components_, atol=1e-10)
+    assert_allclose(calls[0][1], X[:200].var(axis=0, ddof=1).sum()
+                    - first.explained_variance_.sum(), rtol=1e-10)
+    plain = IncrementalPCA(4, batch_size=100).fit(X)
+    assert_array_equal(IncrementalPCA(4, batch_size=100, callbacks=lambda *a: False)
+                       .fit(X).components_, plain.components_)
+
+
+@pytest.mark.parametrize("estimator", ["PCA", "IncrementalPCA"])
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_partial_fit_interrupted_keeps_the_batches_before(estimator, when, monkeypatch):
+    """Ctrl-C inside a partial_fit call, before or after its stream update: the
+    model is that of the batches before it, and the interrupt goes through."""
+    from skunsup import decomposition
+    from skunsup.decomposition import _streaming
+
+    X = _pca_data()
+    model = getattr(decomposition, estimator)(4)
+    for start in range(0, 300, 100):
+        model.partial_fit(X[start:start + 100])
+    expected = getattr(decomposition, estimator)(4)
+    for start in range(0, 300, 100):
+        expected.partial_fit(X[start:start + 100])
+    update = _streaming.StreamingCovariance.update
+
+    def interrupted_update(self, batch):
+        if when == "after":
+            update(self, batch)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_streaming.StreamingCovariance, "update", interrupted_update)
+    with pytest.raises(KeyboardInterrupt):
+        model.partial_fit(X[300:400])
+    monkeypatch.undo()
+    _assert_same_pca(model, expected)
+    model.partial_fit(X[300:400])
+    expected.partial_fit(X[300:400])
+    _assert_same_pca(model, expected)

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skunsup.decomposition._base import _BasePCA
 from skunsup.decomposition._partial_fit import _StreamingPCAMixin
+from skunsup.utils._callbacks import loop_callback, warn_interrupted
 from skunsup.utils._sklearn_compat import Interval, _fit_context
 
 
@@ -59,6 +60,19 @@ class IncrementalPCA(_StreamingPCAMixin, _BasePCA):
         4,096 features the model does not depend on it (only
         ``n_components=None`` is read from the first batch), and each batch
         is read in blocks of about 8 MiB of float64.
+
+    callbacks : callable or list of callables, default=None
+        Called by :meth:`fit` after every ``callbacks_every_iters``-th batch
+        as ``callback(estimator, n_batches, unexplained_variance,
+        components)``: the model of the rows seen so far (an
+        eigendecomposition per call), the variance its components leave
+        unexplained, and a copy of them. True ends the fit there, with that
+        model; Ctrl-C does the same, with a warning, after the last whole
+        batch. Not called by :meth:`partial_fit`, whose every call leaves
+        the model of the batches before it or of them all.
+
+    callbacks_every_iters : int, default=1
+        Batches between two calls of the callbacks.
 
     Attributes
     ----------
@@ -177,13 +191,18 @@ class IncrementalPCA(_StreamingPCAMixin, _BasePCA):
         "whiten": ["boolean"],
         "copy": ["boolean"],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "callbacks": [None, callable, list, tuple],
+        "callbacks_every_iters": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, n_components=None, *, whiten=False, copy=True, batch_size=None):
+    def __init__(self, n_components=None, *, whiten=False, copy=True, batch_size=None,
+                 callbacks=None, callbacks_every_iters=1):
         self.n_components = n_components
         self.whiten = whiten
         self.copy = copy
         self.batch_size = batch_size
+        self.callbacks = callbacks
+        self.callbacks_every_iters = callbacks_every_iters
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -227,10 +246,28 @@ class IncrementalPCA(_StreamingPCAMixin, _BasePCA):
         # scikit-learn's rules, on its first batch
         n_components = self._check_n_components(batches[0].stop - batches[0].start,
                                                 n_features, first_pass=True)
-        for index, batch in enumerate(batches):
-            self._update(X[batch], n_components, X.dtype, restart=index == 0)
+        callback, _ = loop_callback(self, self.callbacks)
+        before = self.__dict__.get("_stream")
+        try:
+            for index, batch in enumerate(batches, start=1):
+                self._update(X[batch], n_components, X.dtype, restart=index == 1)
+                if (callback is not None and index % self.callbacks_every_iters == 0
+                        and callback(index, self._unexplained_variance(),
+                                     self.components_.copy())):
+                    break
+        except KeyboardInterrupt:
+            if self.__dict__.get("_stream") is before:  # not one batch: nothing to keep
+                raise
+            warn_interrupted(self, f"{self.n_samples_seen_} of {n_samples} rows",
+                             "the model of those rows", stacklevel=3)
         self._write_spectrum()
         return self
+
+    def _unexplained_variance(self):
+        """The variance of the rows seen that the components leave out."""
+        n = self._stream.n_samples
+        total = float(self._stream.variances().sum()) * n / (n - 1)
+        return max(total - float(self.explained_variance_.sum()), 0.0)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, check_input=True):
@@ -309,9 +346,10 @@ class IncrementalPCA(_StreamingPCAMixin, _BasePCA):
     def _update(self, X, n_components, dtype, *, restart):
         """Add the rows to the stream and write the attributes known without its spectrum."""
         self._update_stream(X, n_components, dtype, restart=restart, fixed_rank=True)
-        self.n_components_ = n_components
-        self.n_samples_seen_ = self._stream.n_samples
-        self.var_ = self._stream.variances().astype(dtype)
+
+    def _stream_attributes(self, stream, n_components, dtype):
+        return {"n_components_": n_components, "n_samples_seen_": stream.n_samples,
+                "var_": stream.variances().astype(dtype)}
 
     def transform(self, X):
         """Project X onto the principal components.

@@ -12,7 +12,13 @@ The eigendecomposition behind the spectral attributes costs ``O(n_features **
 3)``, more than a small batch: after a ``partial_fit`` call they are computed
 when first read (by the estimator's own methods or by the user), once for any
 number of calls in between. The mean and the counts are written at once.
+
+A call is atomic: the batch is merged into a copy of the stream and the
+estimator's state replaced in one assignment, so Ctrl-C during a loop of
+calls leaves the model of every batch before the interrupted one.
 """
+
+import copy
 
 from skunsup.decomposition._spectrum import fitted_attributes
 from skunsup.decomposition._streaming import new_stream
@@ -40,8 +46,9 @@ class _StreamingPCAMixin:
     def _update_stream(self, X, n_components, dtype, *, restart, fixed_rank=False):
         """Add a validated batch to the stream (a new one if ``restart``).
 
-        Writes ``mean_`` and ``n_samples_`` in ``dtype`` now, and forgets the
-        spectral attributes until they are read. ``n_components`` is what
+        Writes ``mean_`` and ``n_samples_`` in ``dtype`` now (and what
+        :meth:`_stream_attributes` adds), and forgets the spectral attributes
+        until they are read. ``n_components`` is what
         :func:`~skunsup.decomposition._spectrum.fitted_attributes` gets (an
         integer, a fraction or 'mle', already checked against the data);
         ``fixed_rank`` says that it is an integer fixed for the whole stream,
@@ -51,13 +58,22 @@ class _StreamingPCAMixin:
         stream = None if restart else self.__dict__.get("_stream")
         if stream is None:
             stream = new_stream(X.shape[1], n_components if fixed_rank else None)
+        else:
+            # update() replaces the moments' arrays and never writes into them, so
+            # the estimator's stream is untouched until the assignment below
+            stream = copy.copy(stream)
         stream.update(X)
-        self._stream = stream
-        self._stream_n_components = n_components
-        for name in SPECTRAL_ATTRIBUTES:
-            self.__dict__.pop(name, None)
-        self.mean_ = stream.mean.astype(dtype)
-        self.n_samples_ = stream.n_samples
+        state = {name: value for name, value in self.__dict__.items()
+                 if name not in SPECTRAL_ATTRIBUTES}
+        state.update(_stream=stream, _stream_n_components=n_components,
+                     mean_=stream.mean.astype(dtype), n_samples_=stream.n_samples,
+                     **self._stream_attributes(stream, n_components, dtype))
+        self.__dict__ = state  # one assignment: Ctrl-C finds the old state or the new
+
+    def _stream_attributes(self, stream, n_components, dtype):
+        """Attributes an estimator writes after every batch besides ``mean_`` and
+        ``n_samples_`` (none here)."""
+        return {}
 
     def _write_spectrum(self):
         """Write the spectral attributes of the stream's covariance."""
