@@ -270,3 +270,12 @@ def test_early_stopping_and_log_likelihood(digits):
 
 def test_exported_at_the_top_level():
     assert skunsup.ConditionalVAE is ConditionalVAE
+
+
+def test_mlp_only_refuses_the_vae_architectures():
+    """VAE's conv and custom-module parameters are not ConditionalVAE's (documented)."""
+    assert {"architecture", "image_shape", "channels", "encoder", "decoder"}.isdisjoint(
+        ConditionalVAE().get_params())
+    assert set(ConditionalVAE._parameter_constraints) == set(ConditionalVAE().get_params())
+    with pytest.raises(TypeError, match="architecture"):
+        ConditionalVAE(architecture="conv")
