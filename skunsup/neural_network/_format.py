@@ -20,8 +20,10 @@ file), ``{"$ndarray": name}`` (a NumPy array stored as a tensor of the file),
 ``{"$strarray": [dtype, [...]]}`` (a 1-D array of strings), ``{"$dtype": name}``
 and ``{"$intkeys": [[key, value], ...]}`` (a dict with int keys, as torch's
 optimiser states have). Reading imports and calls nothing the file names: the
-class comes from the caller's registry, the network from the estimator's own
-``_build_module``, and every name, shape, dtype and value is checked first.
+class comes from the caller's registry and the network from the estimator's
+own ``_build_module``; the tensors' names, shapes and dtypes, the parameters
+(their constraints), each fitted attribute (a check per name, below) and the
+optimiser's and scheduler's states are checked before the model is returned.
 """
 
 import json

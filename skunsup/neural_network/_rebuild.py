@@ -39,7 +39,7 @@ def rebuild_module(estimator, weights, torch):
     """
     dry_run = all(_plain(value) for key, value in estimator.get_params(deep=False).items()
                   if key != "callbacks")  # callbacks play no part in the network
-    given = {key: (tuple(value.shape), value.dtype) for key, value in weights.items()}
+    given = _layout(weights)
 
     def compare(expected):
         if expected != given:
