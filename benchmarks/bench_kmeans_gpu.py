@@ -1,6 +1,6 @@
 """KMeans on a GPU: skunsup ``device='cuda'`` against a hand-written torch loop and scikit-learn.
 
-Two tables (issue 17), every contender in the same process:
+Three tables (issue 17), every contender in the same process:
 
 1. ``<name>``, time per Lloyd iteration on blobs 1,000,000 x 32 float32, k = 100,
    from the same k-means++ centres (scikit-learn's ``kmeans_plusplus``, computed
@@ -12,13 +12,17 @@ Two tables (issue 17), every contender in the same process:
    2-iteration fit) / the iterations between them, so that the copy of X to the
    device, the seeding and the final pass are left out. The inertias of the
    ``--iters`` fits are reported beside.
-2. ``<name>_default_fit``, the default fit (k-means++, ``n_init='auto'``,
+2. ``<name>_step``, where one step's time goes: the assignment and four ways to
+   sum the clusters (float64 and float32 ``index_add_``, a one-hot product, a
+   sort and cumulative sum), each with its accuracy.
+3. ``<name>_default_fit``, the default fit (k-means++, ``n_init='auto'``,
    ``tol=1e-4``) on the blobs with k = 100 and on Fashion-MNIST 70,000 x 784 with
    k = 256, over ``--seeds`` seeds: mean time and mean inertia of skunsup on the
    device and of scikit-learn on the CPU cores.
 
     python benchmarks/bench_kmeans_gpu.py --device cuda --threads 16 --json-out kmeans_cuda.json
     python benchmarks/bench_kmeans_gpu.py --from-json kmeans_cuda.json --name kmeans_cuda
+    python benchmarks/bench_kmeans_gpu.py --from-json kmeans_cuda_step.json --name kmeans_cuda_step
     python benchmarks/bench_kmeans_gpu.py --from-json kmeans_cuda_default_fit.json \\
         --name kmeans_cuda_default_fit
     python benchmarks/bench_kmeans_gpu.py --device cpu --quick   # smoke run, tiny sizes
@@ -29,6 +33,7 @@ exercises the code that runs on a GPU. Its times mean nothing.
 """
 
 import contextlib
+import time
 
 import numpy as np
 from _harness import interleave, load_fashion_mnist_float32, main, median, timed
@@ -100,6 +105,69 @@ def per_iteration_row(torch, X, k, iters, repeats, device, skunsup_device):
     }
 
 
+def step_parts(torch, X, k, device, repeats=20):
+    """Where one Lloyd step's time goes, and the accuracy of each way to sum the clusters.
+
+    The assignment (the fused product and argmin of skunsup's step), then the
+    per-cluster sums of X by: ``index_add_`` in float64 (skunsup's), ``index_add_``
+    in float32, a one-hot matrix product in IEEE float32, and sorting the rows
+    by label and differencing a float64 cumulative sum. Errors: the largest
+    difference from the float64 sums, relative to their largest magnitude.
+    """
+    from skunsup.utils._torch import full_precision_matmul
+
+    init, _ = sklearn_kmeans_plusplus(X, k, random_state=0)
+    X_t = torch.from_numpy(X).to(device)
+    centers = torch.from_numpy(init).to(device)
+    c_sq = (centers * centers).sum(1)
+    labels = torch.addmm(c_sq, X_t, centers.T, alpha=-2.0).argmin(1)
+    zeros = {dtype: torch.zeros((k, X.shape[1]), dtype=dtype, device=device)
+             for dtype in (torch.float32, torch.float64)}
+
+    def one_hot_product():
+        one_hot = torch.zeros((k, X.shape[0]), dtype=torch.float32, device=device)
+        one_hot[labels, torch.arange(X.shape[0], device=device)] = 1.0
+        return one_hot @ X_t
+
+    def sorted_cumsum():
+        order = torch.argsort(labels)
+        totals = torch.cumsum(X_t[order].double(), 0)
+        ends = torch.cumsum(torch.bincount(labels, minlength=k), 0) - 1
+        at_ends = torch.where((ends >= 0)[:, None], totals[ends.clamp_min(0)], 0.0)
+        return torch.diff(at_ends, dim=0, prepend=torch.zeros_like(at_ends[:1]))
+
+    parts = {
+        "assignment: addmm + argmin": lambda: torch.addmm(c_sq, X_t, centers.T,
+                                                          alpha=-2.0).argmin(1),
+        "sums: index_add_ float64": lambda: zeros[torch.float64].clone().index_add_(
+            0, labels, X_t.double()),
+        "sums: index_add_ float32": lambda: zeros[torch.float32].clone().index_add_(
+            0, labels, X_t),
+        "sums: one-hot product float32": one_hot_product,
+        "sums: sort + float64 cumsum": sorted_cumsum,
+    }
+    reference = parts["sums: index_add_ float64"]().cpu().numpy()
+    rows = []
+    with full_precision_matmul(torch):
+        for name, part in parts.items():
+            result = part()  # warm-up
+            times = []
+            for _ in range(repeats):
+                if device != "cpu":
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+                result = part()
+                if device != "cpu":
+                    torch.cuda.synchronize()
+                times.append(time.perf_counter() - start)
+            row = {"part": name, "ms (median)": 1e3 * median(times)}
+            if name.startswith("sums"):
+                error = np.abs(result.double().cpu().numpy() - reference).max()
+                row["max error / largest sum"] = float(error / np.abs(reference).max())
+            rows.append(row)
+    return rows
+
+
 def default_fit_row(X, data_name, k, seeds, skunsup_device):
     from skunsup.cluster import KMeans
 
@@ -139,6 +207,13 @@ runs a fixed number of iterations in float32 (its inertia from the expansion, in
 float32); skunsup's inertia is exact (float64 sums of per-sample distances);
 `skunsup vs sklearn inertia` compares the two fits from the same centres (goal:
 within 1e-4). `sklearn / skunsup` is how many times faster skunsup is.
+"""
+
+NOTES_STEP = """
+Where a step's time goes on 1,000,000 x 32, k = 100 (each part alone, synchronised,
+median of 20): skunsup's step is the assignment plus the float64 index_add_ sums (and
+a float64 copy of the block); the other ways to sum are candidates for the choice of
+the scatter-add, with their accuracy against the float64 sums.
 """
 
 NOTES_DEFAULT = """
@@ -183,6 +258,8 @@ def run(args, report):
         row = per_iteration_row(torch, X, k_blobs, iters, repeats, args.device, args.device)
         print(row, flush=True)
         report([row], notes=NOTES + machine)
+        report(step_parts(torch, X, k_blobs, args.device), notes=NOTES_STEP + machine,
+               part="step")
         rows = []
         for data, name, k in ((X, "blobs", k_blobs), (fashion, "fashion-mnist", k_fashion)):
             rows.append(default_fit_row(data, name, k, seeds, args.device))

@@ -1,6 +1,6 @@
 """PCA on a GPU: skunsup ``device='cuda'`` against scikit-learn's PCA on the same GPU and on the CPU.
 
-One table (issue 17), every contender in the same process, interleaved: the fit
+Two tables (issue 17). ``<name>``: every contender in the same process, interleaved: the fit
 of ``PCA(n_components)`` with the default solver (``'auto'``: the covariance
 route for both libraries on these shapes) on
 
@@ -19,9 +19,12 @@ Contenders:
 
 Quality: the largest relative error of ``explained_variance_`` against a
 float64 eigendecomposition of the float64 covariance of the same data.
+``<name>_parts``: where skunsup's fit goes (the copy to the device, the
+covariance, the eigendecomposition on the device or on the host).
 
     python benchmarks/bench_pca_gpu.py --device cuda --threads 16 --json-out pca_cuda.json
     python benchmarks/bench_pca_gpu.py --from-json pca_cuda.json --name pca_cuda
+    python benchmarks/bench_pca_gpu.py --from-json pca_cuda_parts.json --name pca_cuda_parts
     python benchmarks/bench_pca_gpu.py --device cpu --quick   # smoke run, tiny sizes
 
 With ``--device cpu`` skunsup runs its torch executor on the CPU (the private
@@ -32,6 +35,7 @@ GPU. Its times mean nothing.
 
 import contextlib
 import os
+import time
 
 # scikit-learn's array API dispatch needs scipy's array API mode, read when scipy
 # is first imported
@@ -116,6 +120,51 @@ def row(torch, X, data_name, n_components, device, skunsup_device, repeats, arra
     return result
 
 
+def fit_parts(torch, X, device, repeats=5):
+    """Where skunsup's covariance fit goes on the device: the copy of X, the float64
+    covariance from centred float32 blocks, and its float64 eigendecomposition on
+    the device or (copied back) by numpy on the host."""
+    from skunsup.decomposition._pca_torch import _centered_covariance
+    from skunsup.utils._torch import full_precision_matmul
+
+    def synced(func):
+        def run():
+            result = func()
+            if device != "cpu":
+                torch.cuda.synchronize()
+            return result
+
+        return run
+
+    X_t = torch.from_numpy(X).to(device)
+    covariance = _centered_covariance(X_t, torch)[1]
+    parts = {
+        "copy X to the device": synced(lambda: torch.from_numpy(X).to(device)),
+        "covariance (float32 blocks, float64 sums)": synced(
+            lambda: _centered_covariance(X_t, torch)),
+        "eigh float64 on the device": synced(lambda: torch.linalg.eigh(covariance)),
+        "eigh float64 on the host (copy included)": lambda: np.linalg.eigh(
+            covariance.cpu().numpy()),
+    }
+    rows = []
+    with full_precision_matmul(torch):
+        for name, part in parts.items():
+            part()  # warm-up
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                part()
+                times.append(time.perf_counter() - start)
+            rows.append({"data": f"{X.shape[0]}x{X.shape[1]}", "part": name,
+                         "ms (median)": 1e3 * median(times)})
+    return rows
+
+
+NOTES_PARTS = """
+The parts of skunsup's 'covariance_eigh' fit on the device (each alone, synchronised,
+median of 5), for the choice of where to eigendecompose.
+"""
+
 NOTES = """
 Goal (issue 17, one H100): skunsup <= 1.0x the time of scikit-learn's PCA under array
 API dispatch on the same GPU, at explained-variance error <= 1e-5 (relative to a
@@ -158,6 +207,10 @@ def run(args, report):
                             array_api=problem is None))
             print(rows[-1], flush=True)
             report(rows, notes=NOTES + machine)
+        parts = []
+        for X, _, _ in cases:
+            parts += fit_parts(torch, X, args.device)
+            report(parts, notes=NOTES_PARTS + machine, part="parts")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@
 # Writes JSON under $OUT; record locally with, e.g.
 #   python benchmarks/bench_autoencoder.py --from-json autoencoder_cuda.json --name autoencoder_cuda
 #   python benchmarks/bench_kmeans_gpu.py --from-json kmeans_cuda.json --name kmeans_cuda
-#   python benchmarks/bench_kmeans_gpu.py --from-json kmeans_cuda_default_fit.json --name kmeans_cuda_default_fit
+#   (and kmeans_cuda_step, kmeans_cuda_default_fit: one JSON file per table)
 #   python benchmarks/bench_pca_gpu.py --from-json pca_cuda.json --name pca_cuda
+#   (and pca_cuda_parts)
 set -u
 parts=" ${*:-neural kmeans pca} "
 want() { [[ "$parts" == *" $1 "* ]]; }
