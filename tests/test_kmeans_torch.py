@@ -395,3 +395,19 @@ def test_same_fit_as_numba_kernels():
         torch_fit = KMeans(10, init=init, n_init=1, device="cpu").fit(X)
     assert_array_equal(torch_fit.labels_, kernels.labels_)
     assert kernels.n_iter_ == torch_fit.n_iter_
+
+
+def test_common_checks_on_the_torch_executor():
+    """scikit-learn's estimator checks pass through the torch executor as on the CPU
+    (the same expected failures as tests/test_common.py)."""
+    from sklearn.utils.estimator_checks import check_estimator
+
+    from tests._instances import INIT_PARAMS, expected_failed_checks
+
+    estimator = KMeans(**INIT_PARAMS.get("KMeans", {}))
+    with torch_executor_on_cpu():
+        results = check_estimator(estimator, on_fail=None,
+                                  expected_failed_checks=expected_failed_checks(estimator))
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results
+              if r["status"] == "failed"]
+    assert not failed

@@ -271,3 +271,18 @@ def test_randomized_callback_stop_and_interrupt(device):
         interrupted = PCA(callbacks=interrupt, device=device, **params).fit(X)
     short = PCA(**{**params, "iterated_power": 3}).fit(X)
     assert_allclose(interrupted.explained_variance_, short.explained_variance_, rtol=1e-10)
+
+
+def test_common_checks_on_the_torch_executor():
+    """scikit-learn's estimator checks pass through the torch executor as on the CPU."""
+    from sklearn.utils.estimator_checks import check_estimator
+
+    from tests._instances import INIT_PARAMS, expected_failed_checks
+
+    estimator = PCA(**INIT_PARAMS.get("PCA", {}))
+    with torch_executor_on_cpu():
+        results = check_estimator(estimator, on_fail=None,
+                                  expected_failed_checks=expected_failed_checks(estimator))
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results
+              if r["status"] == "failed"]
+    assert not failed
