@@ -11,7 +11,12 @@ from sklearn.utils.validation import validate_data
 from skunsup.cluster import _kmeans_ops as ops
 from skunsup.cluster._kmeans_base import _BaseKMeans
 from skunsup.cluster._lloyd import lloyd
-from skunsup.cluster._lloyd_blocks import BlockLloyd, is_blockwise_input
+from skunsup.cluster._lloyd_blocks import (
+    BlockLloyd,
+    as_blockwise,
+    is_blockwise_input,
+    validate_blocks,
+)
 from skunsup.cluster._lloyd_memory import MemoryLloyd
 from skunsup.cluster._lloyd_torch import TorchLloyd, torch_unsupported
 from skunsup.cluster._seeding import _prepare_csr, _validate_sample_weight
@@ -266,6 +271,7 @@ class KMeans(_BaseKMeans):
 
     def _executor(self, X, sample_weight):
         """Validate X and return the executor of Lloyd's algorithm where X lives."""
+        X = as_blockwise(X)  # an HDF5/zarr-like array: read by row blocks, as a mapped file
         device = fit_device(self.device, "KMeans", unsupported=torch_unsupported(X))
         if device is not None:  # on a torch device: _lloyd_torch
             X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
@@ -275,8 +281,7 @@ class KMeans(_BaseKMeans):
 
             return DaskLloyd(X, sample_weight, estimator=self)
         if is_blockwise_input(X):  # memory-mapped: Lloyd over row blocks, _lloyd_blocks
-            X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
-                              ensure_all_finite=False)  # checked by BlockLloyd's pass
+            X = validate_blocks(self, X, reset=True)  # values checked by BlockLloyd's pass
             if sample_weight is not None:
                 sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
             return BlockLloyd(X, sample_weight, self.n_clusters, step=self._memory_step(X))

@@ -23,10 +23,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skunsup.cluster import _kmeans_ops as ops
 from skunsup.cluster._lloyd_blocks import (
+    as_blockwise,
     check_blocks,
     is_blockwise_input,
     predict_blocks,
     score_blocks,
+    validate_blocks,
 )
 from skunsup.cluster._seeding import _prepare_csr, _validate_sample_weight
 from skunsup.utils._callbacks import loop_callback
@@ -176,14 +178,16 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
     def _check_test_data(self, X):
         """(validated X, squared row norms); the norms are None for a memory-mapped
-        X, which is checked block by block and never copied."""
-        blockwise = is_blockwise_input(X)
-        X = validate_data(self, X, accept_sparse="csr", reset=False,
-                          dtype=[np.float64, np.float32], order="C",
-                          accept_large_sparse=False, ensure_all_finite=not blockwise)
-        if blockwise:
+        X (or an HDF5/zarr-like array), which is checked block by block and never
+        copied."""
+        X = as_blockwise(X)
+        if is_blockwise_input(X):
+            X = validate_blocks(self, X, reset=False)
             check_blocks(X, type(self).__name__)
             return X, None
+        X = validate_data(self, X, accept_sparse="csr", reset=False,
+                          dtype=[np.float64, np.float32], order="C",
+                          accept_large_sparse=False)
         if sp.issparse(X):
             X = _prepare_csr(X)
         x_squared_norms = ops.row_squared_norms(X)

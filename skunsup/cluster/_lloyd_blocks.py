@@ -29,6 +29,7 @@ of the float64 sums.
 import mmap
 
 import numpy as np
+from sklearn.utils.validation import validate_data
 
 from skunsup.cluster import _kmeans_ops as ops
 from skunsup.cluster._kmeans_blocks import (
@@ -48,6 +49,7 @@ from skunsup.cluster._kmeans_parallel import (
     _update_state,
 )
 from skunsup.cluster._lloyd_memory import ELKAN_MAX_FRACTION, hinted_fraction
+from skunsup.utils._row_blocks import RowBlockArray, as_row_blocks
 from skunsup.utils._validation import check_squares_fit
 
 # Bytes of a block: the rows of X it maps plus the per-row temporaries of a
@@ -95,13 +97,46 @@ def is_file_backed(X):
 
 def is_blockwise_input(X):
     """A file-backed C-contiguous float32/float64 ndarray of at least
-    ``BLOCKWISE_MIN_BYTES``: fitted by blocks, never copied."""
+    ``BLOCKWISE_MIN_BYTES``, or a :class:`~skunsup.utils._row_blocks.RowBlockArray`
+    (see :func:`as_blockwise`): fitted by blocks, never copied."""
+    if isinstance(X, RowBlockArray):
+        return True
     return (is_file_backed(X) and X.ndim == 2 and X.dtype in (np.float32, np.float64)
             and X.flags.c_contiguous and X.nbytes >= BLOCKWISE_MIN_BYTES)
 
 
-def block_rows_for(n_samples, n_features, itemsize, n_clusters=1, budget=BLOCK_BYTES):
-    """Rows per block: ``budget`` bytes of data and per-row temporaries (see BLOCK_BYTES).
+def as_blockwise(X):
+    """X with an HDF5/zarr-like array-like of at least ``BLOCKWISE_MIN_BYTES``
+    wrapped to be read by row blocks (a smaller one read whole), as a mapped file.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._lloyd_blocks import as_blockwise
+    >>> as_blockwise(np.zeros((2, 2))).shape
+    (2, 2)
+    """
+    return as_row_blocks(X, BLOCKWISE_MIN_BYTES)
+
+
+def validate_blocks(estimator, X, *, reset):
+    """scikit-learn's checks of a blockwise X, without reading it whole.
+
+    A mapped file passes ``validate_data`` uncopied; a row-block array-like
+    has its first rows checked (feature count, dtype, at least one row).
+    The values (NaN, infinity, overflow) are the block pass's to check.
+    """
+    if isinstance(X, RowBlockArray):
+        validate_data(estimator, X[:1], dtype=[np.float64, np.float32], reset=reset,
+                      ensure_all_finite=False)
+        return X
+    return validate_data(estimator, X, dtype=[np.float64, np.float32], order="C",
+                         reset=reset, ensure_all_finite=False)
+
+
+def block_rows_for(n_samples, n_features, itemsize, n_clusters=1, budget=None):
+    """Rows per block: ``budget`` bytes of data and per-row temporaries (None:
+    ``BLOCK_BYTES``, read at the call).
 
     Examples
     --------
@@ -109,6 +144,8 @@ def block_rows_for(n_samples, n_features, itemsize, n_clusters=1, budget=BLOCK_B
     >>> block_rows_for(10_000_000, 100, 4, n_clusters=10)
     33288
     """
+    if budget is None:
+        budget = BLOCK_BYTES
     per_row = n_features * itemsize + 8 * (n_clusters + 3)
     rows = max(MIN_BLOCK_ROWS, budget // per_row)
     if KERNEL_BLOCKS:

@@ -16,7 +16,13 @@ from skunsup.cluster._minibatch import (
     reassignment_due,
     step_threads,
 )
-from skunsup.cluster._lloyd_blocks import MappedBlocks, block_rows_for, is_blockwise_input
+from skunsup.cluster._lloyd_blocks import (
+    MappedBlocks,
+    as_blockwise,
+    block_rows_for,
+    is_blockwise_input,
+    validate_blocks,
+)
 from skunsup.cluster._minibatch_memory import BlockBatches, MemoryBatches
 from skunsup.cluster._seeding import (
     _kmeans_plusplus,
@@ -208,14 +214,15 @@ class MiniBatchKMeans(_BaseKMeans):
     # ------------------------------------------------------------------ checks
 
     def _validate_training_data(self, X, reset, blockwise=False):
-        """(X, squared row norms); with ``blockwise`` and a memory-mapped X, (X, None):
-        X is then passed through uncopied and checked by the caller's block pass."""
-        blockwise = blockwise and is_blockwise_input(X)
-        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                          order="C", accept_large_sparse=False, reset=reset,
-                          ensure_all_finite=not blockwise)
+        """(X, squared row norms); with ``blockwise`` and a memory-mapped X (or an
+        HDF5/zarr-like array), (X, None): X is then passed through uncopied and
+        checked by the caller's block pass."""
         if blockwise:
-            return X, None
+            X = as_blockwise(X)
+            if is_blockwise_input(X):
+                return validate_blocks(self, X, reset=reset), None
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                          order="C", accept_large_sparse=False, reset=reset)
         if sp.issparse(X):
             X = _prepare_csr(X)
         x_squared_norms = ops.row_squared_norms(X)
