@@ -1,8 +1,7 @@
 """KMeans on a torch device: the torch executor against the numba path and the references.
 
-Every test runs the torch executor on the CPU build of torch (``device='cpu'``
-inside :func:`~skunsup.utils._torch.torch_executor_on_cpu`), and on CUDA as
-well when torch sees a GPU (the ``device`` fixture).
+The ``device`` fixture (tests/_torch_executor.py) runs a test through the torch
+executor on the CPU build of torch, and on CUDA too when torch sees a GPU.
 """
 
 import pickle
@@ -24,22 +23,12 @@ from skunsup.cluster import _seeding_torch
 from skunsup.cluster._lloyd_memory import relocate_empty_clusters
 from skunsup.cluster._lloyd_torch import TorchLloyd, same_clustering
 from skunsup.utils._torch import torch_executor_on_cpu
+from tests._torch_executor import device, failed_common_checks  # noqa: F401
 from tests.reference import kmeans as ref
 
 torch = pytest.importorskip("torch")
 
 DTYPES = [np.float32, np.float64]
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-
-@pytest.fixture(params=DEVICES)
-def device(request):
-    """The device of a fit: 'cpu' through the torch executor, and 'cuda' when present."""
-    if request.param == "cpu":
-        with torch_executor_on_cpu():
-            yield "cpu"
-    else:
-        yield request.param
 
 
 def _rtol(dtype):
@@ -400,14 +389,6 @@ def test_same_fit_as_numba_kernels():
 def test_common_checks_on_the_torch_executor():
     """scikit-learn's estimator checks pass through the torch executor as on the CPU
     (the same expected failures as tests/test_common.py)."""
-    from sklearn.utils.estimator_checks import check_estimator
+    from tests._instances import INIT_PARAMS
 
-    from tests._instances import INIT_PARAMS, expected_failed_checks
-
-    estimator = KMeans(**INIT_PARAMS.get("KMeans", {}))
-    with torch_executor_on_cpu():
-        results = check_estimator(estimator, on_fail=None,
-                                  expected_failed_checks=expected_failed_checks(estimator))
-    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results
-              if r["status"] == "failed"]
-    assert not failed
+    assert not failed_common_checks(KMeans(**INIT_PARAMS.get("KMeans", {})))

@@ -1,8 +1,7 @@
 """PCA on a torch device: the torch solvers against the LAPACK path and the float64 references.
 
-Every test runs the torch executor on the CPU build of torch (``device='cpu'``
-inside :func:`~skunsup.utils._torch.torch_executor_on_cpu`), and on CUDA as
-well when torch sees a GPU (the ``device`` fixture).
+The ``device`` fixture (tests/_torch_executor.py) runs a test through the torch
+executor on the CPU build of torch, and on CUDA too when torch sees a GPU.
 """
 
 import pickle
@@ -18,23 +17,13 @@ from numpy.testing import assert_allclose, assert_array_equal
 from skunsup.decomposition import PCA
 from skunsup.decomposition import _pca_torch
 from skunsup.utils._torch import torch_executor_on_cpu
+from tests._torch_executor import device, failed_common_checks  # noqa: F401
 from tests.reference import pca as ref
 
 torch = pytest.importorskip("torch")
 
 DTYPES = [np.float32, np.float64]
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 SOLVERS = ["covariance_eigh", "full", "randomized"]
-
-
-@pytest.fixture(params=DEVICES)
-def device(request):
-    """The device of a fit: 'cpu' through the torch executor, and 'cuda' when present."""
-    if request.param == "cpu":
-        with torch_executor_on_cpu():
-            yield "cpu"
-    else:
-        yield request.param
 
 
 def _low_rank(n_samples=4000, n_features=30, offset=40.0, dtype=np.float32, seed=0):
@@ -274,15 +263,8 @@ def test_randomized_callback_stop_and_interrupt(device):
 
 
 def test_common_checks_on_the_torch_executor():
-    """scikit-learn's estimator checks pass through the torch executor as on the CPU."""
-    from sklearn.utils.estimator_checks import check_estimator
+    """scikit-learn's estimator checks pass through the torch executor as on the CPU
+    (the same expected failures as tests/test_common.py)."""
+    from tests._instances import INIT_PARAMS
 
-    from tests._instances import INIT_PARAMS, expected_failed_checks
-
-    estimator = PCA(**INIT_PARAMS.get("PCA", {}))
-    with torch_executor_on_cpu():
-        results = check_estimator(estimator, on_fail=None,
-                                  expected_failed_checks=expected_failed_checks(estimator))
-    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results
-              if r["status"] == "failed"]
-    assert not failed
+    assert not failed_common_checks(PCA(**INIT_PARAMS.get("PCA", {})))
