@@ -359,9 +359,11 @@ def test_read_only_and_memmap_input(tmp_path, device):
     np.save(path, X)
     mapped = np.load(path, mmap_mode="r")
     init = X[:3].copy()
+    weights = np.full(300, 2.0)
+    weights.setflags(write=False)
     expected = KMeans(3, init=init, n_init=1).fit(X)
     for data in (X, mapped):
-        km = KMeans(3, init=init, n_init=1, device=device).fit(data)
+        km = KMeans(3, init=init, n_init=1, device=device).fit(data, sample_weight=weights)
         assert_array_equal(km.labels_, expected.labels_)
     assert_array_equal(X, np.load(path))
 

@@ -137,7 +137,7 @@ class TorchLloyd:
         self.n_samples = X.shape[0]
         self.device = device
         self._X = as_tensor(X, device, torch)
-        self._w = torch.from_numpy(sample_weight).to(device)
+        self._w = as_tensor(sample_weight, device, torch)
         self._weighted = bool(np.any(sample_weight != 1.0))
         self._x_sq = torch.linalg.vector_norm(self._X, dim=1, dtype=torch.float64) ** 2
         # the largest squared norm is all the overflow check needs (one value back)
