@@ -27,6 +27,7 @@ from skunsup.decomposition._pca_likelihood import (
 )
 from skunsup.decomposition._pca_memory import project
 from skunsup.utils._dask import is_dask_array
+from skunsup.utils._row_blocks import RowBlockArray, as_row_blocks
 from skunsup.utils._sklearn_compat import get_namespace
 
 
@@ -93,6 +94,10 @@ class _BasePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             return transform_array_api(self, X)
         if get_config()["array_api_dispatch"]:
             check_same_namespace(X, self, "transform")
+        X = as_row_blocks(X)
+        if isinstance(X, RowBlockArray):  # an HDF5/zarr-like array: projected by row blocks
+            validate_data(self, X[:1], dtype=[np.float64, np.float32], reset=False)
+            return self._project(X)
         X = validate_data(
             self,
             X,

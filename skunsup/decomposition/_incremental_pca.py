@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skunsup.decomposition._base import _BasePCA
 from skunsup.decomposition._partial_fit import _StreamingPCAMixin
 from skunsup.utils._callbacks import loop_callback, warn_interrupted
+from skunsup.utils._row_blocks import RowBlockArray, as_row_blocks
 from skunsup.utils._sklearn_compat import Interval, _fit_context
 
 
@@ -212,8 +213,9 @@ class IncrementalPCA(_StreamingPCAMixin, _BasePCA):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (at least two rows); read in blocks, so a
-            ``numpy.memmap`` is never loaded whole, and sparse rows are
-            densified one block at a time.
+            ``numpy.memmap`` or an HDF5/zarr-like array (``shape``, ``dtype``
+            and row slices, e.g. an h5py ``Dataset``) is never loaded whole,
+            and sparse rows are densified one block at a time.
         y : None
             Ignored.
 
@@ -230,15 +232,17 @@ class IncrementalPCA(_StreamingPCAMixin, _BasePCA):
         >>> IncrementalPCA(n_components=1, batch_size=3).fit(X).explained_variance_ratio_
         array([0.99244289])
         """
-        X = validate_data(
+        X = as_row_blocks(X)  # an HDF5/zarr-like array: its batches are row slices
+        checked = validate_data(
             self,
-            X,
+            X[:2] if isinstance(X, RowBlockArray) else X,
             accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32],
             ensure_min_samples=2,
             # the batch means find NaN and infinity (_streaming.batch_moments)
             ensure_all_finite=False,
         )
+        X = X if isinstance(X, RowBlockArray) else checked
         n_samples, n_features = X.shape
         self.batch_size_ = 5 * n_features if self.batch_size is None else self.batch_size
         batches = list(gen_batches(n_samples, self.batch_size_,

@@ -22,7 +22,7 @@ from sklearn.utils.validation import validate_data
 from skunsup.decomposition._base import _BasePCA
 from skunsup.decomposition._partial_fit import _StreamingPCAMixin
 from skunsup.decomposition._pca_array_api import fit_array_api, transform_array_api
-from skunsup.decomposition._pca_memory import fit_spectrum
+from skunsup.decomposition._pca_memory import fit_row_blocks, fit_spectrum
 from skunsup.decomposition._pca_torch import fit_spectrum as fit_spectrum_on_device
 from skunsup.decomposition._pca_torch import torch_unsupported
 from skunsup.decomposition._spectrum import choose_solver, fitted_attributes
@@ -526,6 +526,10 @@ class PCA(_StreamingPCAMixin, _BasePCA):
             xp, is_array_api = get_namespace(X)
             if is_array_api and not _is_numpy_namespace(xp):  # numpy stays on this path
                 return fit_array_api(self, X, xp)
+        X, fitted = fit_row_blocks(self, X)  # an HDF5/zarr-like array, by row blocks
+        if fitted is not None:
+            self._set_fitted(fitted)
+            return X, None
         if sparse.issparse(X) and self.svd_solver == "full":
             raise TypeError(
                 "PCA(svd_solver='full') does not accept sparse input (it would densify "

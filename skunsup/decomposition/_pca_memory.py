@@ -15,7 +15,9 @@ turns into the estimator's attributes:
   ``randomized_svd``, so that both libraries give the same model; sparse data
   centred implicitly (never densified).
 
-:func:`project` is the in-memory ``(X - mean) @ components.T`` of ``transform``.
+:func:`fit_row_blocks` fits an HDF5/zarr-like array
+(:class:`~skunsup.utils._row_blocks.RowBlockArray`) by row blocks. :func:`project`
+is the ``(X - mean) @ components.T`` of ``transform``, by row blocks.
 """
 
 import time
@@ -24,13 +26,16 @@ import numpy as np
 from scipy import linalg, sparse
 from scipy.sparse.linalg import LinearOperator, svds
 from sklearn.utils import assert_all_finite
+from sklearn.utils.validation import validate_data
 
 from skunsup.decomposition._covariance import (
     BLOCK_BYTES,
     centered_covariance,
     total_variance,
 )
-from skunsup.decomposition._spectrum import eigh_spectrum, flip_signs
+from skunsup.decomposition._spectrum import eigh_spectrum, fitted_attributes, flip_signs
+from skunsup.decomposition._streaming import StreamingCovariance
+from skunsup.utils._row_blocks import RowBlockArray, as_row_blocks
 
 
 def fit_spectrum(X, solver, n_components, *, copy, tol, iterated_power, n_oversamples,
@@ -118,6 +123,51 @@ def fit_spectrum(X, solver, n_components, *, copy, tol, iterated_power, n_oversa
         # the whole spectrum is here: its sum is the total variance
         total_var = float(np.sum(variances))
     return variances, Vt, total_var, mean, U
+
+
+def fit_row_blocks(estimator, X):
+    """``'covariance_eigh'`` on an HDF5/zarr-like array, read by row blocks only.
+
+    An array-like that :func:`~skunsup.utils._row_blocks.as_row_blocks` wraps
+    (at least ``MIN_BYTES``), fitted on the CPU by ``'covariance_eigh'``
+    (asked for, or chosen by 'auto'), goes into the float64 moments of
+    :class:`~skunsup.decomposition._streaming.StreamingCovariance` (one pass
+    of blocks of about 32 MiB): the model of ``'covariance_eigh'`` on the
+    array in memory, to float64 rounding. The first rows are validated
+    (feature count, two rows at least); the block pass refuses NaN and
+    infinity. Anything else is left to the usual fit (the other solvers read
+    a wrapped array whole).
+
+    Parameters
+    ----------
+    estimator : PCA
+        The estimator being fitted (its solver, ``n_components`` and device).
+    X : object
+        The training data as given to ``fit``.
+
+    Returns
+    -------
+    X : object
+        X, wrapped or read whole when it is an HDF5/zarr-like array.
+    attributes : dict or None
+        The fitted attributes (and ``_fit_svd_solver``) for the estimator to
+        write; None when this path does not apply.
+    """
+    X = as_row_blocks(X)
+    if (not isinstance(X, RowBlockArray) or estimator.device != "cpu"
+            or estimator._choose_solver(X, estimator.n_components) != "covariance_eigh"):
+        return X, None
+    validate_data(estimator, X[:2], dtype=[np.float64, np.float32], ensure_min_samples=2,
+                  ensure_all_finite=False)
+    n_samples, n_features = X.shape
+    n_components = estimator._resolve_n_components("covariance_eigh", n_samples, n_features)
+    stream = StreamingCovariance(n_features)
+    stream.update(X)
+    variances, components, total_var, mean = stream.spectrum(n_components)
+    attributes, _ = fitted_attributes(variances, components, total_var, mean,
+                                      n_components=n_components, n_samples=n_samples,
+                                      n_features=n_features, dtype=X.dtype)
+    return X, {**attributes, "_fit_svd_solver": "covariance_eigh"}
 
 
 def _covariance_spectrum(X, n_components):
@@ -371,8 +421,8 @@ def project(X, mean, components):
 
     Parameters
     ----------
-    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        The data.
+    X : {ndarray, sparse matrix, RowBlockArray} of shape (n_samples, n_features)
+        The data (a RowBlockArray is read block by block).
     mean : ndarray of shape (n_features,)
         The training mean.
     components : ndarray of shape (n_components, n_features)
@@ -393,11 +443,15 @@ def project(X, mean, components):
     """
     if sparse.issparse(X):
         return np.asarray(X @ components.T) - mean @ components.T
-    X = np.asarray(X)
+    blocks = isinstance(X, RowBlockArray)  # read here only: its values are checked here
+    if not blocks:
+        X = np.asarray(X)
     dtype = np.result_type(X.dtype, components.dtype)
     X_new = np.empty((X.shape[0], components.shape[0]), dtype=dtype)
     rows = max(256, BLOCK_BYTES // max(1, X.shape[1] * X.itemsize))
     for start in range(0, X.shape[0], rows):
         block = X[start : start + rows] - mean
+        if blocks and not np.isfinite(block).all():
+            raise ValueError("Input X contains NaN or infinity.")
         np.matmul(block, components.T, out=X_new[start : start + rows])
     return X_new

@@ -132,8 +132,9 @@ class RowBlockArray:
         self.shape = tuple(int(n) for n in data.shape)
         dtype = np.dtype(data.dtype)
         self.dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        self.itemsize = self.dtype.itemsize
         self.size = self.shape[0] * self.shape[1]
-        self.nbytes = self.size * self.dtype.itemsize
+        self.nbytes = self.size * self.itemsize
 
     def __len__(self):
         return self.shape[0]
