@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 
 import skunsup  # noqa: E402
 from skunsup.neural_network import ConditionalVAE  # noqa: E402
-from skunsup.neural_network._vae import _N_SCORE_DRAWS, _row_keyed_normals  # noqa: E402
+from skunsup.neural_network._gaussian import N_SCORE_DRAWS, row_keyed_normals  # noqa: E402
 from tests.reference.neural import conditional_vae_elbo, mlp_forward  # noqa: E402
 
 FAST = dict(hidden_layer_sizes=(16,), batch_size=32, device="cpu", random_state=0)
@@ -63,7 +63,7 @@ def test_scores_and_codes_match_the_numpy_reference(loss, labels):
     classes = np.sort(labels)
     np.testing.assert_array_equal(model.classes_, classes)
     onehot = (y[:, None] == classes[None, :]).astype(float)
-    eps = _row_keyed_normals(X, model._seed, (_N_SCORE_DRAWS, 2))
+    eps = row_keyed_normals(X, model._seed, (N_SCORE_DRAWS, 2))
 
     expected = conditional_vae_elbo(X, onehot, encoder, decoder, eps, loss)
     np.testing.assert_allclose(model.score_samples(X, y), expected, rtol=1e-10)

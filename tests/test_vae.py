@@ -7,7 +7,7 @@ from sklearn.datasets import load_digits
 torch = pytest.importorskip("torch")
 
 from skunsup.neural_network import VAE  # noqa: E402
-from skunsup.neural_network._vae import gaussian_kl  # noqa: E402
+from skunsup.neural_network._gaussian import gaussian_kl  # noqa: E402
 from tests.reference.neural import gaussian_kl_to_standard_normal  # noqa: E402
 
 FAST = dict(n_components=4, hidden_layer_sizes=(32,), batch_size=64, device="cpu")
@@ -166,7 +166,7 @@ def test_bad_inputs_of_the_generation_methods(vae, binary_digits):
 
 
 def test_score_draws_depend_on_the_row_alone():
-    from skunsup.neural_network._vae import _row_keyed_normals
+    from skunsup.neural_network._gaussian import row_keyed_normals as _row_keyed_normals
 
     X = np.random.default_rng(0).random((2000, 5))
     draws = _row_keyed_normals(X, 7, (4, 3))

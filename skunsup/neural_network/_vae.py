@@ -9,87 +9,15 @@ from sklearn.utils.validation import check_is_fitted
 
 from skunsup.neural_network._architectures import ARCHITECTURE_CONSTRAINTS, build_network
 from skunsup.neural_network._base import BaseTorchEstimator
+from skunsup.neural_network._gaussian import (
+    LOG_2PI,
+    N_SCORE_DRAWS,
+    gaussian_kl,
+    reparameterize,
+    row_keyed_normals,
+)
 from skunsup.utils._sklearn_compat import Interval, StrOptions
 from skunsup.utils._torch import import_torch
-
-_LOG_2PI = math.log(2.0 * math.pi)
-# Fixed draws of eps shared by every sample in score_samples (common random numbers:
-# the estimate of a sample does not depend on which other samples are scored with it).
-_N_SCORE_DRAWS = 4
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _splitmix64(x):
-    """The splitmix64 finaliser, elementwise on uint64 arrays (wrapping arithmetic)."""
-    x = x + _GOLDEN
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-def _row_keyed_normals(X, seed, shape):
-    """Standard normal draws of ``shape`` for every row of X, a function of the row alone.
-
-    Each row's bits are hashed into a key; the draws are a counter-based hash of
-    (seed, key, counter) pushed through the normal quantile function. So a sample
-    gets the same draws in any batch, in any order, and distinct samples get
-    independent-looking draws.
-    """
-    from scipy.special import ndtri
-
-    bits = np.ascontiguousarray(X, dtype=np.float64).view(np.uint64)
-    position = np.arange(bits.shape[1], dtype=np.uint64) * _GOLDEN
-    with np.errstate(over="ignore"):
-        keys = _splitmix64(bits + position).sum(axis=1, dtype=np.uint64)
-        keys = _splitmix64(keys ^ np.uint64(seed))
-        counters = np.arange(int(np.prod(shape)), dtype=np.uint64) * _GOLDEN
-        words = _splitmix64(keys[:, None] + counters[None, :])
-    uniforms = ((words >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0**53
-    return ndtri(uniforms).reshape((X.shape[0], *shape))
-
-
-def gaussian_kl(mu, log_var):
-    """KL(N(mu, diag(exp(log_var))) || N(0, I)) per row, in closed form.
-
-    ``0.5 * sum_j (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1)``.
-
-    Parameters
-    ----------
-    mu, log_var : torch.Tensor of shape (n_samples, n_components)
-        Mean and log-variance of the diagonal Gaussian posterior.
-
-    Returns
-    -------
-    kl : torch.Tensor of shape (n_samples,)
-    """
-    return 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1.0).sum(dim=1)
-
-
-def reparameterize(mu, log_var, eps):
-    """A draw of z ~ N(mu, diag(exp(log_var))) from standard normal ``eps``.
-
-    ``z = mu + sigma * eps`` with the standard deviation ``sigma = exp(log_var / 2)``
-    (the lecture's slide writes sigma^2; the paper and this code use sigma). The
-    draw is differentiable in ``mu`` and ``log_var`` (the reparameterisation trick).
-
-    Parameters
-    ----------
-    mu, log_var, eps : torch.Tensor of shape (n_samples, n_components)
-
-    Returns
-    -------
-    z : torch.Tensor of shape (n_samples, n_components)
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skunsup.neural_network._vae import reparameterize
-    >>> reparameterize(torch.zeros(1, 2), torch.full((1, 2), 2 * torch.log(torch.tensor(3.0))),
-    ...                torch.ones(1, 2))
-    tensor([[3., 3.]])
-    """
-    return mu + (0.5 * log_var).exp() * eps
-
 
 class VAE(BaseTorchEstimator):
     """Variational autoencoder with a Gaussian encoder and a standard normal prior.
@@ -340,7 +268,7 @@ class VAE(BaseTorchEstimator):
         F = import_torch().nn.functional
         if self.reconstruction_loss_ == "bce":
             return F.binary_cross_entropy_with_logits(raw, X, reduction="none").sum(dim=1)
-        return 0.5 * (raw - X).pow(2).sum(dim=1) + 0.5 * X.shape[1] * _LOG_2PI
+        return 0.5 * (raw - X).pow(2).sum(dim=1) + 0.5 * X.shape[1] * LOG_2PI
 
     def _posterior_draw(self, module, X, generator, *condition):
         """``mu``, ``log_var`` of q(z | X) and the decoder's output for one draw of z."""
@@ -402,7 +330,7 @@ class VAE(BaseTorchEstimator):
 
     def _elbo(self, X, *condition):
         """Per-sample ELBO of validated X (given the row-aligned ``condition``)."""
-        eps = _row_keyed_normals(X, self._seed, (_N_SCORE_DRAWS, self.n_components))
+        eps = row_keyed_normals(X, self._seed, (N_SCORE_DRAWS, self.n_components))
 
         def elbo(module, X_chunk, eps_chunk, *rest):
             *cond, _ = rest  # the condition's chunks, then the generator
@@ -497,9 +425,9 @@ class VAE(BaseTorchEstimator):
                 z = reparameterize(mu, log_var, eps)
                 log_p_x = -self._neg_log_likelihood(self._decoder_output(module, z, *cond),
                                                     X_chunk)
-                log_p_z = -0.5 * (z.pow(2).sum(dim=1) + mu.shape[1] * _LOG_2PI)
+                log_p_z = -0.5 * (z.pow(2).sum(dim=1) + mu.shape[1] * LOG_2PI)
                 log_q_z = -0.5 * (eps.pow(2).sum(dim=1) + log_var.sum(dim=1)
-                                  + mu.shape[1] * _LOG_2PI)
+                                  + mu.shape[1] * LOG_2PI)
                 weights.append(log_p_x + log_p_z - log_q_z)
             return torch.logsumexp(torch.stack(weights), dim=0) - math.log(k)
 
