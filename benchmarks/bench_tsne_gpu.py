@@ -42,7 +42,7 @@ KL_BLOCK = 2048
 
 
 def _schedule(n, max_iter):
-    """TSNE's defaults as fit_embedding takes them (learning_rate='auto', early_exaggeration=12)."""
+    """TSNE's defaults as fit_embedding takes them (learning_rate='auto', exaggeration 12)."""
     from skunsup.manifold._base import MOMENTUM_EARLY, MOMENTUM_MAIN
 
     return dict(perplexity=30.0, n_early=min(250, max_iter // 4), early_exaggeration=12.0,
@@ -52,7 +52,7 @@ def _schedule(n, max_iter):
 
 
 def skunsup_torch(X, device, max_iter):
-    """The whole fit on ``device``: PCA init (as TSNE's), then the executor. Returns (Y, kl, aff)."""
+    """The whole fit on ``device``: PCA init (TSNE's), then the executor; (Y, kl, P)."""
     import torch
     from sklearn.utils import check_random_state
 
@@ -80,7 +80,7 @@ def opentsne(X, threads, max_iter):
 
 
 def common_kl(torch, affinities, Y):
-    """KL(P || Q) with the exact normaliser ``Z = sum_{i != j} (1 + |y_i - y_j|²)⁻¹`` (on P's device)."""
+    """KL(P || Q) with the exact ``Z = sum_{i != j} (1 + |y_i - y_j|²)⁻¹`` (on P's device)."""
     device = affinities.col.device
     Yt = torch.from_numpy(np.ascontiguousarray(Y, dtype=np.float64)).to(device)
     n = Yt.shape[0]
@@ -113,7 +113,7 @@ def add_arguments(parser):
     parser.add_argument("--mixture-n", type=int, default=1_000_000,
                         help="points of the Gaussian mixture on the GPU")
     parser.add_argument("--cpu-mixture-n", type=int, default=100_000,
-                        help="points of the mixture for skunsup's CPU path (and the GPU beside it)")
+                        help="mixture points for skunsup's CPU path (and the GPU beside it)")
     parser.add_argument("--no-opentsne", action="store_true", help="leave openTSNE out")
 
 

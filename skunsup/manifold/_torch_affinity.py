@@ -32,21 +32,22 @@ from skunsup.manifold._affinity import _MAX_ITER, _TOL, n_neighbors_for
 
 __all__ = ["TorchAffinities", "calibrate", "joint_affinities", "knn", "knn_block_rows"]
 
-# Bytes of one block of the kNN's float32 key matrix (rows x n_reference): big
-# enough that each block's product fills a GPU (>= 2**26 entries), small enough
-# that it and topk's workspace (about as large again) stay far below any
-# device's memory, whatever n.
-_KNN_BLOCK_BYTES = 256 * 2**20
+# Bytes of one block of the kNN's float32 key matrix (rows x n_reference): large
+# enough that a GPU runs few blocks (1M reference rows: 268 query rows a block,
+# 3,732 blocks, each product and topk a full-device launch), small enough that it
+# and topk's workspace (about as large again) stay a few percent of a GPU's
+# memory, whatever n.
+_KNN_BLOCK_BYTES = 2**30
 
 
 def knn_block_rows(n_reference, block_bytes=_KNN_BLOCK_BYTES):
-    """Query rows per block of :func:`knn`: a ``rows x n_reference`` float32 block in ``block_bytes``.
+    """Query rows per block of :func:`knn`: ``rows x n_reference`` float32 in ``block_bytes``.
 
     Examples
     --------
     >>> from skunsup.manifold._torch_affinity import knn_block_rows
     >>> knn_block_rows(70_000), knn_block_rows(10)
-    (958, 6710886)
+    (3834, 26843545)
     """
     return max(1, int(block_bytes // (4 * max(int(n_reference), 1))))
 
@@ -57,7 +58,7 @@ def _candidates(k, n_available):
 
 
 def knn(torch, X, k, *, Q=None, block_bytes=_KNN_BLOCK_BYTES):
-    """The ``k`` nearest rows of ``X`` for every row of ``Q`` (``Q`` None: of X itself, self excluded).
+    """The ``k`` nearest rows of ``X`` for every row of ``Q`` (None: X's own, self excluded).
 
     Parameters
     ----------
@@ -69,7 +70,7 @@ def knn(torch, X, k, *, Q=None, block_bytes=_KNN_BLOCK_BYTES):
     Q : tensor of shape (m, d), default=None
         Query rows; None searches the neighbours of X's own rows, each
         row excluded from its own list.
-    block_bytes : int, default=256 MiB
+    block_bytes : int, default=1 GiB
         Size of one block of the key matrix (see :func:`knn_block_rows`).
 
     Returns

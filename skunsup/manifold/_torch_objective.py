@@ -21,6 +21,13 @@ scheme on tensors (Linderman et al. 2019, with the CPU path's changes):
 ``u = 1 / (1 + d² / dof)`` and ``w = u^dof`` (``dof = 1``: the Cauchy kernel
 of t-SNE). The map may be float32 (the device default) or float64; P's
 values are kept in the map's dtype.
+
+Determinism: on the CPU every sum runs in a fixed order (a fit repeats to
+the bit); on CUDA the scatter-adds (``index_add_``) are atomic, so the last
+bits of the charges and the attraction, and through the optimisation's
+chaos the final map, vary from run to run (the KL does not, beyond noise).
+Each call reads two numbers back to the host: the map's bounds (the grid is
+chosen there) and, in the optimiser, the gradient norm (its stops).
 """
 
 import math
@@ -83,6 +90,8 @@ class _Grid:
             stacked = torch.stack([delta[:, None] * w * u, delta[None, :] * w * u, w])
             self.kernel_hats = torch.fft.rfft2(stacked.to(torch.float32))
 
+        self.self_kernel = None  # made by TorchFFTRepulsion on first use
+
     def contains(self, lo, hi):
         return self.lower <= lo and hi <= self.upper
 
@@ -92,7 +101,7 @@ class TorchFFTRepulsion:
 
     Calling it with a map ``Y`` (tensor of shape (n, d), d in {1, 2}) returns
     ``rep`` (``sum_j w_ij u_ij (y_i - y_j)``), ``z`` (``sum_j w_ij``, self
-    pair excluded) and ``Z = sum_i z_i`` (a Python float). With ``Y_ref``,
+    pair excluded) and ``Z = sum_i z_i`` (a 0-d tensor: no device read). With ``Y_ref``,
     the sums run over the fixed reference points, whose potentials are
     computed once (``TSNE.transform``).
 
@@ -117,7 +126,7 @@ class TorchFFTRepulsion:
     >>> from skunsup.manifold._torch_objective import TorchFFTRepulsion
     >>> Y = torch.tensor([[0.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
     >>> rep, z, Z = TorchFFTRepulsion(torch, 2, torch.device("cpu"))(Y)
-    >>> [round(v, 3) for v in rep[:, 0].tolist()], round(Z, 3)
+    >>> [round(v, 3) for v in rep[:, 0].tolist()], round(float(Z), 3)
     ([-0.25, 0.25], 1.0)
     """
 
@@ -137,7 +146,7 @@ class TorchFFTRepulsion:
         self.slack = _GRID_SLACK if Y_ref is None else _REFERENCE_SLACK
         nodes, den = lagrange_denominators(self.p)
         self.nodes = torch.as_tensor(nodes, device=device)
-        self.den = torch.as_tensor(den, device=device)
+        self.den = [float(value) for value in den]  # host floats: no device read per call
         self.grid = None
         self.n_grids_built = 0
         self.Y_ref = Y_ref
@@ -180,7 +189,7 @@ class TorchFFTRepulsion:
             num = torch.ones_like(diffs[:, :, 0])
             for factor in others:
                 num = num * factor
-            weights.append(num / float(self.den[m]))
+            weights.append(num / self.den[m])
         return box.to(torch.int64), torch.stack(weights, dim=2)
 
     def _stencil(self, Y):
@@ -211,23 +220,30 @@ class TorchFFTRepulsion:
 
     def gather(self, Y, potentials, is_self):
         """Interpolate ``potentials`` at ``Y``: (rep (n, d), z (n,)) in Y's dtype."""
-        torch, grid, p, d = self.torch, self.grid, self.p, self.dim
+        d = self.dim
         flat, weight = self._stencil(Y)
         values = potentials[:, flat].to(Y.dtype)  # (n_kernels, n, p**d)
         sums = (values * weight).sum(dim=2)
         rep = sums[:d].T.contiguous()
         z = sums[d]
         if is_self:  # remove each point's own interpolated w (not 1)
-            offsets = torch.arange(-(p - 1), p, dtype=torch.float64,
-                                   device=Y.device) * (grid.box_width / p)
-            a = torch.arange(p, device=Y.device)
-            diff_index = a[:, None] - a[None, :] + p - 1  # (p, p): node a vs node c
-            sq = offsets[diff_index] ** 2
-            if d == 2:  # K[(a, b), (c, e)] = w(offset a - c, offset b - e)
-                sq = (sq[:, None, :, None] + sq[None, :, None, :]).reshape(p * p, p * p)
-            self_kernel = _kernels(1.0 + sq, self.dof)[0].to(torch.float32).to(Y.dtype)
+            self_kernel = self._self_kernel(Y.dtype, Y.device)
             z = z - ((weight @ self_kernel) * weight).sum(dim=1)
         return rep, z
+
+    def _self_kernel(self, dtype, device):
+        """``w`` between the nodes of one interval, ``(p**d, p**d)`` (made once per grid)."""
+        grid, p, torch = self.grid, self.p, self.torch
+        if grid.self_kernel is None or grid.self_kernel.dtype != dtype:
+            offsets = torch.arange(-(p - 1), p, dtype=torch.float64,
+                                   device=device) * (grid.box_width / p)
+            a = torch.arange(p, device=device)
+            sq = offsets[a[:, None] - a[None, :] + p - 1] ** 2  # (p, p): node a vs node c
+            if self.dim == 2:  # K[(a, b), (c, e)] = w(offset a - c, offset b - e)
+                sq = (sq[:, None, :, None] + sq[None, :, None, :]).reshape(p * p, p * p)
+            # float32, as the CPU path's kernel table
+            grid.self_kernel = _kernels(1.0 + sq, self.dof)[0].to(torch.float32).to(dtype)
+        return grid.self_kernel
 
     def __call__(self, Y):
         """``(rep, z, Z)`` of the map ``Y`` (on itself, or by the reference map)."""
@@ -241,7 +257,7 @@ class TorchFFTRepulsion:
                 self._ensure_grid(min(lo, ref_lo), max(hi, ref_hi))
                 self._ref_potentials = self.potentials(self.Y_ref.to(Y.dtype))
             rep, z = self.gather(Y, self._ref_potentials, False)
-        return rep, z, float(z.sum())
+        return rep, z, z.sum()
 
 
 class TorchFFTObjective:
@@ -325,12 +341,13 @@ class TorchFFTObjective:
         rep, z, Z = self.repulsion(Y.shape[1], Y.device)(Y)
         attr, kl_part = self.attraction(Y, compute_kl)
         if self.Y_ref is None:
-            grad = 4.0 * (float(exaggeration) * attr - rep * (1.0 / Z if Z > 0 else 0.0))
+            inv_Z = self.torch.where(Z > 0, 1.0 / Z, 0.0)
+            grad = 4.0 * (float(exaggeration) * attr - rep * inv_Z)
         else:
             grad = 2.0 * (float(exaggeration) * attr - rep / z[:, None])
         self.last_grad_norm2 = (grad * grad).sum()
         if not compute_kl:
             return grad, math.nan
         if self.Y_ref is None:
-            return grad, kl_part + math.log(Z)
+            return grad, kl_part + math.log(float(Z))
         return grad, kl_part + float(self.torch.log(z.to(self.torch.float64)).sum())

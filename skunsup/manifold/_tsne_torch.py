@@ -71,7 +71,8 @@ class TorchGradientDescent:
         """One momentum + gains step of Y in place (the CPU kernel's ``_gains_step``)."""
         torch = self.torch
         flip = (grad > 0) != (self.update > 0)
-        self.gains = torch.where(flip, self.gains + 0.2, self.gains * 0.8).clamp_(min=self.min_gain)
+        self.gains = torch.where(flip, self.gains + 0.2, self.gains * 0.8)
+        self.gains.clamp_(min=self.min_gain)
         self.update = momentum * self.update - learning_rate * self.gains * grad
         if max_step > 0.0:
             length2 = (self.update * self.update).sum(dim=1, keepdim=True)
