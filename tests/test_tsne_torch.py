@@ -28,7 +28,7 @@ from skunsup.manifold._tsne import (
     _TRANSFORM_MAX_STEP,
     _TRANSFORM_MOMENTUM,
 )
-from tests.reference.tsne import conditional_row
+from tests.reference.tsne import conditional_row, pairwise_sq
 from tests.reference.tsne_fft import exact_repulsion
 
 torch = pytest.importorskip("torch")
@@ -81,6 +81,10 @@ def test_knn_equals_cpu_knn(dtype, block_bytes):
     tie[:, :-1] |= tie[:, 1:].copy()
     assert np.array_equal(t_ind.numpy()[~tie], ind[~tie])
     assert not np.any(t_ind.numpy() == np.arange(600)[:, None])
+    # and the obvious reference: every distance by differences, sorted
+    D = np.sqrt(pairwise_sq(X.astype(np.float64), X.astype(np.float64)))
+    np.fill_diagonal(D, np.inf)
+    np.testing.assert_allclose(t_dist.numpy(), np.sort(D, axis=1)[:, :k], rtol=0, atol=1e-9)
 
 
 def test_knn_of_new_points_and_ties():
