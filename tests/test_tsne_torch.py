@@ -197,7 +197,7 @@ def digits_P():
 
 
 def _objective(aff, dtype=torch.float64):
-    return TorchFFTObjective(torch, aff.rows(), aff.col, aff.values, aff.n_samples, dtype)
+    return TorchFFTObjective(torch, aff.crow, aff.col, aff.values, dtype)
 
 
 @pytest.mark.parametrize("scale", [1e-4, 1.0, 20.0])

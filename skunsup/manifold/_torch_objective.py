@@ -16,16 +16,17 @@ scheme on tensors (Linderman et al. 2019, with the CPU path's changes):
   the potentials back with the same weights (the *gather*), and its own
   interpolated contribution to Z is removed exactly;
 * the attraction ``sum_j p_ij u_ij (y_i - y_j)`` is a gather of both ends of
-  every stored entry of P and a scatter-add onto its row.
+  every stored entry of P and a segmented sum over P's rows (CSR offsets:
+  no atomic adds, the same order on every device).
 
 ``u = 1 / (1 + d² / dof)`` and ``w = u^dof`` (``dof = 1``: the Cauchy kernel
 of t-SNE). The map may be float32 (the device default) or float64; P's
 values are kept in the map's dtype.
 
 Determinism: on the CPU every sum runs in a fixed order (a fit repeats to
-the bit); on CUDA the scatter-adds (``index_add_``) are atomic, so the last
-bits of the charges and the attraction, and through the optimisation's
-chaos the final map, vary from run to run (the KL does not, beyond noise).
+the bit); on CUDA the scatter of the charges (``index_add_``) is atomic, so
+the last bits of the charges, and through the optimisation's chaos the final
+map, vary from run to run (the KL does not, beyond noise).
 Each call reads two numbers back to the host: the map's bounds (the grid is
 chosen there) and, in the optimiser, the gradient norm (its stops).
 """
@@ -273,12 +274,13 @@ class TorchFFTObjective:
     Parameters
     ----------
     torch : module
-    rows, cols : int64 tensors of shape (nnz,)
-        Row and column of every stored entry of P (fit: the symmetric P; new
-        points: rows of the new points, columns of the reference points).
+    crow : int64 tensor of shape (n_rows + 1,)
+        CSR row offsets of P (fit: the symmetric P; new points: rows of the
+        new points against the reference points).
+    cols : int64 tensor of shape (nnz,)
+        Column of every stored entry.
     values : tensor of shape (nnz,)
         ``p_ij`` (stored in the map's dtype).
-    n_rows : int
     dtype : torch.dtype
         The map's dtype.
     Y_ref : tensor of shape (n_ref, d), default=None
@@ -289,21 +291,24 @@ class TorchFFTObjective:
     --------
     >>> import torch
     >>> from skunsup.manifold._torch_objective import TorchFFTObjective
-    >>> rows, cols = torch.tensor([0, 0, 1, 2]), torch.tensor([1, 2, 0, 0])
+    >>> crow, cols = torch.tensor([0, 2, 3, 4]), torch.tensor([1, 2, 0, 0])
     >>> values = torch.full((4,), 0.25, dtype=torch.float64)
-    >>> objective = TorchFFTObjective(torch, rows, cols, values, 3, torch.float64)
+    >>> objective = TorchFFTObjective(torch, crow, cols, values, torch.float64)
     >>> Y = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
     >>> grad, kl = objective(Y, 1.0, True)
     >>> tuple(grad.shape), kl > 0
     ((3, 2), True)
     """
 
-    def __init__(self, torch, rows, cols, values, n_rows, dtype, *, Y_ref=None, dof=1.0):
+    def __init__(self, torch, crow, cols, values, dtype, *, Y_ref=None, dof=1.0):
         self.torch = torch
-        self.rows = rows
+        self.crow = crow
+        self.n_rows = int(crow.shape[0]) - 1
+        # the row of every stored entry (to gather both ends of it)
+        self.rows = torch.repeat_interleave(
+            torch.arange(self.n_rows, device=crow.device), crow[1:] - crow[:-1])
         self.cols = cols
         self.values = values.to(dtype)
-        self.n_rows = int(n_rows)
         self.dtype = dtype
         self.dof = float(dof)
         self.Y_ref = None if Y_ref is None else Y_ref.to(dtype)
@@ -327,8 +332,8 @@ class TorchFFTObjective:
         diff = Y[self.rows] - Y_cols[self.cols]
         d2 = (diff * diff).sum(dim=1)
         u = 1.0 / (1.0 + d2 / self.dof)
-        attr = torch.zeros((self.n_rows, Y.shape[1]), dtype=Y.dtype, device=Y.device)
-        attr.index_add_(0, self.rows, (self.values * u)[:, None] * diff)
+        attr = torch.segment_reduce((self.values * u)[:, None] * diff, "sum",
+                                    offsets=self.crow, axis=0)
         if not compute_kl:
             return attr, math.nan
         # -log w = dof log(1 + d² / dof)

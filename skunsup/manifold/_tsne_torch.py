@@ -245,8 +245,8 @@ def fit_embedding(torch, X, Y0, *, perplexity, device, n_early, early_exaggerati
     affinities = joint_affinities(torch, X_device, perplexity)
     if verbose:
         print(f"[{label}] affinities on {device} in {time.perf_counter() - tic:.2f} s")
-    objective = TorchFFTObjective(torch, affinities.rows(), affinities.col, affinities.values,
-                                  affinities.n_samples, dtype, dof=dof)
+    objective = TorchFFTObjective(torch, affinities.crow, affinities.col, affinities.values,
+                                  dtype, dof=dof)
     Y = torch.from_numpy(np.ascontiguousarray(Y0)).to(device=device, dtype=dtype)
     optimizer = TorchGradientDescent(torch)
     common = dict(min_grad_norm=min_grad_norm, kl_every=kl_every, max_step=max_step,
@@ -330,9 +330,9 @@ def transform(torch, affinities, Y_ref, X_new, *, perplexity, n_iter, learning_r
     Y_ref_device = torch.from_numpy(np.ascontiguousarray(Y_ref)).to(device=device, dtype=dtype)
     Y = _median_start(torch, indices, P_rows, Y_ref_device).contiguous()
     m, k = indices.shape
-    rows = torch.arange(m, device=device).repeat_interleave(k)
-    objective = TorchFFTObjective(torch, rows, indices.reshape(-1), P_rows.reshape(-1), m,
-                                  dtype, Y_ref=Y_ref_device, dof=dof)
+    crow = torch.arange(0, m * k + 1, k, device=device)
+    objective = TorchFFTObjective(torch, crow, indices.reshape(-1), P_rows.reshape(-1), dtype,
+                                  Y_ref=Y_ref_device, dof=dof)
     TorchGradientDescent(torch)(Y, objective, n_iter, learning_rate, momentum,
                                 exaggeration=exaggeration, kl_every=0, max_step=max_step,
                                 label=label)
