@@ -50,7 +50,7 @@ if want tests; then
   timeout 150 python3 -m pytest -q -p no:cacheprovider -k cuda \
     tests/test_kmeans_torch.py tests/test_pca_torch.py 2>&1 | tail -n 30
 fi
-# Part tsne (not a default part, about 4 minutes: `bash benchmarks/gpu_check.sh tsne`): t-SNE
+# Part tsne (not a default part, about 5 minutes: `bash benchmarks/gpu_check.sh tsne`): t-SNE
 # on the GPU by benchmarks/gpu_check_tsne.sh (openTSNE's wheel in ./.whl; record with
 #   python benchmarks/bench_tsne_gpu.py --from-json tsne_gpu.json --name tsne_gpu_cuda)
 if want tsne; then
