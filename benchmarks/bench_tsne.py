@@ -130,7 +130,7 @@ class Quality:
             G.attractive_forces(P.data.astype(np.float64), P.indices.astype(np.int64),
                                 P.indptr.astype(np.int64), Y, Y, True, attr, kl_rows)
             rep, z = np.empty_like(Y), np.empty(n)
-            G.exact_repulsive_forces(Y, Y, True, rep, z)
+            G.exact_repulsive_forces(Y, Y, True, 1.0, rep, z)
         return float(kl_rows.sum() + np.log(z.sum()))
 
     def knn_kept(self, Y):

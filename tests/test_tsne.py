@@ -56,7 +56,7 @@ def test_exact_gradient_kernel_matches_reference(params):
     P = _random_joint_P(rng, n)
     attr, rep = np.empty_like(Y), np.empty_like(Y)
     z, kl_rows = np.empty(n), np.empty(n)
-    _gradients.tsne_exact_gradient(P, Y, True, attr, rep, z, kl_rows)
+    _gradients.tsne_exact_gradient(P, Y, 1.0, True, attr, rep, z, kl_rows)
     ref = tsne_terms(P, Y, Y, skip_self=True)
     for ours, theirs in zip((attr, rep, z, kl_rows), ref):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-14)
@@ -80,7 +80,7 @@ def test_sparse_attraction_and_exact_repulsion_match_reference(params, n_new):
                                  P_csr.indptr.astype(np.int64), Y_new, Y_ref, True, attr,
                                  kl_rows)
     rep, z = np.empty_like(Y_new), np.empty(n_new)
-    _gradients.exact_repulsive_forces(Y_new, Y_ref, False, rep, z)
+    _gradients.exact_repulsive_forces(Y_new, Y_ref, False, 1.0, rep, z)
     ref_attr, ref_rep, ref_z, ref_kl = tsne_terms(P, Y_new, Y_ref, skip_self=False)
     np.testing.assert_allclose(attr, ref_attr, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(kl_rows, ref_kl, rtol=1e-10, atol=1e-12)
@@ -103,7 +103,7 @@ def test_barnes_hut_with_angle_zero_equals_exact(params, duplicates):
     if duplicates:
         Y[: n // 2] = Y[0]
     rep, z = np.empty_like(Y), np.empty(n)
-    _gradients.exact_repulsive_forces(Y, Y, True, rep, z)
+    _gradients.exact_repulsive_forces(Y, Y, True, 1.0, rep, z)
     rep_bh, z_bh = np.empty_like(Y), np.empty(n)
     from skunsup.manifold._objectives import bh_repulsion
 
@@ -165,7 +165,7 @@ def test_grouped_barnes_hut_matches_reference(n, scale, seed, duplicates, group_
     np.testing.assert_array_equal(covered, np.arange(n))
     rep, z = np.empty((n, 2)), np.empty(n)
     _barnes_hut.bh_repulsive_forces_2d_grouped(tree.Y_sorted, tree.node_f, tree.node_i, groups,
-                                               angle, tree.max_stack, list_capacity,
+                                               angle, 1.0, tree.max_stack, list_capacity,
                                                int(rng.integers(1, 5)), rep, z)
     ref_rep, ref_z = grouped_barnes_hut_repulsion(tree, groups, angle)
     np.testing.assert_allclose(rep, ref_rep, rtol=1e-9, atol=1e-13)
@@ -507,7 +507,7 @@ def test_verbose_reports_progress(capsys):
     X = np.random.RandomState(0).normal(size=(50, 3))
     TSNE(perplexity=5, max_iter=250, verbose=2, min_grad_norm=0.0, random_state=0).fit(X)
     out = capsys.readouterr().out
-    assert "Iteration 100: error = " in out and "[t-SNE] KL divergence after" in out
+    assert "Iteration 100 (main): error = " in out and "[t-SNE] KL divergence after" in out
 
 
 def test_optimizer_stops_on_non_finite_gradient_and_keeps_last_embedding():
@@ -706,5 +706,8 @@ def test_progress_bar_shows_the_iterations_with_and_without_tqdm(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_tqdm)
     lines = io.StringIO()
     TSNE(**{**params, "callbacks": ProgressBar(file=lines)}).fit(X)
-    assert lines.getvalue().splitlines()[-1].startswith("[TSNE] iteration 300/300: objective")
-    assert len(lines.getvalue().splitlines()) == 3
+    shown = lines.getvalue().splitlines()
+    assert shown[-1].startswith("[TSNE] iteration 300/300 [main]: objective")
+    # the two phases before the iterations, then one line per call
+    assert [line.split(":")[0] for line in shown[:2]] == ["[TSNE] kNN", "[TSNE] affinities"]
+    assert len(shown) == 5

@@ -39,6 +39,8 @@ Gaussian. Data may be sparse (CSR); a sparse precomputed graph gives the
 candidate neighbours of every point (:func:`knn_affinities` only).
 """
 
+import time
+
 import numba
 import numpy as np
 import scipy.sparse as sp
@@ -314,6 +316,10 @@ class Affinities:
         Width of each row's Gaussian, ``p ∝ exp(-d² / sigma²)`` (scikit-learn's
         ``sqrt(1 / beta)``; ``inf`` for a uniform row).
     n_samples : int
+    phases : list of (str, float, str)
+        How P was made, for progress reports: ``("kNN", seconds, how)`` (the
+        neighbour search, or all pairwise distances) and ``("affinities",
+        seconds, what)`` (the perplexity calibration and P).
     """
 
     def __init__(self, P, perplexity, metric, knn_index, entropies, sigmas, n_jobs=None):
@@ -325,6 +331,7 @@ class Affinities:
         self.sigmas = sigmas
         self.n_samples = P.shape[0]
         self.n_jobs = n_jobs
+        self.phases = []
 
     def to_new(self, X_new, perplexity=None):
         """Conditional affinities of new points to the training points.
@@ -352,6 +359,12 @@ class Affinities:
         check_distances(distances, self.metric)
         P_rows, _, _ = _calibrate(distances, perplexity, self.n_jobs)
         return _rows_to_csr(P_rows, indices, self.n_samples)
+
+
+def _describe(perplexity):
+    """A perplexity (or a list of them) as progress reports print it."""
+    values = np.atleast_1d(np.asarray(perplexity, dtype=np.float64))
+    return ", ".join(f"{value:g}" for value in values)
 
 
 def _rows_to_csr(P_rows, indices, n_cols):
@@ -402,6 +415,7 @@ def exact_affinities(X, perplexity, *, metric="euclidean", metric_params=None,
     ((4, 4), True, 1.0)
     """
     metric_params = metric_params or {}
+    tic = time.perf_counter()
     if metric == "precomputed":
         D = np.array(X, dtype=np.float64, copy=True)
     elif metric in _PDIST_EUCLIDEAN and not sp.issparse(X) and not metric_params:
@@ -419,14 +433,22 @@ def exact_affinities(X, perplexity, *, metric="euclidean", metric_params=None,
         check_distances(D, metric)
         D = np.array(D, dtype=np.float64, copy=True)
     np.fill_diagonal(D, np.inf)
+    # the index that new points are queried against (transform): part of the search
+    index, _, _ = build_knn_index(X, 1, metric=metric, n_jobs=n_jobs,
+                                  metric_params=metric_params)
+    toc = time.perf_counter()
     P, entropies, sigmas = _calibrate(D, perplexity, n_jobs)
     del D
     if symmetrize:
         P = P + P.T
         P /= P.sum()
-    index, _, _ = build_knn_index(X, 1, metric=metric, n_jobs=n_jobs,
-                                  metric_params=metric_params)
-    return Affinities(P, perplexity, metric, index, entropies, sigmas, n_jobs=n_jobs)
+    affinities = Affinities(P, perplexity, metric, index, entropies, sigmas, n_jobs=n_jobs)
+    affinities.phases = [
+        ("kNN", toc - tic, f"all {P.shape[0] - 1} neighbours: every pairwise distance"),
+        ("affinities", time.perf_counter() - toc,
+         f"perplexity {_describe(perplexity)}, dense P"),
+    ]
+    return affinities
 
 
 def knn_affinities(X, perplexity, *, metric="euclidean", metric_params=None,
@@ -470,10 +492,12 @@ def knn_affinities(X, perplexity, *, metric="euclidean", metric_params=None,
     """
     n_samples = X.shape[0]
     k = n_neighbors_for(perplexity, n_samples)
+    tic = time.perf_counter()
     index, indices, distances = build_knn_index(
         X, k, metric=metric, method=knn_method, random_state=random_state, n_jobs=n_jobs,
         metric_params=metric_params,
     )
+    toc = time.perf_counter()
     check_distances(distances, metric)
     P_rows, entropies, sigmas = _calibrate(distances, perplexity, n_jobs)
     del distances  # the n x k arrays go before the symmetrisation, the memory peak
@@ -484,4 +508,10 @@ def knn_affinities(X, perplexity, *, metric="euclidean", metric_params=None,
     P.sort_indices()
     P.data /= P.data.sum()
     P = sp.csr_array(P)
-    return Affinities(P, perplexity, metric, index, entropies, sigmas, n_jobs=n_jobs)
+    affinities = Affinities(P, perplexity, metric, index, entropies, sigmas, n_jobs=n_jobs)
+    affinities.phases = [
+        ("kNN", toc - tic, f"{k} neighbours, {index.method_} search"),
+        ("affinities", time.perf_counter() - toc,
+         f"perplexity {_describe(perplexity)}, sparse P of {P.nnz} entries"),
+    ]
+    return affinities

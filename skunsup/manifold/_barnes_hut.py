@@ -3,14 +3,19 @@
 The tree is a ``2^dim``-ary space partition (quadtree in 2-D, octree in 3-D):
 :func:`build_tree` sorts the points into tree order, and a walk summarises a
 cell of side ``s`` by its centre of mass when ``s < angle · d`` for the
-distance ``d`` to it. Walks write, per query point, ``rep_i = sum_j w_ij²
-(y_i - y_j)`` and ``z_i = sum_j w_ij`` (``w = 1 / (1 + d²)``):
+distance ``d`` to it. Walks write, per query point, ``rep_i = sum_j w_ij
+u_ij (y_i - y_j)`` and ``z_i = sum_j w_ij`` for the kernel of ``dof``
+degrees of freedom, ``u = 1 / (1 + d² / dof)`` and ``w = u^dof`` (``dof =
+1``: the Cauchy kernel ``u = w = 1 / (1 + d²)``, computed without powers):
 
 * :func:`bh_repulsive_forces` -- one walk per query point, any dimension;
 * :func:`bh_repulsive_forces_2d` -- the same for 2-D maps, on nodes packed
   by :func:`pack_nodes_2d`;
 * :func:`bh_repulsive_forces_2d_grouped` -- the fit's 2-D self-repulsion,
   one walk per group of points (:func:`tree_groups`).
+
+The first two are written for ``dof = 1``; their twins for other kernels are
+in :mod:`skunsup.manifold._barnes_hut_heavy`.
 
 :class:`BHTree` builds a tree once and runs the walk that fits the query;
 :func:`scatter_rows` puts tree-ordered results back in the points' order.
@@ -25,6 +30,10 @@ build's node layout), hence its size above ~600 lines.
 import numba
 import numpy as np
 
+from skunsup.manifold._barnes_hut_heavy import (
+    bh_repulsive_forces_2d_heavy,
+    bh_repulsive_forces_heavy,
+)
 from skunsup.utils._numba import jit_kernel, jit_parallel
 
 __all__ = [
@@ -464,8 +473,32 @@ def tree_groups(node_i, group_size):
 
 
 @jit_kernel(inline="always")
-def _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n, length, rx, ry, z):
-    """Add the forces of ``length`` listed sources to the points ``lo:hi`` (rx, ry, z OUT)."""
+def _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n, length, dof, rx, ry, z):
+    """Add the forces of ``length`` listed sources to the points ``lo:hi`` (rx, ry, z OUT).
+
+    Two loops, one per kernel, so that each stays branch-free and vectorised.
+    """
+    if dof == 1.0:
+        for i in range(lo, hi):
+            qx = Y_sorted[i, 0]
+            qy = Y_sorted[i, 1]
+            sx = 0.0
+            sy = 0.0
+            sz = 0.0
+            for j in range(length):
+                dx = qx - list_x[j]
+                dy = qy - list_y[j]
+                w = 1.0 / (1.0 + dx * dx + dy * dy)
+                nw = list_n[j] * w
+                sz += nw
+                nww = nw * w
+                sx += nww * dx
+                sy += nww * dy
+            rx[i - lo] += sx
+            ry[i - lo] += sy
+            z[i - lo] += sz
+        return
+    inv_dof = 1.0 / dof
     for i in range(lo, hi):
         qx = Y_sorted[i, 0]
         qy = Y_sorted[i, 1]
@@ -475,19 +508,19 @@ def _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n, length, rx, ry
         for j in range(length):
             dx = qx - list_x[j]
             dy = qy - list_y[j]
-            w = 1.0 / (1.0 + dx * dx + dy * dy)
-            nw = list_n[j] * w
+            u = 1.0 / (1.0 + (dx * dx + dy * dy) * inv_dof)
+            nw = list_n[j] * u ** dof
             sz += nw
-            nww = nw * w
-            sx += nww * dx
-            sy += nww * dy
+            nwu = nw * u
+            sx += nwu * dx
+            sy += nwu * dy
         rx[i - lo] += sx
         ry[i - lo] += sy
         z[i - lo] += sz
 
 
 @jit_parallel
-def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, max_stack,
+def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, dof, max_stack,
                                    list_capacity, groups_per_task, rep_out, z_out):
     """Barnes-Hut repulsion among the points of a 2-D tree, one traversal per group.
 
@@ -500,7 +533,8 @@ def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, max_
     The accepted cells and the points of opened leaves go into a list that is
     then applied to every point of the group in a branch-free, vectorised loop.
     A point meets itself once in that list (its own leaf is always opened) and
-    adds exactly 1 to its ``z`` and nothing to its force; that 1 is taken off.
+    adds exactly 1 (``w(0)``, for every ``dof``) to its ``z`` and nothing to
+    its force; that 1 is taken off.
 
     Parameters
     ----------
@@ -509,6 +543,8 @@ def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, max_
     groups : ndarray of shape (n_groups,), int64 (IN)
         From :func:`tree_groups`.
     angle : float
+    dof : float
+        Degrees of freedom of the kernel (1: Cauchy).
     max_stack : int
         Traversal stack size.
     list_capacity : int
@@ -516,7 +552,7 @@ def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, max_
     groups_per_task : int
         Groups per parallel task (each task allocates its buffers once).
     rep_out : ndarray of shape (n, 2) (OUT)
-        ``sum_j w_ij² (y_i - y_j)`` per point, in tree order.
+        ``sum_j w_ij u_ij (y_i - y_j)`` per point, in tree order.
     z_out : ndarray of shape (n,) (OUT)
         ``sum_{j != i} w_ij`` per point, in tree order.
     """
@@ -569,7 +605,7 @@ def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, max_
                 if node_f[node, 2] < angle2 * (gx * gx + gy * gy) and (e <= lo or s >= hi):
                     if length == list_capacity:
                         _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n, length,
-                                            rx, ry, z)
+                                            dof, rx, ry, z)
                         length = 0
                     list_x[length] = cx
                     list_y[length] = cy
@@ -579,7 +615,7 @@ def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, max_
                     for p in range(s, e):
                         if length == list_capacity:
                             _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n,
-                                                length, rx, ry, z)
+                                                length, dof, rx, ry, z)
                             length = 0
                         list_x[length] = Y_sorted[p, 0]
                         list_y[length] = Y_sorted[p, 1]
@@ -587,7 +623,8 @@ def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, max_
                         length += 1
                 else:
                     top = _push_children(node_i, node, stack, top)
-            _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n, length, rx, ry, z)
+            _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n, length, dof, rx, ry,
+                                z)
             for i in range(lo, hi):
                 rep_out[i, 0] = rx[i - lo]
                 rep_out[i, 1] = ry[i - lo]
@@ -624,24 +661,34 @@ class BHTree:
                                                      self.end, self.first_child,
                                                      self.n_children)
 
-    def self_repulsion(self, angle, rep_out, z_out):
+    def self_repulsion(self, angle, rep_out, z_out, dof=1.0):
         """Barnes-Hut repulsion among the tree's own points, in tree order (OUT)."""
         if self.dim == 2:
             groups = tree_groups(self.node_i, _GROUP_SIZE)
             bh_repulsive_forces_2d_grouped(self.Y_sorted, self.node_f, self.node_i, groups,
-                                           float(angle), self.max_stack, _LIST_CAPACITY,
-                                           _GROUPS_PER_TASK, rep_out, z_out)
+                                           float(angle), float(dof), self.max_stack,
+                                           _LIST_CAPACITY, _GROUPS_PER_TASK, rep_out, z_out)
         else:
             self.repulsion(self.Y_sorted, np.arange(self.perm.shape[0]), angle, rep_out,
-                           z_out)
+                           z_out, dof)
 
-    def repulsion(self, Y_query, query_pos, angle, rep_out, z_out):
-        """Barnes-Hut repulsion of ``Y_query`` (``query_pos``: their tree positions or -1)."""
-        if self.dim == 2:
+    def repulsion(self, Y_query, query_pos, angle, rep_out, z_out, dof=1.0):
+        """Barnes-Hut repulsion of ``Y_query`` (``query_pos``: their tree positions or -1),
+        by the Cauchy walks for ``dof = 1`` and their heavy-tailed twins otherwise."""
+        if self.dim == 2 and dof == 1.0:
             bh_repulsive_forces_2d(Y_query, query_pos, float(angle), self.Y_sorted,
                                    self.node_f, self.node_i, self.max_stack, _CHUNK,
                                    rep_out, z_out)
-        else:
+        elif self.dim == 2:
+            bh_repulsive_forces_2d_heavy(Y_query, query_pos, float(angle), float(dof),
+                                         self.Y_sorted, self.node_f, self.node_i,
+                                         self.max_stack, _CHUNK, rep_out, z_out)
+        elif dof == 1.0:
             bh_repulsive_forces(Y_query, query_pos, float(angle), self.Y_sorted, self.start,
                                 self.end, self.first_child, self.n_children, self.com,
                                 self.side2, self.max_stack, _CHUNK, rep_out, z_out)
+        else:
+            bh_repulsive_forces_heavy(Y_query, query_pos, float(angle), float(dof),
+                                      self.Y_sorted, self.start, self.end, self.first_child,
+                                      self.n_children, self.com, self.side2, self.max_stack,
+                                      _CHUNK, rep_out, z_out)

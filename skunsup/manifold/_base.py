@@ -1,4 +1,12 @@
-"""The base shared by SNE and TSNE: validation, initial map, the two optimisation phases."""
+"""The base shared by SNE and TSNE: validation, initial map, the two optimisation phases.
+
+A fit runs in phases, which ``verbose`` prints and which callbacks with an
+``on_phase`` method (:class:`~skunsup.utils.ProgressBar`) are told of: the
+neighbour search (``"kNN"``: its method and wall time), the affinities
+(``"affinities"``: perplexity calibration and P), then the optimisation's
+``"early exaggeration"`` and ``"main"`` phases (``"optimize"`` for
+:meth:`_BaseSNE.optimize`), whose iterations the callbacks see.
+"""
 
 import time
 from numbers import Integral, Real
@@ -13,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted, check_non_negative, valida
 from skunsup.manifold import _initialization
 from skunsup.manifold._locality import LOCALITY_MIN_SAMPLES, locality_order, permute_symmetric
 from skunsup.manifold._optimizer import GradientDescent
-from skunsup.utils._callbacks import as_callback_list, run_callbacks
+from skunsup.utils._callbacks import as_callback_list, report_phase, run_callbacks
 from skunsup.utils._numba import numba_threads
 from skunsup.utils._sklearn_compat import Interval, StrOptions
 from skunsup.utils._validation import check_magnitude_fits, largest_magnitude
@@ -195,10 +203,12 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             max_step = 0.0
 
         with numba_threads(self.n_jobs):
-            tic = time.perf_counter()
             affinities = self._make_affinities(X, rng)
+            for name, seconds, detail in affinities.phases:
+                self._print(1, f"Phase {name}: {seconds:.2f} s ({detail})")
+                report_phase(self.callbacks, self, name, seconds, detail)
             self._print(1, f"Computed conditional probabilities for sample {n_samples} / "
-                           f"{n_samples} in {time.perf_counter() - tic:.2f} s")
+                           f"{n_samples}")
             sigmas = affinities.sigmas[np.isfinite(affinities.sigmas)]
             self._print(1, f"Mean sigma: {np.mean(sigmas) if sigmas.size else np.inf:.6f}")
             Y = self._initial_embedding(X, affinities, rng)
@@ -220,9 +230,10 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             n_early = min(self._EXPLORATION_MAX_ITER, max_iter // 4)
             tic = time.perf_counter()
             first = self._phase(
-                optimizer, Y, objective, n_early, learning_rate, MOMENTUM_EARLY,
-                exaggeration=self.early_exaggeration, max_step=max_step, callback=callback,
-                callback_every=self.callbacks_every_iters)
+                "early exaggeration", optimizer, Y, objective, n_early, learning_rate,
+                MOMENTUM_EARLY, exaggeration=self.early_exaggeration, max_step=max_step,
+                callbacks=self.callbacks, callback=callback,
+                callback_every=self.callbacks_every_iters, eta_until=max_iter)
             grad = np.empty_like(Y)
             if self.verbose:
                 kl_early = objective(Y, self.early_exaggeration, True, grad)
@@ -231,9 +242,10 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             result = first
             if first.reason in ("max_iter", "min_grad_norm"):
                 result = self._phase(
-                    optimizer, Y, objective, max_iter - first.n_iter, main_learning_rate,
-                    MOMENTUM_MAIN, exaggeration=self._main_exaggeration(), max_step=max_step,
-                    callback=callback, callback_every=self.callbacks_every_iters,
+                    "main", optimizer, Y, objective, max_iter - first.n_iter,
+                    main_learning_rate, MOMENTUM_MAIN, exaggeration=self._main_exaggeration(),
+                    max_step=max_step, callbacks=self.callbacks, callback=callback,
+                    callback_every=self.callbacks_every_iters, eta_until=max_iter,
                     n_iter_without_progress=self.n_iter_without_progress)
             kl = self._final_kl(objective, Y, grad, optimizer, tic)
 
@@ -251,17 +263,23 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._stop_reason = result.reason
         return self._set_embedding(Y, kl)
 
-    def _phase(self, optimizer, Y, objective, n_iter, learning_rate, momentum, *,
-               exaggeration, max_step, callback, callback_every, n_iter_without_progress=None):
-        """One call of the optimiser with the settings every phase shares (the
+    def _phase(self, name, optimizer, Y, objective, n_iter, learning_rate, momentum, *,
+               exaggeration, max_step, callbacks, callback, callback_every, eta_until,
+               n_iter_without_progress=None):
+        """One optimisation phase: announced (verbose, the callbacks' ``on_phase``),
+        then one call of the optimiser with the settings every phase shares (the
         estimator's min_grad_norm, verbose and label; the KL every
         _N_ITER_CHECK iterations; the final KL left to _final_kl)."""
+        detail = (f"{n_iter} iterations, exaggeration {exaggeration:g}, learning rate "
+                  f"{learning_rate:g}")
+        self._print(1, f"Phase {name}: {detail}")
+        report_phase(callbacks, self, name, None, detail)
         return optimizer(
             Y, objective, n_iter, learning_rate, momentum, exaggeration=exaggeration,
             min_grad_norm=self.min_grad_norm, n_iter_without_progress=n_iter_without_progress,
             kl_every=self._N_ITER_CHECK, compute_final_kl=False, max_step=max_step,
             verbose=self.verbose, label=self._label, callback=callback,
-            callback_every=callback_every)
+            callback_every=callback_every, phase=name, eta_until=eta_until)
 
     def _main_exaggeration(self):
         return 1.0 if self.exaggeration is None else float(self.exaggeration)
@@ -369,13 +387,15 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         with numba_threads(self.n_jobs):
             objective = self._make_objective(P)
             del P
-            if self._workspace is not None:
+            if self._workspace is not None and self._workspace.dof == objective.dof:
+                # the fit's grid, unless its kernel changed (set_params(dof=...))
                 objective.workspace = self._workspace
             tic = time.perf_counter()
             result = self._phase(
-                self._optimizer, Y, objective, int(n_iter), learning_rate, float(momentum),
-                exaggeration=exaggeration, max_step=max_step,
-                callback=self._callback(callbacks, self._order), callback_every=every)
+                "optimize", self._optimizer, Y, objective, int(n_iter), learning_rate,
+                float(momentum), exaggeration=exaggeration, max_step=max_step,
+                callbacks=callbacks, callback=self._callback(callbacks, self._order),
+                callback_every=every, eta_until=self._optimizer.n_iter + int(n_iter))
             kl = self._final_kl(objective, Y, np.empty_like(Y), self._optimizer, tic)
         self._stop_reason = result.reason
         self._set_embedding(Y, kl)

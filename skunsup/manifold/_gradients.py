@@ -3,10 +3,15 @@
 * SNE (conditional Gaussian Q): :func:`sne_row_normalizers`,
   :func:`sne_gradient`;
 * exact t-SNE: :func:`tsne_exact_gradient` (dense P, one O(n²) pass) and
-  :func:`exact_repulsive_forces` (``rep_i = sum_j w_ij² (y_i - y_j)``,
-  ``z_i = sum_j w_ij``, ``w = 1 / (1 + d²)``);
+  :func:`exact_repulsive_forces` (``rep_i = sum_j w_ij u_ij (y_i - y_j)``,
+  ``z_i = sum_j w_ij``), for the heavy-tailed kernels of ``dof`` degrees of
+  freedom ``α``: ``u = 1 / (1 + d² / α)`` and ``w = u^α`` (Kobak et al.
+  2019; ``α = 1`` is the Cauchy kernel ``u = w = 1 / (1 + d²)``, computed
+  as before, without powers);
 * the attraction over a sparse (CSR) P, ``attr_i = sum_j p_ij w_ij (y_i -
-  y_j)`` with ``sum p log(p / w)`` per row for the KL:
+  y_j)`` with ``sum p log(p / w)`` per row for the KL, for the Cauchy kernel
+  (the objectives get the attraction of another ``α`` from it on the map
+  scaled by ``1 / sqrt(α)``, where ``u`` is the Cauchy kernel):
   :func:`attractive_forces`, its 2-D twin :func:`attractive_forces_2d`,
   :func:`attractive_forces_symmetric_2d` (a symmetric P from its upper
   triangle) and :func:`fused_attraction_gradient` (attraction and final
@@ -166,29 +171,35 @@ def sne_gradient(P, P_sym, Y, shift, z, exaggeration, compute_kl, grad_out, kl_r
 
 
 # ---------------------------------------------------------------------------
-# t-SNE, exact (Student-t Q with one degree of freedom)
+# t-SNE, exact (heavy-tailed Q, dof degrees of freedom)
 # ---------------------------------------------------------------------------
 
 
 @jit_parallel
-def tsne_exact_gradient(P, Y, compute_kl, attr_out, rep_out, z_rows, kl_rows):
+def tsne_exact_gradient(P, Y, dof, compute_kl, attr_out, rep_out, z_rows, kl_rows):
     """One O(n²) pass giving every term of the exact t-SNE gradient.
 
-    Per row ``i`` (``w_ij = 1 / (1 + |y_i - y_j|²)``): ``attr_i = sum_j p_ij
-    w_ij (y_i - y_j)``, ``rep_i = sum_j w_ij² (y_i - y_j)``, ``z_i = sum_j
-    w_ij`` and ``kl_i = sum_j p_ij log(p_ij / w_ij)``. No n × n matrix is
-    formed besides P itself. Combine with :func:`combine_tsne_gradient`.
+    Per row ``i``, with ``u_ij = 1 / (1 + |y_i - y_j|² / dof)`` and ``w_ij =
+    u_ij^dof``: ``attr_i = sum_j p_ij u_ij (y_i - y_j)``, ``rep_i = sum_j
+    w_ij u_ij (y_i - y_j)``, ``z_i = sum_j w_ij`` and ``kl_i = sum_j p_ij
+    log(p_ij / w_ij)``. No n × n matrix is formed besides P itself. Combine
+    with :func:`combine_tsne_gradient`. ``dof == 1`` (``u = w``) runs the
+    Cauchy kernel without powers.
 
     Parameters
     ----------
     P : ndarray of shape (n, n) (IN)
         Joint affinities (symmetric, sum 1).
     Y : ndarray of shape (n, dim) (IN)
+    dof : float
+        Degrees of freedom of the kernel, ``> 0``.
     compute_kl : bool
     attr_out, rep_out : ndarray of shape (n, dim) (OUT)
     z_rows, kl_rows : ndarray of shape (n,) (OUT)
     """
     n, dim = Y.shape
+    cauchy = dof == 1.0
+    inv_dof = 1.0 / dof
     for i in numba.prange(n):
         for c in range(dim):
             attr_out[i, c] = 0.0
@@ -202,39 +213,54 @@ def tsne_exact_gradient(P, Y, compute_kl, attr_out, rep_out, z_rows, kl_rows):
             for c in range(dim):
                 diff = Y[i, c] - Y[j, c]
                 d2 += diff * diff
-            w = 1.0 / (1.0 + d2)
             p = P[i, j]
+            if cauchy:
+                w = 1.0 / (1.0 + d2)
+                pw = p * w
+                ww = w * w
+            else:
+                u = 1.0 / (1.0 + d2 * inv_dof)
+                neg_log_w = dof * np.log1p(d2 * inv_dof)
+                w = exp_neg(neg_log_w)
+                pw = p * u
+                ww = w * u
             z += w
-            pw = p * w
-            ww = w * w
             for c in range(dim):
                 diff = Y[i, c] - Y[j, c]
                 attr_out[i, c] += pw * diff
                 rep_out[i, c] += ww * diff
             if compute_kl and p > 0.0:
-                kl += p * (np.log(p) - np.log(w))
+                if cauchy:
+                    kl += p * (np.log(p) - np.log(w))
+                else:
+                    kl += p * (np.log(p) + neg_log_w)
         z_rows[i] = z
         kl_rows[i] = kl
 
 
 @jit_parallel
-def exact_repulsive_forces(Y_query, Y_ref, skip_self, rep_out, z_out):
+def exact_repulsive_forces(Y_query, Y_ref, skip_self, dof, rep_out, z_out):
     """Repulsion of query points from every reference point, exactly.
 
-    ``rep_i = sum_j w_ij² (q_i - y_j)`` and ``z_i = sum_j w_ij`` with ``w_ij =
-    1 / (1 + |q_i - y_j|²)``; when ``skip_self`` the query points are the
-    reference points and ``j == i`` is left out.
+    ``rep_i = sum_j w_ij u_ij (q_i - y_j)`` and ``z_i = sum_j w_ij`` with
+    ``u_ij = 1 / (1 + |q_i - y_j|² / dof)`` and ``w_ij = u_ij^dof``; when
+    ``skip_self`` the query points are the reference points and ``j == i``
+    is left out.
 
     Parameters
     ----------
     Y_query : ndarray of shape (m, dim) (IN)
     Y_ref : ndarray of shape (n, dim) (IN)
     skip_self : bool
+    dof : float
+        Degrees of freedom of the kernel (1: Cauchy, no powers).
     rep_out : ndarray of shape (m, dim) (OUT)
     z_out : ndarray of shape (m,) (OUT)
     """
     m, dim = Y_query.shape
     n = Y_ref.shape[0]
+    cauchy = dof == 1.0
+    inv_dof = 1.0 / dof
     for i in numba.prange(m):
         for c in range(dim):
             rep_out[i, c] = 0.0
@@ -246,9 +272,14 @@ def exact_repulsive_forces(Y_query, Y_ref, skip_self, rep_out, z_out):
             for c in range(dim):
                 diff = Y_query[i, c] - Y_ref[j, c]
                 d2 += diff * diff
-            w = 1.0 / (1.0 + d2)
+            if cauchy:
+                w = 1.0 / (1.0 + d2)
+                ww = w * w
+            else:
+                u = 1.0 / (1.0 + d2 * inv_dof)
+                w = exp_neg(dof * np.log1p(d2 * inv_dof))
+                ww = w * u
             z += w
-            ww = w * w
             for c in range(dim):
                 rep_out[i, c] += ww * (Y_query[i, c] - Y_ref[j, c])
         z_out[i] = z

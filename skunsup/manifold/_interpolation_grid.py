@@ -68,13 +68,38 @@ def lagrange_denominators(p):
     return nodes, den
 
 
-def _kernel_hats(n_nodes, spacing, fft_len, n_components, workers):
+def kernel_values(one_plus_sq, dof):
+    """The similarity kernel ``w`` and its force factor ``u`` at ``1 + d²``.
+
+    ``u = 1 / (1 + d² / dof)`` and ``w = u^dof``: the t-SNE repulsion is
+    ``sum_j w_ij u_ij (y_i - y_j)``. ``dof == 1`` returns ``u`` as ``w``
+    (the Cauchy kernel ``1 / (1 + d²)``, computed without powers). The
+    argument is the Cauchy kernel's denominator ``1 + d²``, summed by the
+    caller in its own order (the values go to float32 grids: the rounding
+    of ``(1 + d²) - 1`` for another ``dof`` does not show).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.manifold._interpolation_grid import kernel_values
+    >>> w, u = kernel_values(np.array([1.0, 2.0]), 2.0)
+    >>> w.round(4).tolist(), u.round(4).tolist()
+    ([1.0, 0.4444], [1.0, 0.6667])
+    """
+    if dof == 1.0:
+        w = 1.0 / one_plus_sq
+        return w, w
+    u = 1.0 / (1.0 + (one_plus_sq - 1.0) / dof)
+    return u**dof, u
+
+
+def _kernel_hats(n_nodes, spacing, fft_len, n_components, workers, dof):
     """FFTs of the circulant embeddings of the node-to-node kernels (complex64).
 
-    The kernels are the force kernel ``(y_i - y_j) w_ij^2`` (one per axis) and
-    ``w_ij`` itself (for Z), sampled at the signed node offsets. In 2-D the
-    transforms are stored transposed, ``(n_kernels, L // 2 + 1, L)``, to match
-    :func:`convolve`.
+    The kernels are the force kernel ``(y_i - y_j) w_ij u_ij`` (one per axis)
+    and ``w_ij`` itself (for Z), sampled at the signed node offsets
+    (:func:`kernel_values`). In 2-D the transforms are stored transposed,
+    ``(n_kernels, L // 2 + 1, L)``, to match :func:`convolve`.
     """
     offsets = np.zeros(fft_len)
     valid = np.zeros(fft_len, dtype=bool)
@@ -85,20 +110,23 @@ def _kernel_hats(n_nodes, spacing, fft_len, n_components, workers):
         valid[fft_len - n_nodes + 1:] = True
     delta = offsets * spacing
     if n_components == 1:
-        w = np.where(valid, 1.0 / (1.0 + delta**2), 0.0)
-        stacked = np.stack([delta * w * w, w]).astype(np.float32)
+        w, u = kernel_values(1.0 + delta**2, dof)
+        w = np.where(valid, w, 0.0)
+        stacked = np.stack([delta * w * u, w]).astype(np.float32)
         return sfft.rfft(stacked, axis=-1, workers=workers).astype(np.complex64, copy=False)
     mask = valid[:, None] & valid[None, :]
-    w = np.where(mask, 1.0 / (1.0 + delta[:, None] ** 2 + delta[None, :] ** 2), 0.0)
-    stacked = np.stack([delta[:, None] * w * w, delta[None, :] * w * w, w]).astype(np.float32)
+    w, u = kernel_values(1.0 + delta[:, None] ** 2 + delta[None, :] ** 2, dof)
+    w = np.where(mask, w, 0.0)
+    stacked = np.stack([delta[:, None] * w * u, delta[None, :] * w * u, w]).astype(np.float32)
     hats = sfft.rfftn(stacked, axes=(-2, -1), workers=workers).astype(np.complex64, copy=False)
     return np.ascontiguousarray(hats.transpose(0, 2, 1))
 
 
 class Grid:
-    """An equispaced square (or segment) of interpolation nodes and its kernel FFT."""
+    """An equispaced square (or segment) of interpolation nodes and its kernel FFT
+    (of the kernel of ``dof`` degrees of freedom)."""
 
-    def __init__(self, lower, extent, n_intervals, p, n_components, workers):
+    def __init__(self, lower, extent, n_intervals, p, n_components, workers, dof=1.0):
         self.lower = float(lower)
         self.n_intervals = int(n_intervals)
         self.p = int(p)
@@ -107,7 +135,7 @@ class Grid:
         self.n_nodes = self.n_intervals * self.p
         self.fft_len = sfft.next_fast_len(2 * self.n_nodes, real=True)
         self.kernel_hats = _kernel_hats(
-            self.n_nodes, self.box_width / self.p, self.fft_len, n_components, workers
+            self.n_nodes, self.box_width / self.p, self.fft_len, n_components, workers, dof
         )
 
     def contains(self, lo, hi):

@@ -14,10 +14,24 @@ gradient. The objectives:
 * :class:`FFTObjective` -- t-SNE with FFT-interpolated repulsion and the
   attraction fused with the gradient.
 
+The t-SNE objectives take the map's kernel by its degrees of freedom ``dof``
+(``α``; Kobak et al. 2019): ``u_ij = 1 / (1 + d_ij² / α)`` and ``w_ij =
+u_ij^α`` (``α = 1``: the Cauchy kernel ``u = w = 1 / (1 + d²)``). With ``q_ij
+= w_ij / Z``, ``KL = sum p log(p / w) + log Z`` (``-log w = α log(1 + d² /
+α)``) and, since ``d log w_ij / d y_i = -2 u_ij (y_i - y_j)``, the gradient
+is ``4 sum_j (p_ij - q_ij) u_ij (y_i - y_j) = 4 (attr_i - rep_i / Z)`` with
+``attr_i = sum_j p_ij u_ij (y_i - y_j)`` and ``rep_i = sum_j w_ij u_ij (y_i
+- y_j)``. The attraction kernels are written for the Cauchy kernel; ``u`` of
+another ``α`` is the Cauchy kernel of the map scaled by ``1 / sqrt(α)``, so
+the attraction of ``α`` is ``sqrt(α)`` times the Cauchy attraction of the
+scaled map, whose ``sum p log(1 + d̃²)`` is ``1 / α`` of the KL's
+``-sum p log w`` (:class:`_HeavyTailAttraction`; at ``α = 1`` the kernels
+run on the map itself, as they always did).
+
 A repulsion function ``(Y_query, Y_ref, is_training, angle, rep_out, z_out,
-tree=None)`` writes ``rep_i = sum_j w_ij² (y_i - y_j)`` and ``z_i = sum_j
-w_ij`` per query point (:func:`exact_repulsion`, :func:`bh_repulsion`,
-:func:`~skunsup.manifold._interpolation.fft_repulsion`).
+tree=None, dof=1.0)`` writes ``rep_i = sum_j w_ij u_ij (y_i - y_j)`` and
+``z_i = sum_j w_ij`` per query point (:func:`exact_repulsion`,
+:func:`bh_repulsion`, :func:`~skunsup.manifold._interpolation.fft_repulsion`).
 
 :data:`OBJECTIVES` maps each t-SNE ``method`` to the factory of its objective,
 and :func:`make_objective` picks one, for a fit (``Y_ref=None``) or for new
@@ -45,27 +59,27 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------
-# Repulsion methods: (Y_query, Y_ref, is_training, angle, rep_out, z_out) -> None
+# Repulsion methods: (Y_query, Y_ref, is_training, angle, rep_out, z_out, tree, dof) -> None
 # ---------------------------------------------------------------------------
 
 
-def bh_repulsion(Y_query, Y_ref, is_training, angle, rep_out, z_out, tree=None):
+def bh_repulsion(Y_query, Y_ref, is_training, angle, rep_out, z_out, tree=None, dof=1.0):
     """Barnes-Hut repulsion; for training, ``Y_query is Y_ref`` and self-pairs are skipped."""
     if is_training:
         tree = BHTree(Y_ref)
         rep_sorted = np.empty_like(rep_out)
         z_sorted = np.empty_like(z_out)
-        tree.self_repulsion(angle, rep_sorted, z_sorted)
+        tree.self_repulsion(angle, rep_sorted, z_sorted, dof)
         scatter_rows(rep_sorted, z_sorted, tree.perm, rep_out, z_out)
     else:
         tree = BHTree(Y_ref) if tree is None else tree
         tree.repulsion(Y_query, np.full(Y_query.shape[0], -1, dtype=np.int64), angle,
-                       rep_out, z_out)
+                       rep_out, z_out, dof)
 
 
-def exact_repulsion(Y_query, Y_ref, is_training, angle, rep_out, z_out, tree=None):
+def exact_repulsion(Y_query, Y_ref, is_training, angle, rep_out, z_out, tree=None, dof=1.0):
     """Exact O(m·n) repulsion (``angle`` and ``tree`` are ignored)."""
-    G.exact_repulsive_forces(Y_query, Y_ref, bool(is_training), rep_out, z_out)
+    G.exact_repulsive_forces(Y_query, Y_ref, bool(is_training), float(dof), rep_out, z_out)
 
 
 #: name -> repulsion function of :class:`TSNEObjective` (its ``method``).
@@ -97,6 +111,12 @@ def pack_csr(P):
     return data, indices, np.ascontiguousarray(P.indptr, dtype=np.int64)
 
 
+def _sum_p_log_p(P_data):
+    """``sum p log p`` over the stored (float32) entries, as the kernels see them."""
+    p = np.asarray(P_data, dtype=np.float32).astype(np.float64)
+    return float(np.sum(p * np.log(np.where(p > 0, p, 1.0))))
+
+
 class _SymmetricAttraction:
     """The attraction of a fit (symmetric P) from P's strict upper triangle, 2-D maps.
 
@@ -122,8 +142,7 @@ class _SymmetricAttraction:
         self.partial_kl = np.empty(self.N_GROUPS)
         # sum_ij p log p over all of P (a diagonal entry adds no force, only this), a
         # constant of the fit; from the float32 values, as the other kernels see them
-        p = np.asarray(P.data, dtype=np.float32).astype(np.float64)
-        self.p_log_p = float(np.sum(p * np.log(np.where(p > 0, p, 1.0))))
+        self.p_log_p = _sum_p_log_p(P.data)
 
     def __call__(self, Y, compute_kl, attr_out):
         """Write the attraction into ``attr_out``; return ``sum_ij p_ij log(p_ij / w_ij)``
@@ -134,6 +153,37 @@ class _SymmetricAttraction:
         if not compute_kl:
             return np.nan
         return self.p_log_p + 2.0 * float(np.sum(self.partial_kl))
+
+
+class _HeavyTailAttraction:
+    """The attraction of ``dof`` degrees of freedom from the Cauchy attraction kernels.
+
+    ``u = 1 / (1 + d² / α)`` is the Cauchy kernel of the map scaled by ``s =
+    1 / sqrt(α)``: the attraction is ``sqrt(α)`` times the Cauchy attraction
+    of the scaled map, and ``-sum p log w = α sum p log(1 + d̃²)``. The
+    Cauchy kernels' KL part is ``sum p log p + sum p log(1 + d̃²)``, hence
+    the KL's part ``sum p log p + α sum p log(1 + d̃²) = α · (their part) -
+    (α - 1) sum p log p``. Scaling costs one O(n) copy of the map per call.
+    """
+
+    def __init__(self, dof, P_data, Y_ref):
+        self.dof = float(dof)
+        self.root = np.sqrt(self.dof)
+        self.scale = 1.0 / self.root
+        self.p_log_p = _sum_p_log_p(P_data)
+        self.Y_ref_scaled = None if Y_ref is None else Y_ref * self.scale
+        self._scaled = None
+
+    def scaled(self, Y):
+        """The map scaled by ``1 / sqrt(α)`` (in a kept buffer)."""
+        if self._scaled is None or self._scaled.shape != Y.shape:
+            self._scaled = np.empty_like(Y)
+        np.multiply(Y, self.scale, out=self._scaled)
+        return self._scaled
+
+    def kl_part(self, cauchy_part):
+        """The KL's ``sum p log(p / w)`` from the Cauchy kernels' value on the scaled map."""
+        return self.dof * cauchy_part - (self.dof - 1.0) * self.p_log_p
 
 
 class TSNEObjective:
@@ -150,19 +200,24 @@ class TSNEObjective:
         Barnes-Hut trade-off.
     Y_ref : ndarray of shape (n, dim), default=None
         The fixed reference embedding for new points; None when fitting.
+    dof : float, default=1.0
+        Degrees of freedom of the map's kernel (1: the Cauchy kernel).
 
     Notes
     -----
     Fit: ``KL = sum p log(p / w) + log Z`` with ``Z = sum_{i != j} w_ij``;
-    gradient ``4 (α·attr - rep / Z)``. New points (each optimised on its own
-    against the fixed map, ``q_{j|i} = w_ij / z_i``): ``KL_i = sum_j p_ij
-    log(p_ij / w_ij) + log z_i``, gradient ``2 (attr_i - rep_i / z_i)``,
-    the exact derivative of that cost.
+    gradient ``4 (e·attr - rep / Z)`` for an exaggeration ``e`` (see the
+    module docstring for ``attr``, ``rep`` and ``w`` of ``dof``). New points
+    (each optimised on its own against the fixed map, ``q_{j|i} = w_ij /
+    z_i``): ``KL_i = sum_j p_ij log(p_ij / w_ij) + log z_i``, gradient ``2
+    (e·attr_i - rep_i / z_i)``, the exact derivative of that cost at ``e =
+    1``.
     """
 
-    def __init__(self, P, method, angle=0.5, Y_ref=None):
+    def __init__(self, P, method, angle=0.5, Y_ref=None, dof=1.0):
         self.method = method
         self.angle = float(angle)
+        self.dof = float(dof)
         self.Y_ref = None if Y_ref is None else np.ascontiguousarray(Y_ref, dtype=np.float64)
         self.dense = not sp.issparse(P)
         if self.dense:
@@ -174,6 +229,9 @@ class TSNEObjective:
         self._upper = None
         if not self.dense and self.Y_ref is None and (P != P.T).nnz == 0:
             self._upper = _SymmetricAttraction(P)
+        self._heavy = None
+        if self.dof != 1.0 and not self.dense:
+            self._heavy = _HeavyTailAttraction(self.dof, self.P_data, self.Y_ref)
         self._buffers = None
         self._tree = None
         if self.Y_ref is not None and method == "barnes_hut":
@@ -185,37 +243,52 @@ class TSNEObjective:
                              np.empty(Y.shape[0]), np.empty(1), np.empty(Y.shape[0]))
         return self._buffers
 
+    def _attraction(self, Y, Y_ref, compute_kl, attr, kl_rows):
+        """Write the sparse P's attraction into ``attr``; return its part of the KL
+        (``sum p log(p / w)``) when ``compute_kl``, else NaN."""
+        heavy = self._heavy
+        if heavy is not None:
+            training = Y_ref is Y
+            Y = heavy.scaled(Y)
+            Y_ref = Y if training else heavy.Y_ref_scaled
+        if self._upper is not None and Y.shape[1] == 2:
+            part = self._upper(Y, compute_kl, attr)
+        else:
+            attraction = (G.attractive_forces_2d if Y.shape[1] == 2
+                          else G.attractive_forces)
+            attraction(self.P_data, self.P_indices, self.P_indptr, Y, Y_ref, compute_kl,
+                       attr, kl_rows)
+            part = float(np.sum(kl_rows)) if compute_kl else np.nan
+        if heavy is None:
+            return part
+        attr *= heavy.root
+        return heavy.kl_part(part)
+
     def __call__(self, Y, exaggeration, compute_kl, grad_out):
         """Write the gradient at ``Y`` into ``grad_out``; return the KL (or NaN)."""
         attr, rep, z, kl_rows, inv_z1, inv_z_rows = self._work(Y)
         training = self.Y_ref is None
         Y_ref = Y if training else self.Y_ref
         if self.dense and training and self.method == "exact":
-            G.tsne_exact_gradient(self.P, Y, compute_kl, attr, rep, z, kl_rows)
+            G.tsne_exact_gradient(self.P, Y, self.dof, compute_kl, attr, rep, z, kl_rows)
+            kl_part = float(np.sum(kl_rows))
         else:
             if self.dense:
                 raise ValueError("a dense P is only used by the exact method")
-            if self._upper is not None and Y.shape[1] == 2:
-                kl_rows[:] = 0.0
-                kl_rows[0] = self._upper(Y, compute_kl, attr)
-            else:
-                attraction = (G.attractive_forces_2d if Y.shape[1] == 2
-                              else G.attractive_forces)
-                attraction(self.P_data, self.P_indices, self.P_indptr, Y, Y_ref, compute_kl,
-                           attr, kl_rows)
+            kl_part = self._attraction(Y, Y_ref, compute_kl, attr, kl_rows)
             REPULSION_METHODS[self.method](Y, Y_ref, training, self.angle, rep, z,
-                                           tree=self._tree)
+                                           tree=self._tree, dof=self.dof)
         if training:
             Z = float(np.sum(z))
             inv_z1[0] = 1.0 / Z
             self.last_grad_norm2 = G.combine_tsne_gradient(attr, rep, exaggeration, inv_z1,
                                                            4.0, grad_out)
-            return float(np.sum(kl_rows) + np.log(Z)) if compute_kl else np.nan
+            return float(kl_part + np.log(Z)) if compute_kl else np.nan
         np.divide(1.0, z, out=inv_z_rows)
         self.last_grad_norm2 = G.combine_tsne_gradient(attr, rep, exaggeration, inv_z_rows,
                                                        2.0, grad_out)
         if compute_kl:
-            return float(np.sum(kl_rows) + np.sum(np.log(z)))
+            return float(kl_part + np.sum(np.log(z)))
         return np.nan
 
 
@@ -260,7 +333,10 @@ class FFTObjective:
     points against a fixed map (``Y_ref`` given, P rows of the new points):
     ``KL_i = sum_j p_ij log(p_ij / w_ij) + log z_i``, gradient
     ``2 (exaggeration attr_i - rep_i / z_i)``, the reference potentials being
-    computed once.
+    computed once. With ``dof`` other than 1 the attraction runs on the map
+    scaled by ``1 / sqrt(dof)`` (see :class:`_HeavyTailAttraction`), its
+    factor ``sqrt(dof)`` folded into the exaggeration, and the grid
+    interpolates the kernel of ``dof``.
 
     Parameters
     ----------
@@ -268,6 +344,8 @@ class FFTObjective:
         Joint affinities (fit) or rows of the new points.
     Y_ref : ndarray of shape (n, n_components), default=None
         The fixed map for new points.
+    dof : float, default=1.0
+        Degrees of freedom of the map's kernel.
     **grid_kwargs : dict
         Grid settings of :class:`~skunsup.manifold._interpolation.FFTRepulsion`.
 
@@ -285,14 +363,18 @@ class FFTObjective:
     ((3, 2), True)
     """
 
-    def __init__(self, P, Y_ref=None, **grid_kwargs):
+    def __init__(self, P, Y_ref=None, dof=1.0, **grid_kwargs):
         P = sp.csr_array(P)
         self.P_data, self.P_indices, self.P_indptr = pack_csr(P)
         self.n_rows = P.shape[0]
         self.Y_ref = None if Y_ref is None else np.ascontiguousarray(Y_ref, dtype=np.float64)
         if self.Y_ref is not None:
             check_fft_components(self.Y_ref.shape[1])
-        self.workspace = make_fft_workspace(self.Y_ref, **grid_kwargs)
+        self.dof = float(dof)
+        self._heavy = None
+        if self.dof != 1.0:
+            self._heavy = _HeavyTailAttraction(self.dof, self.P_data, self.Y_ref)
+        self.workspace = make_fft_workspace(self.Y_ref, dof=self.dof, **grid_kwargs)
         self._buffers = None
         self._inv_z1 = np.empty(1)
         self.last_grad_norm2 = np.nan
@@ -319,32 +401,39 @@ class FFTObjective:
         else:
             np.divide(1.0, z, out=inv_z_rows)
             inv_z, factor = inv_z_rows, 2.0
-        G.fused_attraction_gradient(self.P_data, self.P_indices, self.P_indptr, Y, Y_cols, rep,
-                                    inv_z, float(exaggeration), factor, bool(compute_kl),
+        heavy = self._heavy
+        Y_rows = Y
+        if heavy is not None:
+            Y_rows = heavy.scaled(Y)
+            Y_cols = Y_rows if training else heavy.Y_ref_scaled
+            exaggeration = exaggeration * heavy.root
+        G.fused_attraction_gradient(self.P_data, self.P_indices, self.P_indptr, Y_rows, Y_cols,
+                                    rep, inv_z, float(exaggeration), factor, bool(compute_kl),
                                     grad_out, kl_rows, norm_rows)
         self.last_grad_norm2 = float(np.sum(norm_rows))
         if not compute_kl:
             return np.nan
+        kl_part = np.sum(kl_rows) if heavy is None else heavy.kl_part(float(np.sum(kl_rows)))
         if training:
-            return float(np.sum(kl_rows) + np.log(Z))
-        return float(np.sum(kl_rows) + np.sum(np.log(z)))
+            return float(kl_part + np.log(Z))
+        return float(kl_part + np.sum(np.log(z)))
 
 # ---------------------------------------------------------------------------
 # The registry: t-SNE method -> objective
 # ---------------------------------------------------------------------------
 
 
-def _tsne_objective(P, method, angle, Y_ref):
+def _tsne_objective(P, method, angle, Y_ref, dof):
     """Exact or Barnes-Hut: :class:`TSNEObjective` with that repulsion."""
-    return TSNEObjective(P, method, angle, Y_ref=Y_ref)
+    return TSNEObjective(P, method, angle, Y_ref=Y_ref, dof=dof)
 
 
-def _fft_objective(P, method, angle, Y_ref):
+def _fft_objective(P, method, angle, Y_ref, dof):
     """FFT interpolation: :class:`FFTObjective` (``angle`` is not used)."""
-    return FFTObjective(P, Y_ref=Y_ref)
+    return FFTObjective(P, Y_ref=Y_ref, dof=dof)
 
 
-#: t-SNE ``method`` -> factory ``(P, method, angle, Y_ref) -> objective``; the one
+#: t-SNE ``method`` -> factory ``(P, method, angle, Y_ref, dof) -> objective``; the one
 #: place a method is registered (``TSNE`` builds every objective through it).
 OBJECTIVES = {
     "barnes_hut": _tsne_objective,
@@ -353,7 +442,7 @@ OBJECTIVES = {
 }
 
 
-def make_objective(method, P, angle=0.5, Y_ref=None):
+def make_objective(method, P, angle=0.5, Y_ref=None, dof=1.0):
     """The t-SNE objective of ``method`` (a key of :data:`OBJECTIVES`).
 
     Parameters
@@ -367,6 +456,8 @@ def make_objective(method, P, angle=0.5, Y_ref=None):
         Barnes-Hut trade-off (ignored by the other methods).
     Y_ref : ndarray of shape (n, dim), default=None
         The fixed map that new points are placed in; None when fitting.
+    dof : float, default=1.0
+        Degrees of freedom of the map's kernel (1: the Cauchy kernel).
 
     Returns
     -------
@@ -388,4 +479,4 @@ def make_objective(method, P, angle=0.5, Y_ref=None):
         raise ValueError(
             f"unknown t-SNE method {method!r}; expected one of {sorted(OBJECTIVES)}"
         ) from None
-    return factory(P, method, angle, Y_ref)
+    return factory(P, method, angle, Y_ref, float(dof))

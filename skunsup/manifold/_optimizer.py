@@ -114,7 +114,7 @@ class GradientDescent:
     def __call__(self, Y, objective, n_iter, learning_rate, momentum, *, exaggeration=1.0,
                  min_grad_norm=0.0, n_iter_without_progress=None, kl_every=50,
                  compute_final_kl=True, max_step=0.0, verbose=0, label="t-SNE",
-                 callback=None, callback_every=0):
+                 callback=None, callback_every=0, phase=None, eta_until=None):
         """Run ``n_iter`` steps on ``Y`` in place.
 
         Stops early when the gradient norm falls below ``min_grad_norm``, when
@@ -128,6 +128,11 @@ class GradientDescent:
         iteration (counted over all calls) that is a multiple of
         ``callback_every``, with the KL of ``Y`` before that iteration's step
         (P exaggerated by ``exaggeration``); it must not modify ``Y``.
+
+        ``verbose >= 2`` prints the KL every ``kl_every`` iterations, with
+        the name of the ``phase`` when given and, when ``eta_until`` (the
+        iteration, counted over all calls, at which the run is planned to
+        end) is given, the time left at the pace of the last iterations.
 
         Returns
         -------
@@ -147,8 +152,10 @@ class GradientDescent:
         history = []
         reason = "max_iter"
         tic = time.perf_counter()
+        tic_iter = 0  # the iteration (of this call) that tic was taken after
         it = 0
         min_grad_norm2 = float(min_grad_norm) ** 2
+        where = f" ({phase})" if phase else ""
         try:
             for it in range(1, n_iter + 1):
                 check = kl_every > 0 and ((self.n_iter + it) % kl_every == 0)
@@ -188,7 +195,7 @@ class GradientDescent:
                     if not compute_kl:
                         kl = objective(Y, exaggeration, True, grad)
                     if verbose >= 2:
-                        print(f"[{label}] Iteration {self.n_iter + it}: gradient norm "
+                        print(f"[{label}] Iteration {self.n_iter + it}{where}: gradient norm "
                               f"{np.sqrt(grad_norm2):f}. Finished.")
                     break
                 _gains_step(Y, grad, self.update, self.gains, float(momentum),
@@ -196,10 +203,13 @@ class GradientDescent:
                 if check:
                     if verbose >= 2:
                         toc = time.perf_counter()
-                        print(f"[{label}] Iteration {self.n_iter + it}: error = "
+                        pace = (toc - tic) / (it - tic_iter)
+                        left = ("" if eta_until is None else
+                                f", ~{max(eta_until - self.n_iter - it, 0) * pace:.1f} s left")
+                        print(f"[{label}] Iteration {self.n_iter + it}{where}: error = "
                               f"{kl:.7f}, gradient norm = {np.sqrt(grad_norm2):.7f} "
-                              f"({kl_every} iterations in {toc - tic:.3f} s)")
-                        tic = toc
+                              f"({it - tic_iter} iterations in {toc - tic:.3f} s{left})")
+                        tic, tic_iter = toc, it
                     if kl < best_kl:
                         best_kl = kl
                         best_iter = it

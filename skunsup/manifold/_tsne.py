@@ -65,8 +65,9 @@ class TSNE(_BaseSNE):
     conditional Gaussians calibrated to a perplexity) and finds a
     low-dimensional map whose Student-t similarities ``q_ij ∝ (1 + |y_i -
     y_j|²)⁻¹`` match them, by minimising ``KL(P || Q)``. Its heavy tail fixes
-    the crowding problem of SNE (:class:`SNE`). Unlike scikit-learn's TSNE it
-    can :meth:`transform` new points into a fitted map.
+    the crowding problem of SNE (:class:`SNE`); ``dof`` makes the tail
+    heavier or lighter. Unlike scikit-learn's TSNE it can :meth:`transform`
+    new points into a fitted map.
 
     Read more in the :ref:`User Guide <tsne>`.
 
@@ -164,13 +165,28 @@ class TSNE(_BaseSNE):
         it is good enough).
     callbacks_every_iters : int, default=50
         Iterations between two calls of the callbacks.
+    dof : float, default=1.0
+        Degrees of freedom ``α`` of the map's kernel, ``w_ij = (1 + |y_i -
+        y_j|² / α)^(-α)`` (Kobak et al. 2019; openTSNE's ``dof``): 1 is the
+        Cauchy kernel of t-SNE; ``α < 1`` has heavier tails, which break
+        clusters into their subclusters (0.5, say); ``α → ∞`` tends to the
+        Gaussian ``exp(-|y_i - y_j|²)`` of SNE's map. With ``u_ij = (1 +
+        |y_i - y_j|² / α)⁻¹`` the gradient is ``4 Σ_j (p_ij - q_ij) u_ij (y_i
+        - y_j)``. Every ``method`` takes it; ``α = 1`` runs without powers,
+        other values cost a power per pair in the exact and Barnes-Hut
+        methods (several times slower iterations) but nothing in the FFT
+        method's. :meth:`optimize` uses the current value (so
+        ``set_params(dof=...)`` then :meth:`optimize` continues a map under
+        another kernel); :meth:`transform` the kernel of the map's last
+        optimisation.
 
     Attributes
     ----------
     embedding_ : ndarray of shape (n_samples, n_components)
         The map of the training points.
     kl_divergence_ : float
-        KL(P || Q) at the end (for Barnes-Hut, with the approximate normaliser).
+        KL(P || Q) at the end, Q under the kernel of ``dof`` (for Barnes-Hut
+        and FFT, with the approximate normaliser).
     n_iter_ : int
         Iterations run.
     learning_rate_ : float
@@ -190,8 +206,16 @@ class TSNE(_BaseSNE):
     -----
     Per iteration the exact method costs O(n²) time, Barnes-Hut O(n log n)
     (the tree is rebuilt every iteration; its traversal runs in parallel).
-    The Student-t kernel has one degree of freedom in every dimension
-    (scikit-learn uses ``n_components - 1``).
+    The kernel has ``dof`` degrees of freedom (1 by default) in every
+    dimension (scikit-learn's Student-t density ``(1 + d² / α)^(-(α + 1) /
+    2)`` takes ``α = max(n_components - 1, 1)``: the same kernel in 1-D and
+    2-D, another in 3-D).
+
+    The KL under the kernel of ``α`` is ``Σ p log p + α Σ p log(1 + d² / α)
+    + log Z`` with ``Z = Σ_{k≠l} w_kl``; as ``∂ log w_ij / ∂y_i = -2 u_ij
+    (y_i - y_j)``, its gradient is ``4 (Σ_j p_ij u_ij (y_i - y_j) - Σ_j w_ij
+    u_ij (y_i - y_j) / Z)``: the attraction of ``α = 1`` with ``u`` for
+    ``w``, the repulsion with ``w u`` for ``w²``.
 
     The SNE papers' Gaussian is ``exp(-d²/2σ²)``; the lecture writes
     ``exp(-d²/σ²)``, which renames σ and changes nothing once σ is calibrated
@@ -201,9 +225,11 @@ class TSNE(_BaseSNE):
     ----------
     L. van der Maaten and G. Hinton, "Visualizing data using t-SNE", JMLR 9,
     2008. L. van der Maaten, "Accelerating t-SNE using tree-based
-    algorithms", JMLR 15, 2014. P. Poličar, M. Stražar and B. Zupan,
-    "openTSNE: a modular Python library for t-SNE dimensionality reduction
-    and embedding", JSS 109, 2024.
+    algorithms", JMLR 15, 2014. D. Kobak, G. Linderman, S. Steinerberger, Y.
+    Kluger and P. Berens, "Heavy-tailed kernels reveal a finer cluster
+    structure in t-SNE visualisations", ECML PKDD 2019. P. Poličar, M.
+    Stražar and B. Zupan, "openTSNE: a modular Python library for t-SNE
+    dimensionality reduction and embedding", JSS 109, 2024.
 
     Examples
     --------
@@ -221,6 +247,8 @@ class TSNE(_BaseSNE):
         **_BaseSNE._parameter_constraints,
         "method": [StrOptions({"auto", "barnes_hut", "exact", "fft"})],
         "angle": [Interval(Real, 0, 1, closed="both")],
+        # finite: the kernel of α = inf (SNE's Gaussian) is not implemented
+        "dof": [Interval(Real, 0, np.inf, closed="neither")],
     }
 
     _label = "t-SNE"
@@ -246,6 +274,7 @@ class TSNE(_BaseSNE):
         exaggeration=None,
         callbacks=None,
         callbacks_every_iters=50,
+        dof=1.0,
     ):
         self.n_components = n_components
         self.perplexity = perplexity
@@ -265,6 +294,7 @@ class TSNE(_BaseSNE):
         self.exaggeration = exaggeration
         self.callbacks = callbacks
         self.callbacks_every_iters = callbacks_every_iters
+        self.dof = dof
 
     def _resolve_method(self, n_samples, graph=False):
         """The gradient method for ``n_samples`` training points ("auto" resolved).
@@ -332,7 +362,9 @@ class TSNE(_BaseSNE):
                               random_state=rng, n_jobs=self.n_jobs)
 
     def _make_objective(self, P):
-        return make_objective(self._method, P, self.angle)
+        # the kernel of the map from now on (transform places new points with it)
+        self._dof = float(self.dof)
+        return make_objective(self._method, P, self.angle, dof=self._dof)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -398,8 +430,9 @@ class TSNE(_BaseSNE):
         neighbours), starts at the median position of its 10 closest training
         points, and is then moved for 250 iterations of gradient descent on
         its own KL divergence ``KL(P_i || Q_i)`` against the training map,
-        where ``q_{j|i} ∝ (1 + |y_i - y_j|²)⁻¹`` over the training points only
-        (the method of openTSNE). New points neither move the training points
+        where ``q_{j|i} ∝ (1 + |y_i - y_j|² / α)^(-α)`` over the training
+        points only, ``α`` the ``dof`` of the map's last optimisation (the
+        method of openTSNE). New points neither move the training points
         nor each other, so a point's position does not depend on the batch it
         comes in.
 
@@ -440,7 +473,8 @@ class TSNE(_BaseSNE):
         with numba_threads(self.n_jobs):
             P_new = self._affinities.to_new(X, perplexity=perplexity)
             Y_new = _initialization.median_of_neighbors(P_new, self.embedding_)
-            objective = make_objective(self._method, P_new, self.angle, Y_ref=self.embedding_)
+            objective = make_objective(self._method, P_new, self.angle, Y_ref=self.embedding_,
+                                       dof=self._dof)
             GradientDescent()(
                 Y_new, objective, _TRANSFORM_ITER, _TRANSFORM_LEARNING_RATE,
                 _TRANSFORM_MOMENTUM, exaggeration=_TRANSFORM_EXAGGERATION,

@@ -13,14 +13,19 @@ serve several estimators.
 
 A fit stopped by Ctrl-C (``KeyboardInterrupt``) keeps what it reached in the
 same way and says so with :func:`warn_interrupted`.
+
+A fit that runs in phases (t-SNE: the neighbour search, the affinities, the
+early-exaggeration and main phases) also tells the callbacks that have an
+``on_phase(estimator, phase, seconds, detail)`` method where it stands
+(:func:`report_phase`); plain callables are only called per iteration.
 """
 
 import sys
 import warnings
 from collections.abc import Iterable
 
-__all__ = ["ProgressBar", "as_callback_list", "loop_callback", "run_callbacks",
-           "warn_interrupted"]
+__all__ = ["ProgressBar", "as_callback_list", "loop_callback", "report_phase",
+           "run_callbacks", "warn_interrupted"]
 
 
 def as_callback_list(callbacks):
@@ -89,6 +94,40 @@ def run_callbacks(callbacks, estimator, iteration, objective, solution):
     for callback in callbacks:
         stop = (callback(estimator, iteration, objective, solution) is True) or stop
     return stop
+
+
+def report_phase(callbacks, estimator, phase, seconds=None, detail=""):
+    """Tell the callbacks that have an ``on_phase`` method that a phase of a fit ended or starts.
+
+    Parameters
+    ----------
+    callbacks : callable, iterable of callables or None
+        The estimator's ``callbacks`` parameter.
+    estimator : estimator
+        The estimator being fitted.
+    phase : str
+        The phase's name (e.g. ``"kNN"``, ``"early exaggeration"``).
+    seconds : float, default=None
+        The wall time of a phase that ran without iterations (it has
+        ended); None for an iterative phase that starts now.
+    detail : str, default=""
+        How the phase runs (its method, its size).
+
+    Examples
+    --------
+    >>> from skunsup.utils._callbacks import report_phase
+    >>> class Recorder:
+    ...     def __call__(self, estimator, iteration, objective, solution):
+    ...         pass
+    ...     def on_phase(self, estimator, phase, seconds, detail):
+    ...         print(phase, seconds, detail)
+    >>> report_phase([Recorder(), print], None, "kNN", 0.5, "exact search")
+    kNN 0.5 exact search
+    """
+    for callback in as_callback_list(callbacks):
+        on_phase = getattr(callback, "on_phase", None)
+        if on_phase is not None:
+            on_phase(estimator, phase, seconds, detail)
 
 
 def loop_callback(estimator, callbacks):
@@ -175,7 +214,10 @@ class ProgressBar:
     A tqdm bar when tqdm is installed, else one line per call. Pass it as
     ``callbacks`` (with ``callbacks_every_iters`` setting how often it
     moves). A bar starts at the first call of a fit and closes at its last
-    iteration or when the next fit starts.
+    iteration or when the next fit starts. Of a fit that reports its phases
+    (:meth:`on_phase`), it writes one line per phase that runs before the
+    iterations (its wall time and method) and names the optimisation phase
+    that runs in the bar.
 
     Parameters
     ----------
@@ -206,18 +248,25 @@ class ProgressBar:
         self.file = file
         self._bar = None
         self._last = 0
+        self._phase = None
+
+    def _label(self, estimator):
+        return self.desc if self.desc is not None else type(estimator).__name__
+
+    def _out(self):
+        return self.file if self.file is not None else sys.stderr
 
     def _start(self, estimator):
         total = self.total if self.total is not None else getattr(estimator, "max_iter", None)
-        desc = self.desc if self.desc is not None else type(estimator).__name__
-        out = self.file if self.file is not None else sys.stderr
+        desc = self._label(estimator)
         try:
             from tqdm.auto import tqdm
         except ImportError:
             tqdm = None
-        self._total, self._desc, self._out = total, desc, out
-        self._bar = (tqdm(total=total, desc=desc, unit="it", file=out) if tqdm is not None
-                     else False)
+        self._total, self._desc = total, desc
+        shown = desc if self._phase is None else f"{desc} [{self._phase}]"
+        self._bar = (tqdm(total=total, desc=shown, unit="it", file=self._out())
+                     if tqdm is not None else False)
         self._last = 0
 
     def close(self):
@@ -226,14 +275,46 @@ class ProgressBar:
             self._bar.close()
         self._bar = None
 
+    def on_phase(self, estimator, phase, seconds=None, detail=""):
+        """Show a phase of the fit (called by the estimator, see :func:`report_phase`).
+
+        A phase that ran before the iterations (``seconds`` given: the
+        neighbour search, the affinities) gets a line with its wall time
+        and ``detail``, and means that a new fit started (the last one's bar
+        is closed); an iterative phase that starts (``seconds`` None) is
+        named in the bar until the next one.
+
+        Parameters
+        ----------
+        estimator : estimator
+            The estimator being fitted.
+        phase : str
+            The phase's name.
+        seconds : float, default=None
+            Wall time of a finished phase; None when an iterative phase starts.
+        detail : str, default=""
+            How the phase runs.
+        """
+        if seconds is None:
+            self._phase = phase
+            if self._bar:
+                self._bar.set_description(f"{self._desc} [{phase}]", refresh=False)
+            return
+        self.close()
+        self._phase = None
+        about = f" ({detail})" if detail else ""
+        print(f"[{self._label(estimator)}] {phase}: {seconds:.2f} s{about}", file=self._out(),
+              flush=True)
+
     def __call__(self, estimator, iteration, objective, solution):
         if self._bar is None or iteration <= self._last:  # a new fit
             self.close()
             self._start(estimator)
         if self._bar is False:
             of = f"/{self._total}" if self._total else ""
-            print(f"[{self._desc}] iteration {iteration}{of}: objective {objective:.6g}",
-                  file=self._out, flush=True)
+            at = f" [{self._phase}]" if self._phase else ""
+            print(f"[{self._desc}] iteration {iteration}{of}{at}: objective {objective:.6g}",
+                  file=self._out(), flush=True)
         else:
             self._bar.set_postfix(objective=f"{objective:.6g}", refresh=False)
             self._bar.update(iteration - self._last)

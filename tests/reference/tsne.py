@@ -40,41 +40,56 @@ def pairwise_sq(A, B):
     return (diff**2).sum(axis=-1)
 
 
-def tsne_kl_and_grad(P, Y):
-    """Exact t-SNE: KL(P || Q) and 4 sum_j (p_ij - q_ij) w_ij (y_i - y_j)."""
+def heavy_tailed_kernel(sq, dof=1.0):
+    """Kobak et al.'s kernel of ``dof`` degrees of freedom at squared distances ``sq``.
+
+    Returns ``w = (1 + sq / dof) ** -dof`` (the similarity), ``u = (1 + sq / dof)
+    ** -1`` (the factor of ``y_i - y_j`` in the gradient: ``d log w / d y_i = -2 u
+    (y_i - y_j)``) and ``log w`` (finite where ``w`` underflows); ``dof = 1`` is
+    the Cauchy kernel, ``u = w``.
+    """
+    log_w = -dof * np.log1p(sq / dof)
+    return np.exp(log_w), 1.0 / (1.0 + sq / dof), log_w
+
+
+def tsne_kl_and_grad(P, Y, dof=1.0):
+    """Exact t-SNE: KL(P || Q) and 4 sum_j (p_ij - q_ij) u_ij (y_i - y_j), q ∝ w."""
     n = Y.shape[0]
-    W = 1.0 / (1.0 + pairwise_sq(Y, Y))
+    W, U, log_W = heavy_tailed_kernel(pairwise_sq(Y, Y), dof)
     np.fill_diagonal(W, 0.0)
     Q = W / W.sum()
     mask = P > 0
-    kl = float((P[mask] * np.log(P[mask] / Q[mask])).sum())
+    kl = float((P[mask] * (np.log(P[mask]) - log_W[mask] + np.log(W.sum()))).sum())
     diff = Y[:, None, :] - Y[None, :, :]
-    grad = 4.0 * ((P - Q) * W)[:, :, None] * diff
+    grad = 4.0 * ((P - Q) * U)[:, :, None] * diff
     return kl, grad.sum(axis=1).reshape(n, -1)
 
 
-def tsne_terms(P, Y_rows, Y_cols, skip_self):
-    """attr, rep, z, kl_rows of the t-SNE gradient (P dense (m, n))."""
-    W = 1.0 / (1.0 + pairwise_sq(Y_rows, Y_cols))
+def tsne_terms(P, Y_rows, Y_cols, skip_self, dof=1.0):
+    """attr, rep, z, kl_rows of the t-SNE gradient (P dense (m, n)):
+    sum p u (y_i - y_j), sum w u (y_i - y_j), sum w, sum p log(p / w)."""
+    W, U, log_W = heavy_tailed_kernel(pairwise_sq(Y_rows, Y_cols), dof)
     if skip_self:
         np.fill_diagonal(W, 0.0)
     diff = Y_rows[:, None, :] - Y_cols[None, :, :]
-    attr = ((P * W)[:, :, None] * diff).sum(axis=1)
-    rep = ((W * W)[:, :, None] * diff).sum(axis=1)
+    attr = ((P * U)[:, :, None] * diff).sum(axis=1)
+    rep = ((W * U)[:, :, None] * diff).sum(axis=1)
     z = W.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(P > 0, P * (np.log(P) - np.log(W)), 0.0)
+        terms = np.where(P > 0, P * (np.log(P) - log_W), 0.0)
     return attr, rep, z, terms.sum(axis=1)
 
 
-def new_points_kl_and_grad(P_new, Y_new, Y_ref):
+def new_points_kl_and_grad(P_new, Y_new, Y_ref, dof=1.0):
     """Cost of new points against a fixed map: sum_i KL(P_i || Q_i), q_{j|i} ∝ w_ij."""
-    W = 1.0 / (1.0 + pairwise_sq(Y_new, Y_ref))
-    Q = W / W.sum(axis=1, keepdims=True)
+    W, U, log_W = heavy_tailed_kernel(pairwise_sq(Y_new, Y_ref), dof)
+    z = W.sum(axis=1, keepdims=True)
+    Q = W / z
+    log_Q = log_W - np.log(z)  # not log(Q): W may be denormal far from a new point
     mask = P_new > 0
-    kl = float((P_new[mask] * np.log(P_new[mask] / Q[mask])).sum())
+    kl = float((P_new[mask] * (np.log(P_new[mask]) - log_Q[mask])).sum())
     diff = Y_new[:, None, :] - Y_ref[None, :, :]
-    grad = 2.0 * ((P_new - Q) * W)[:, :, None] * diff
+    grad = 2.0 * ((P_new - Q) * U)[:, :, None] * diff
     return kl, grad.sum(axis=1)
 
 
@@ -92,14 +107,15 @@ def sne_kl_and_grad(P, Y):
     return kl, grad
 
 
-def grouped_barnes_hut_repulsion(tree, group_nodes, angle):
+def grouped_barnes_hut_repulsion(tree, group_nodes, angle, dof=1.0):
     """Barnes-Hut repulsion with one cell list per group, written out plainly.
 
     ``tree`` is a ``BHTree``; every group (a node) collects, from the root down,
     the cells with ``side < angle * distance(centre of mass, group's bounding box)``
     that hold none of its points, and the single points of the other cells' leaves;
-    each point of the group then sums ``w = 1 / (1 + d²)`` over that list, itself
-    excluded. Returns (rep, z) in tree order.
+    each point of the group then sums ``w`` and ``w u (y_i - y)`` of
+    :func:`heavy_tailed_kernel` over that list, itself excluded. Returns (rep, z)
+    in tree order.
     """
     Y = tree.Y_sorted
     n = len(Y)
@@ -126,7 +142,7 @@ def grouped_barnes_hut_repulsion(tree, group_nodes, angle):
                 if index == i:
                     continue
                 diff = Y[i] - position
-                w = 1.0 / (1.0 + diff @ diff)
+                w, u, _ = heavy_tailed_kernel(diff @ diff, dof)
                 z[i] += count * w
-                rep[i] += count * w * w * diff
+                rep[i] += count * w * u * diff
     return rep, z
