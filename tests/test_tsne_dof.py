@@ -274,6 +274,11 @@ def test_optimize_uses_the_current_dof_and_transform_the_maps_kernel():
     kl_ref, _ = tsne_kl_and_grad(_as_stored(tsne._affinities.P), tsne.embedding_, 0.5)
     assert tsne.kl_divergence_ == pytest.approx(kl_ref, rel=1e-2)
     assert not np.array_equal(tsne.transform(X[:5] + 0.05), new)
+    # the next optimize continues on the grid of the new kernel
+    grid = tsne._workspace
+    assert grid.dof == 0.5
+    tsne.optimize(10)
+    assert tsne._workspace is grid
 
 
 @pytest.mark.parametrize("method", ["exact", "barnes_hut", "fft"])

@@ -397,6 +397,7 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 callbacks=callbacks, callback=self._callback(callbacks, self._order),
                 callback_every=every, eta_until=self._optimizer.n_iter + int(n_iter))
             kl = self._final_kl(objective, Y, np.empty_like(Y), self._optimizer, tic)
+        self._workspace = getattr(objective, "workspace", None)  # the grid of the map's kernel
         self._stop_reason = result.reason
         self._set_embedding(Y, kl)
         return self

@@ -11,7 +11,9 @@ Gradient methods (``method``)
 * The objective, for the fit (``_make_objective``) and for new points
   (``transform``, against the fixed ``embedding_``), comes from
   :func:`~skunsup.manifold._objectives.make_objective`, where each method
-  registers its objective (``_objectives.OBJECTIVES``).
+  registers its objective (``_objectives.OBJECTIVES``). Every objective takes
+  the map's kernel by its degrees of freedom ``dof``; ``_make_objective``
+  records the one of the map (``_dof``), which ``transform`` uses.
 """
 
 import warnings
