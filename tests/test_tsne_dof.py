@@ -19,7 +19,7 @@ from skunsup.manifold import TSNE
 from skunsup.manifold import _barnes_hut, _gradients
 from skunsup.manifold._affinity import knn_affinities
 from skunsup.manifold._barnes_hut import BHTree
-from skunsup.manifold._interpolation import FFTRepulsion, fft_repulsive_forces
+from skunsup.manifold._interpolation import fft_repulsive_forces
 from skunsup.manifold._objectives import FFTObjective, TSNEObjective
 from tests.reference.tsne import (
     grouped_barnes_hut_repulsion,

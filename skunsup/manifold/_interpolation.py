@@ -23,10 +23,10 @@ Differences from the paper, measured on this project's 2-core machines:
 
 * The forces are interpolated directly from the odd kernel
   ``G(d) = d / (1 + |d|^2)^2`` (``d w(d) u(d)`` for any ``dof``) applied to
-  unit charges (one forward FFT, one inverse per axis), instead of FIt-SNE's charges ``1, y`` against
-  ``w^2`` followed by ``y_i phi_1 - phi_y``: 4 FFTs per 2-D step instead of
-  FIt-SNE's 8, no cancellation in float32 far from the origin, for about
-  1.5 times the interpolation error of the forces.
+  unit charges (one forward FFT, one inverse per axis), instead of FIt-SNE's
+  charges ``1, y`` against ``w^2`` followed by ``y_i phi_1 - phi_y``: 4 FFTs
+  per 2-D step instead of FIt-SNE's 8, no cancellation in float32 far from
+  the origin, for about 1.5 times the interpolation error of the forces.
 * Z comes from the kernel ``w`` itself on the unit charges, and each point's
   own interpolated contribution (not 1: the interpolant's value at that
   point) is subtracted exactly, which makes Z about 100 times more accurate
