@@ -157,7 +157,9 @@ def test_fft_repulsion_equals_cpu_fft_and_exact_within_documented_error(n, dim, 
     Z_cpu = FFTRepulsion(dim)(Y, rep_cpu, z_cpu)
     scale = np.linalg.norm(rep_cpu)
     assert np.linalg.norm(rep.numpy() - rep_cpu) <= 1e-5 * scale + 1e-12
-    np.testing.assert_allclose(z.numpy(), z_cpu, rtol=1e-5, atol=1e-6 * z_cpu.max())
+    # both FFTs run in float32: their rounding scales with the largest sum, so the
+    # small entries are compared at the precision of the large ones
+    np.testing.assert_allclose(z.numpy(), z_cpu, rtol=1e-5, atol=1e-5 * z_cpu.max())
     assert abs(Z - Z_cpu) <= 1e-5 * Z_cpu
     F_exact, Z_exact = exact_repulsion(Y)  # test_tsne_fft's bounds on any map of 20 points
     assert np.linalg.norm(rep.numpy() - F_exact) <= 0.2 * np.linalg.norm(F_exact)

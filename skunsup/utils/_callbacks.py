@@ -276,7 +276,7 @@ class ProgressBar:
         self._bar = None
 
     def on_phase(self, estimator, phase, seconds=None, detail=""):
-        """Show a phase of the fit (called by the estimator, see :func:`report_phase`).
+        """Show a phase of the fit (called by the estimator as a phase ends or starts).
 
         A phase that ran before the iterations (``seconds`` given: the
         neighbour search, the affinities) gets a line with its wall time
