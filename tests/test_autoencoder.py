@@ -139,7 +139,8 @@ def test_keyboard_interrupt_leaves_usable_model(small):
 
     ae = Autoencoder(random_state=0, callbacks=[Recorder(interrupt)],
                      **{**FAST, "max_epochs": 10})
-    with pytest.warns(UserWarning, match="interrupted"):
+    with pytest.warns(UserWarning, match=r"Autoencoder.fit was interrupted \(KeyboardInterrupt\) "
+                      r"after 2 epochs; the model is usable and holds the weights reached"):
         ae.fit(small)
     assert ae.n_iter_ == 2 and len(ae.history_) == 2
     assert ae.transform(small).shape == (300, 4)

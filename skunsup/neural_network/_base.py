@@ -12,7 +12,6 @@ import time.
 """
 
 import copy
-import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -27,6 +26,7 @@ from skunsup.neural_network._rebuild import pickle_state, restore_pickle_state
 from skunsup.neural_network._schedules import SCHEDULES
 from skunsup.neural_network._training import INFERENCE_CHUNK, OPTIMIZERS, TrainingRun
 from skunsup.utils._sklearn_compat import Interval, StrOptions, _fit_context
+from skunsup.utils._callbacks import warn_interrupted
 from skunsup.utils._torch import import_torch, resolve_device
 from skunsup.utils._validation import check_squares_fit
 
@@ -327,11 +327,9 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                 if stop or (n_epochs > 1 and patience_spent):
                     break
         except KeyboardInterrupt:
-            warnings.warn(
-                f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) after "
-                f"{self.n_iter_} epochs; the model is usable"
-                + (" and holds the best epoch's weights." if run.valid is not None else "."),
-                UserWarning, stacklevel=3)
+            warn_interrupted(self, f"{self.n_iter_} epochs",
+                             "the best epoch's weights" if run.valid is not None
+                             else "the weights reached so far", stacklevel=3)
         finally:
             del self._training_run
             if progress is not None:
