@@ -111,6 +111,46 @@ class GradientDescent:
         other.n_iter = self.n_iter
         return other
 
+    # The array-specific parts of the loop; a device twin overrides these four.
+    def _fresh_state(self, Y):
+        """Zero momentum and unit gains shaped like Y."""
+        return np.zeros_like(Y), np.ones_like(Y)
+
+    def _evaluators(self, objective, Y):
+        """The loop's calls of ``objective`` on Y, with their buffers.
+
+        Returns ``gradient(exaggeration, compute_kl) -> (grad, value, squared
+        gradient norm)`` and ``kl_of(exaggeration)``, the KL from an evaluation
+        into a buffer of its own (the gradient with and without the KL differs
+        in the last bits, so a map watched by a callback would otherwise drift
+        from the map not watched).
+        """
+        grad = np.empty_like(Y)
+        scratch = []
+
+        def gradient(exaggeration, compute_kl):
+            value = objective(Y, exaggeration, compute_kl, grad)
+            grad_norm2 = getattr(objective, "last_grad_norm2", None)
+            if grad_norm2 is None:
+                grad_norm2 = float(np.sum(grad * grad))
+            return grad, value, grad_norm2
+
+        def kl_of(exaggeration):
+            if not scratch:
+                scratch.append(np.empty_like(Y))
+            return objective(Y, exaggeration, True, scratch[0])
+
+        return gradient, kl_of
+
+    def _step(self, Y, grad, momentum, learning_rate, max_step):
+        """One momentum + gains step of Y in place."""
+        _gains_step(Y, grad, self.update, self.gains, momentum, learning_rate,
+                    float(self.min_gain), max_step)
+
+    def _watched(self, Y):
+        """The map a callback is given."""
+        return Y
+
     def __call__(self, Y, objective, n_iter, learning_rate, momentum, *, exaggeration=1.0,
                  min_grad_norm=0.0, n_iter_without_progress=None, kl_every=50,
                  compute_final_kl=True, max_step=0.0, verbose=0, label="t-SNE",
@@ -142,10 +182,8 @@ class GradientDescent:
             ``"non_finite"``, ``"callback"``, ``"interrupted"``), ``kl_history``.
         """
         if self.update is None or self.update.shape != Y.shape:
-            self.update = np.zeros_like(Y)
-            self.gains = np.ones_like(Y)
-        grad = np.empty_like(Y)
-        scratch = None  # a second gradient buffer, for the callbacks' KL
+            self.update, self.gains = self._fresh_state(Y)
+        gradient, kl_of = self._evaluators(objective, Y)
         best_kl = np.inf
         best_iter = 0
         kl = np.nan
@@ -162,10 +200,7 @@ class GradientDescent:
                 call_back = callback is not None and (self.n_iter + it) % callback_every == 0
                 last = it == n_iter
                 compute_kl = check or (last and compute_final_kl)
-                value = objective(Y, exaggeration, compute_kl, grad)
-                grad_norm2 = getattr(objective, "last_grad_norm2", None)
-                if grad_norm2 is None:
-                    grad_norm2 = float(np.sum(grad * grad))
+                grad, value, grad_norm2 = gradient(exaggeration, compute_kl)
                 if compute_kl:
                     kl = value
                     history.append((self.n_iter + it, kl))
@@ -178,14 +213,10 @@ class GradientDescent:
                     it -= 1
                     break
                 if call_back:
-                    # the KL for the callback from an evaluation of its own: the
-                    # gradient with and without the KL differs in the last bits,
-                    # and a map watched would drift from the map not watched
+                    # the KL for the callback from an evaluation of its own (see _evaluators)
                     if not compute_kl:
-                        if scratch is None:
-                            scratch = np.empty_like(Y)
-                        value = objective(Y, exaggeration, True, scratch)
-                    if callback(self.n_iter + it, value, Y):
+                        value = kl_of(exaggeration)
+                    if callback(self.n_iter + it, value, self._watched(Y)):
                         reason = "callback"
                         kl = value
                         it -= 1  # this iteration's step is not taken
@@ -193,13 +224,12 @@ class GradientDescent:
                 if grad_norm2 < min_grad_norm2:
                     reason = "min_grad_norm"
                     if not compute_kl:
-                        kl = objective(Y, exaggeration, True, grad)
+                        kl = kl_of(exaggeration)
                     if verbose >= 2:
                         print(f"[{label}] Iteration {self.n_iter + it}{where}: gradient norm "
                               f"{np.sqrt(grad_norm2):f}. Finished.")
                     break
-                _gains_step(Y, grad, self.update, self.gains, float(momentum),
-                            float(learning_rate), float(self.min_gain), float(max_step))
+                self._step(Y, grad, float(momentum), float(learning_rate), float(max_step))
                 if check:
                     if verbose >= 2:
                         toc = time.perf_counter()

@@ -16,14 +16,11 @@ On the device the map is float32 by default (``dtype``); P's values, the
 kernels and the gradient follow the map's dtype, the KL is summed in float64.
 """
 
-import math
 import time
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
-from skunsup.manifold._optimizer import OptimizationResult
+from skunsup.manifold._optimizer import GradientDescent
 from skunsup.manifold._torch_affinity import joint_affinities
 from skunsup.manifold._torch_objective import TorchFFTObjective
 
@@ -33,13 +30,16 @@ __all__ = ["TorchGradientDescent", "TorchTSNEFit", "fit_embedding", "transform"]
 _START_NEIGHBORS = 10
 
 
-class TorchGradientDescent:
+class TorchGradientDescent(GradientDescent):
     """Gradient descent with momentum and per-coordinate gains on tensors (stateful).
 
     The device twin of :class:`~skunsup.manifold._optimizer.GradientDescent`:
-    the same step, state (``update``, ``gains``, ``n_iter``), stops and
-    result. Objectives are called as ``objective(Y, exaggeration,
-    compute_kl) -> (grad, kl)`` and set ``last_grad_norm2``.
+    the same loop (its stops, callbacks, verbose lines and result) with the
+    step, the state (``update``, ``gains``) and the objective calls on
+    tensors. Objectives are called as ``objective(Y, exaggeration,
+    compute_kl) -> (grad, kl)`` and set ``last_grad_norm2``. A callback gets
+    the map as a float64 numpy array. ``compute_final_kl`` defaults to False:
+    :func:`fit_embedding` evaluates the final KL once, after both phases.
 
     Parameters
     ----------
@@ -61,11 +61,26 @@ class TorchGradientDescent:
     """
 
     def __init__(self, torch, min_gain=0.01):
+        super().__init__(min_gain)
         self.torch = torch
-        self.min_gain = float(min_gain)
-        self.update = None
-        self.gains = None
-        self.n_iter = 0
+
+    def __call__(self, Y, objective, n_iter, learning_rate, momentum, *,
+                 compute_final_kl=False, **options):
+        return super().__call__(Y, objective, n_iter, learning_rate, momentum,
+                                compute_final_kl=compute_final_kl, **options)
+
+    def _fresh_state(self, Y):
+        return self.torch.zeros_like(Y), self.torch.ones_like(Y)
+
+    def _evaluators(self, objective, Y):
+        def gradient(exaggeration, compute_kl):
+            grad, value = objective(Y, exaggeration, compute_kl)
+            return grad, value, float(objective.last_grad_norm2)
+
+        def kl_of(exaggeration):
+            return objective(Y, exaggeration, True)[1]
+
+        return gradient, kl_of
 
     def _step(self, Y, grad, momentum, learning_rate, max_step):
         """One momentum + gains step of Y in place (the CPU kernel's ``_gains_step``)."""
@@ -81,77 +96,8 @@ class TorchGradientDescent:
             self.update = self.update * scale
         Y += self.update
 
-    def __call__(self, Y, objective, n_iter, learning_rate, momentum, *, exaggeration=1.0,
-                 min_grad_norm=0.0, n_iter_without_progress=None, kl_every=50, max_step=0.0,
-                 verbose=0, label="t-SNE", callback=None, callback_every=0):
-        """Run ``n_iter`` steps on the tensor ``Y`` in place; stops as
-        :meth:`GradientDescent.__call__ <skunsup.manifold._optimizer.GradientDescent.__call__>`
-        does. ``callback(iteration, kl, Y)`` gets the map as a float64 numpy array.
-
-        Returns
-        -------
-        result : OptimizationResult
-        """
-        torch = self.torch
-        if self.update is None or self.update.shape != Y.shape:
-            self.update = torch.zeros_like(Y)
-            self.gains = torch.ones_like(Y)
-        best_kl, best_iter, kl = math.inf, 0, math.nan
-        history = []
-        reason = "max_iter"
-        tic = time.perf_counter()
-        it = 0
-        min_grad_norm2 = float(min_grad_norm) ** 2
-        try:
-            for it in range(1, n_iter + 1):
-                check = kl_every > 0 and (self.n_iter + it) % kl_every == 0
-                call_back = callback is not None and (self.n_iter + it) % callback_every == 0
-                grad, value = objective(Y, exaggeration, check)
-                grad_norm2 = float(objective.last_grad_norm2)
-                if check:
-                    kl = value
-                    history.append((self.n_iter + it, kl))
-                if not math.isfinite(grad_norm2):
-                    reason = "non_finite"
-                    warnings.warn(
-                        f"{label}: the gradient became non-finite at iteration "
-                        f"{self.n_iter + it}; stopping with the last finite embedding",
-                        ConvergenceWarning, stacklevel=3)
-                    it -= 1
-                    break
-                if call_back:
-                    if not check:
-                        value = objective(Y, exaggeration, True)[1]
-                    if callback(self.n_iter + it, value, Y.cpu().numpy().astype(np.float64)):
-                        reason = "callback"
-                        kl = value
-                        it -= 1  # this iteration's step is not taken
-                        break
-                if grad_norm2 < min_grad_norm2:
-                    reason = "min_grad_norm"
-                    if not check:
-                        kl = objective(Y, exaggeration, True)[1]
-                    break
-                self._step(Y, grad, float(momentum), float(learning_rate), float(max_step))
-                if check:
-                    if verbose >= 2:
-                        toc = time.perf_counter()
-                        print(f"[{label}] Iteration {self.n_iter + it}: error = {kl:.7f}, "
-                              f"gradient norm = {math.sqrt(grad_norm2):.7f} ({kl_every} "
-                              f"iterations in {toc - tic:.3f} s)")
-                        tic = toc
-                    if kl < best_kl:
-                        best_kl, best_iter = kl, it
-                    elif (n_iter_without_progress is not None
-                          and it - best_iter > n_iter_without_progress):
-                        reason = "no_progress"
-                        break
-        except KeyboardInterrupt:
-            reason = "interrupted"
-            warnings.warn(f"{label}: interrupted at iteration {self.n_iter + it}; "
-                          "keeping the embedding reached so far", stacklevel=3)
-        self.n_iter += it
-        return OptimizationResult(kl if math.isfinite(kl) else math.nan, it, reason, history)
+    def _watched(self, Y):
+        return Y.cpu().numpy().astype(np.float64)
 
 
 class TorchTSNEFit:
