@@ -5,14 +5,14 @@ openTSNE's, the 1M fit in <= 60 s):
 
 * Fashion-MNIST 70,000 after PCA to 50 dimensions (computed once, the same
   float32 array for all): the whole fit, kNN and initial map included --
-  skunsup's torch executor on the GPU (:func:`skunsup.manifold._tsne_torch.
-  fit_embedding` with TSNE's defaults: exact kNN, perplexity 30, PCA init,
-  250 + 750 iterations, learning rate n/48 then n/4, steps clipped to 5;
-  FFT repulsion), openTSNE's defaults (``n_jobs=threads``: Annoy kNN, FFT,
+  skunsup on the GPU (``TSNE(device="cuda")`` with its defaults: exact kNN,
+  perplexity 30, PCA init, 250 + 750 iterations, learning rate n/48 then
+  n/4, steps clipped to 5; FFT repulsion), openTSNE's defaults
+  (``n_jobs=threads``: Annoy kNN, FFT,
   250 + 500 iterations) and skunsup's numba path
   (``TSNE(method="fft", n_jobs=threads)``, the algorithm the executor runs).
   ``KL (common)``: KL(P || Q) of every map with one P (the exact kNN P at
-  perplexity 30, from the GPU executor, equal to the CPU path's to 1e-6)
+  perplexity 30 of the GPU fit, equal to the CPU path's to 1e-6)
   and the exact normaliser over all n² pairs (on the GPU, in blocks).
 * A 1,000,000 x 50 mixture of 100 Gaussians: skunsup on the GPU (time and
   its own KL, the FFT normaliser); skunsup's numba path on the first
@@ -41,27 +41,18 @@ WARMUP_N = 2000
 KL_BLOCK = 2048
 
 
-def _schedule(n, max_iter):
-    """TSNE's defaults as fit_embedding takes them (learning_rate='auto', exaggeration 12)."""
-    from skunsup.manifold._base import MOMENTUM_EARLY, MOMENTUM_MAIN
-
-    return dict(perplexity=30.0, n_early=min(250, max_iter // 4), early_exaggeration=12.0,
-                learning_rate=max(n / 12.0 / 4.0, 50.0), main_learning_rate=max(n / 4.0, 50.0),
-                max_step=5.0, max_iter=max_iter, momentum_early=MOMENTUM_EARLY,
-                momentum_main=MOMENTUM_MAIN)
-
-
 def skunsup_torch(X, device, max_iter):
-    """The whole fit on ``device``: PCA init (TSNE's), then the executor; (Y, kl, P)."""
-    import torch
-    from sklearn.utils import check_random_state
+    """TSNE with its defaults on ``device``; (Y, kl, P)."""
+    from skunsup.manifold import TSNE
+    from skunsup.utils._torch import torch_executor_on_cpu
 
-    from skunsup.manifold import _initialization
-    from skunsup.manifold._tsne_torch import fit_embedding
-
-    Y0 = _initialization.pca(X, 2, check_random_state(SEED))
-    fit = fit_embedding(torch, X, Y0, device=device, **_schedule(X.shape[0], max_iter))
-    return fit.embedding, fit.kl, fit.affinities
+    tsne = TSNE(device=str(device), random_state=SEED, max_iter=max_iter)
+    if device.type == "cpu":  # the smoke run: the executor on the CPU build of torch
+        with torch_executor_on_cpu():
+            tsne.fit(X)
+    else:
+        tsne.fit(X)
+    return tsne.embedding_, tsne.kl_divergence_, tsne._affinities.P
 
 
 def skunsup_cpu(X, threads, max_iter):
@@ -79,9 +70,8 @@ def opentsne(X, threads, max_iter):
     return np.asarray(embedding), float(embedding.kl_divergence), None
 
 
-def common_kl(torch, affinities, Y):
-    """KL(P || Q) with the exact ``Z = sum_{i != j} (1 + |y_i - y_j|²)⁻¹`` (on P's device)."""
-    device = affinities.col.device
+def common_kl(torch, P, Y, device):
+    """KL(P || Q) with the exact ``Z = sum_{i != j} (1 + |y_i - y_j|²)⁻¹`` (on ``device``)."""
     Yt = torch.from_numpy(np.ascontiguousarray(Y, dtype=np.float64)).to(device)
     n = Yt.shape[0]
     Z = 0.0
@@ -89,7 +79,10 @@ def common_kl(torch, affinities, Y):
         stop = min(start + KL_BLOCK, n)
         d2 = torch.cdist(Yt[start:stop], Yt).square_()
         Z += float((1.0 / (1.0 + d2)).sum()) - (stop - start)  # minus the self pairs (w = 1)
-    rows, cols, p = affinities.rows(), affinities.col, affinities.values
+    coo = P.tocoo()
+    rows, cols, p = (torch.from_numpy(a.astype(dtype)).to(device)
+                     for a, dtype in ((coo.row, np.int64), (coo.col, np.int64),
+                                      (coo.data, np.float64)))
     d2 = ((Yt[rows] - Yt[cols]) ** 2).sum(dim=1)
     return float((p * (torch.log(p) + torch.log1p(d2))).sum()) + np.log(Z)
 
@@ -160,7 +153,7 @@ def run(args, report):
                            else max_iter),
             "seconds": round(seconds, 2),
             "time vs openTSNE": round(seconds / results[peer][0], 3) if peer else None,
-            "KL (common)": round(common_kl(torch, common_P, Y), 4),
+            "KL (common)": round(common_kl(torch, common_P, Y, device), 4),
             "own KL": round(own_kl, 4),
         })
     report(rows, notes=_NOTES)
@@ -186,8 +179,8 @@ def run(args, report):
 _NOTES = (
     "Issue 17's goals: Fashion-MNIST 70k (PCA-50) whole fit <= 3 s on one H100 at a common KL "
     "<= openTSNE's; the 1M mixture <= 60 s. One timed fit per contender after a 2,000-point "
-    "warm-up fit. skunsup torch: the torch executor (fit_embedding) with TSNE's defaults and "
-    "PCA init (1000 iterations); skunsup numba: TSNE(method='fft'); openTSNE: its defaults "
+    "warm-up fit. skunsup torch: TSNE(device='cuda') with its defaults "
+    "(1000 iterations); skunsup numba: TSNE(method='fft'); openTSNE: its defaults "
     "(750 iterations). KL (common): one P (exact kNN, perplexity 30) and the exact normaliser "
     "over all pairs; own KL: each library's figure (FFT normaliser; openTSNE's on its own "
     "Annoy P). The CPU path fits the mixture's first points only (a 1M CPU fit would not fit "

@@ -8,8 +8,11 @@ path within 1 %, float32 kept, deterministic; new points as the CPU
 ``transform`` places them.
 """
 
+import pickle
+
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.datasets import load_digits
@@ -43,11 +46,9 @@ from skunsup.manifold._torch_objective import (  # noqa: E402
     TorchFFTObjective,
     TorchFFTRepulsion,
 )
-from skunsup.manifold._tsne_torch import (  # noqa: E402
-    TorchGradientDescent,
-    fit_embedding,
-    transform,
-)
+from skunsup.manifold._tsne_torch import TorchGradientDescent, TorchTSNE  # noqa: E402
+from skunsup.utils._torch import torch_executor_on_cpu  # noqa: E402
+from tests._torch_executor import failed_common_checks  # noqa: E402
 
 CPU = torch.device("cpu")
 
@@ -280,18 +281,22 @@ def test_optimizer_stops():
 
 
 # ---------------------------------------------------------------------------
-# Whole fits and new points
+# Whole fits and new points: TSNE through its torch executor
 # ---------------------------------------------------------------------------
 
-_SCHEDULE = dict(perplexity=30.0, device=CPU, n_early=125, early_exaggeration=12.0,
-                 learning_rate=50.0, main_learning_rate=250.0, max_iter=500, max_step=5.0)
+
+def _device_tsne(**params):
+    """TSNE with the settings of the fits below (TSNE's schedule at 1,000 points: 125
+    early iterations at learning rate 50, then 250, steps clipped to 5)."""
+    return TSNE(**{"max_iter": 500, "random_state": 0, **params})
 
 
 @pytest.fixture(scope="module")
 def digits_fit():
     X = _digits(1000)
     Y0 = np.random.RandomState(0).normal(size=(1000, 2)) * 1e-4
-    return X, Y0, fit_embedding(torch, X, Y0, **_SCHEDULE)
+    with torch_executor_on_cpu():
+        return X, Y0, _device_tsne(init=Y0).fit(X)
 
 
 def test_main_phase_kl_within_one_percent_of_cpu_path(digits_P):
@@ -323,43 +328,144 @@ def test_whole_fit_kl_close_to_cpu_path(digits_fit):
     these 1,000 digits the numba fit and the numba fit from its start moved by 1e-7 ended
     1.0 % apart after 1,000 iterations."""
     X, Y0, fit = digits_fit
-    cpu = TSNE(method="fft", init=Y0, max_iter=500, random_state=0).fit(X)
-    assert fit.n_iter == cpu.n_iter_ == 500 and fit.reason == "max_iter"
-    assert abs(fit.kl - cpu.kl_divergence_) <= 0.03 * cpu.kl_divergence_
-    assert fit.embedding.dtype == np.float64 and fit.embedding.shape == (1000, 2)
-    assert fit.objective.values.dtype == torch.float32  # the map's dtype on the device
+    cpu = _device_tsne(method="fft", init=Y0).fit(X)
+    assert fit.n_iter_ == cpu.n_iter_ == 500 and fit._stop_reason == "max_iter"
+    assert abs(fit.kl_divergence_ - cpu.kl_divergence_) <= 0.03 * cpu.kl_divergence_
+    assert fit.embedding_.dtype == np.float64 and fit.embedding_.shape == (1000, 2)
+    assert fit._method == "fft" and fit.learning_rate_ == cpu.learning_rate_
+    # what the model keeps is host data: P as the CPU path's, the optimiser's state in numpy
+    np.testing.assert_allclose(fit._affinities.P.toarray(), cpu._affinities.P.toarray(),
+                               rtol=1e-5, atol=1e-12)
+    assert isinstance(fit._optimizer.gains, np.ndarray) and fit._optimizer.n_iter == 500
 
 
-def test_fit_is_deterministic(digits_fit):
-    X, Y0, fit = digits_fit
-    again = fit_embedding(torch, X, Y0, **{**_SCHEDULE, "max_iter": 60, "n_early": 30})
-    twice = fit_embedding(torch, X, Y0, **{**_SCHEDULE, "max_iter": 60, "n_early": 30})
-    assert np.array_equal(again.embedding, twice.embedding) and again.kl == twice.kl
+def test_fit_is_deterministic():
+    X = _digits(400)
+    with torch_executor_on_cpu():
+        once, twice = (_device_tsne(max_iter=60).fit(X) for _ in range(2))
+    assert np.array_equal(once.embedding_, twice.embedding_)
+    assert once.kl_divergence_ == twice.kl_divergence_
 
 
 def test_fit_1d_map():
     X = _clusters(4, 300)
     Y0 = np.random.RandomState(0).normal(size=(300, 1)) * 1e-4
-    fit = fit_embedding(torch, X, Y0, **{**_SCHEDULE, "perplexity": 20.0, "max_iter": 200,
-                                         "n_early": 50})
-    cpu = TSNE(1, method="fft", perplexity=20.0, init=Y0, max_iter=200).fit(X)
-    assert fit.embedding.shape == (300, 1) and np.isfinite(fit.kl)
-    assert abs(fit.kl - cpu.kl_divergence_) <= 0.05 * cpu.kl_divergence_
+    params = dict(n_components=1, perplexity=20.0, init=Y0, max_iter=200)
+    with torch_executor_on_cpu():
+        fit = _device_tsne(**params).fit(X)
+    cpu = _device_tsne(method="fft", **params).fit(X)
+    assert fit.embedding_.shape == (300, 1) and np.isfinite(fit.kl_divergence_)
+    assert abs(fit.kl_divergence_ - cpu.kl_divergence_) <= 0.05 * cpu.kl_divergence_
 
 
 def test_transform_equals_cpu_transform(digits_fit):
-    X, Y0, fit = digits_fit
-    cpu = TSNE(method="fft", init=fit.embedding, max_iter=1).fit(X)
-    cpu.embedding_ = fit.embedding.copy()  # both place new points in the same map
+    """New points placed on the device (float64 maps there) and by the numba path, in
+    the same fitted map: the same positions."""
+    X, _, fit = digits_fit
     X_new = X[:25] + np.float32(0.5)
-    Y_cpu = cpu.transform(X_new)
-    Y_new = transform(torch, fit.affinities, fit.embedding, X_new,
-                      perplexity=_TRANSFORM_MAX_PERPLEXITY, n_iter=_TRANSFORM_ITER,
-                      learning_rate=_TRANSFORM_LEARNING_RATE, momentum=_TRANSFORM_MOMENTUM,
-                      exaggeration=_TRANSFORM_EXAGGERATION, max_step=_TRANSFORM_MAX_STEP,
-                      dtype=torch.float64)
-    extent = np.ptp(fit.embedding)
+    Y_cpu = fit.transform(X_new)  # outside the context: the numba path
+    Y_new = TorchTSNE(torch, CPU, torch.float64).transform(
+        fit._affinities.knn_index, fit.embedding_, X_new, perplexity=_TRANSFORM_MAX_PERPLEXITY,
+        n_iter=_TRANSFORM_ITER, learning_rate=_TRANSFORM_LEARNING_RATE,
+        momentum=_TRANSFORM_MOMENTUM, exaggeration=_TRANSFORM_EXAGGERATION,
+        max_step=_TRANSFORM_MAX_STEP)
+    extent = np.ptp(fit.embedding_)
     assert np.abs(Y_new - Y_cpu).max() <= 1e-3 * extent
+    with torch_executor_on_cpu():  # the estimator's device transform: float32 maps
+        Y_device = fit.transform(X_new)
+    assert Y_device.dtype == np.float64
+    assert np.abs(Y_device - Y_cpu).max() <= 1e-2 * extent
+
+
+def test_optimize_on_device_continues_the_fit():
+    """fit(300) then optimize(100) on the device: the optimiser's state crosses to the host
+    and back (float32 -> float64 -> float32, exactly), so it continues as one 400-iteration
+    fit would, up to the FFT grid (made afresh by optimize): the same KL within 0.5 %."""
+    X = _digits(500)
+    with torch_executor_on_cpu():
+        whole = _device_tsne(max_iter=400, n_iter_without_progress=None).fit(X)
+        split = _device_tsne(max_iter=300).fit(X)
+        gains = split._optimizer.gains.copy()
+        split.optimize(100)
+    assert split.n_iter_ == 400 and split._optimizer.n_iter == 400
+    assert not np.array_equal(split._optimizer.gains, gains)  # the state moved on
+    assert abs(split.kl_divergence_ - whole.kl_divergence_) <= 5e-3 * whole.kl_divergence_
+
+
+def test_device_fit_pickles_and_continues_on_the_cpu(digits_fit):
+    """A model fitted on a device keeps host arrays only: it pickles, and optimize and
+    transform run on the numba path where no device executor is chosen."""
+    X, _, fit = digits_fit
+    model = pickle.loads(pickle.dumps(fit))
+    before = model.kl_divergence_
+    model.optimize(50)
+    assert model.n_iter_ == 550 and model.kl_divergence_ <= before * 1.001
+    assert model.transform(X[:5]).shape == (5, 2)
+
+
+def test_callbacks_and_phases_on_device():
+    X = _digits(300)
+    calls, phases = [], []
+
+    class Watch:
+        def __call__(self, estimator, iteration, kl, embedding):
+            calls.append((iteration, type(embedding), embedding.shape))
+            return iteration >= 150
+
+        def on_phase(self, estimator, name, seconds, detail):
+            phases.append(name)
+
+    with torch_executor_on_cpu():
+        tsne = _device_tsne(max_iter=300, callbacks=Watch()).fit(X)
+    assert [it for it, _, _ in calls] == [50, 100, 150]
+    assert all(kind is np.ndarray and shape == (300, 2) for _, kind, shape in calls)
+    assert phases == ["kNN", "affinities", "early exaggeration", "main"]
+    assert tsne._stop_reason == "callback" and tsne.n_iter_ == 149
+    assert tsne.embedding_.shape == (300, 2)
+
+
+def test_verbose_names_the_device(capsys):
+    with torch_executor_on_cpu():
+        _device_tsne(max_iter=100, verbose=1).fit(_digits(200))
+    out = capsys.readouterr().out
+    assert "[t-SNE] Computing the affinities on cpu" in out
+    assert "exact search on cpu" in out and "KL divergence after 100 iterations" in out
+
+
+def test_what_the_device_does_not_run():
+    X = _digits(200)
+    for params, reason in [({"metric": "cosine"}, "metric"), ({"method": "barnes_hut"}, "method"),
+                           ({"n_components": 3}, "n_components")]:
+        with pytest.raises(ValueError, match=reason):
+            TSNE(device="cuda", **params).fit(X)
+        with torch_executor_on_cpu():  # 'cpu' and 'auto' take the numba path
+            tsne = _device_tsne(max_iter=50, **params).fit(X)
+        assert tsne._method != "fft"
+    with pytest.raises(ValueError, match="sparse"):
+        TSNE(device="cuda").fit(sp.csr_array(X))
+    # fitted on the numba path with the exact method: optimize stays there
+    with torch_executor_on_cpu():
+        exact = _device_tsne(max_iter=50, method="exact").fit(X[:100])
+        assert exact._method == "exact" and exact._inference_executor() is None
+        exact.optimize(10)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
+def test_missing_cuda_refuses_fit_and_warns_at_inference(digits_fit):
+    X, _, fit = digits_fit
+    with pytest.raises(ValueError, match="no CUDA device"):
+        TSNE(device="cuda").fit(X[:200])
+    model = pickle.loads(pickle.dumps(fit)).set_params(device="cuda")
+    with pytest.warns(UserWarning, match="running on the CPU instead"):
+        Y_new = model.transform(X[:5])
+    np.testing.assert_array_equal(Y_new, fit.transform(X[:5]))
+    assert TSNE(device="auto")._fit_executor(X) is None  # 'auto' without CUDA: numba
+
+
+def test_scikit_learn_checks_through_the_torch_executor():
+    """scikit-learn's checks on fits that run on the device executor (fewer iterations
+    than tests/test_common.py's: every one of them is a device fit here)."""
+    assert not failed_common_checks(TSNE(perplexity=5, max_iter=50))
 
 
 # ---------------------------------------------------------------------------
@@ -387,10 +493,11 @@ def test_cuda_affinities_and_objective_equal_cpu(digits_P):
 @needs_cuda
 def test_cuda_fit_and_transform(digits_fit):
     X, Y0, fit = digits_fit
-    cuda_fit = fit_embedding(torch, X, Y0, **{**_SCHEDULE, "device": torch.device("cuda")})
-    assert cuda_fit.embedding.shape == (1000, 2) and cuda_fit.n_iter == 500
-    assert abs(cuda_fit.kl - fit.kl) <= 0.03 * fit.kl  # the CPU build's fit (chaos: see above)
-    Y_new = transform(torch, cuda_fit.affinities, cuda_fit.embedding, X[:10], perplexity=5.0,
-                      n_iter=50, learning_rate=0.1, momentum=0.8, exaggeration=1.5,
-                      max_step=0.25)
+    cuda_fit = _device_tsne(init=Y0, device="cuda").fit(X)
+    assert cuda_fit.embedding_.shape == (1000, 2) and cuda_fit.n_iter_ == 500
+    # the CPU build's fit (chaos: see above)
+    assert abs(cuda_fit.kl_divergence_ - fit.kl_divergence_) <= 0.03 * fit.kl_divergence_
+    Y_new = cuda_fit.transform(X[:10])
     assert Y_new.shape == (10, 2) and np.all(np.isfinite(Y_new))
+    cuda_fit.optimize(20)
+    assert cuda_fit.n_iter_ == 520

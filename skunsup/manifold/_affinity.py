@@ -361,7 +361,7 @@ class Affinities:
         return _rows_to_csr(P_rows, indices, self.n_samples)
 
 
-def _describe(perplexity):
+def describe_perplexity(perplexity):
     """A perplexity (or a list of them) as progress reports print it."""
     values = np.atleast_1d(np.asarray(perplexity, dtype=np.float64))
     return ", ".join(f"{value:g}" for value in values)
@@ -446,7 +446,7 @@ def exact_affinities(X, perplexity, *, metric="euclidean", metric_params=None,
     affinities.phases = [
         ("kNN", toc - tic, f"all {P.shape[0] - 1} neighbours: every pairwise distance"),
         ("affinities", time.perf_counter() - toc,
-         f"perplexity {_describe(perplexity)}, dense P"),
+         f"perplexity {describe_perplexity(perplexity)}, dense P"),
     ]
     return affinities
 
@@ -512,6 +512,6 @@ def knn_affinities(X, perplexity, *, metric="euclidean", metric_params=None,
     affinities.phases = [
         ("kNN", toc - tic, f"{k} neighbours, {index.method_} search"),
         ("affinities", time.perf_counter() - toc,
-         f"perplexity {_describe(perplexity)}, sparse P of {P.nnz} entries"),
+         f"perplexity {describe_perplexity(perplexity)}, sparse P of {P.nnz} entries"),
     ]
     return affinities

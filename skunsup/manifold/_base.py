@@ -73,7 +73,8 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     _N_ITER_CHECK = 50
 
     # -- hooks for subclasses -------------------------------------------------
-    def _check_params_vs_input(self, X):
+    def _check_params_vs_input(self, X, on_device=False):
+        """Refuse parameters that do not fit X (``on_device``: the fit runs on a torch device)."""
         n_samples = X.shape[0]
         scales = np.asarray(self.perplexity, dtype=np.float64)
         if scales.ndim > 1 or scales.size == 0 or not np.all(scales > 0):
@@ -106,8 +107,17 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _make_affinities(self, X, rng):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _make_objective(self, P):  # pragma: no cover - abstract
+    def _make_objective(self, P, executor=None):  # pragma: no cover - abstract
+        """The objective of P: the numba path's, or ``executor``'s (a torch device's)."""
         raise NotImplementedError
+
+    def _fit_executor(self, X):
+        """The torch executor a fit of X runs on, or None for the numba path (the default)."""
+        return None
+
+    def _inference_executor(self):
+        """The torch executor of ``optimize`` / ``transform``, or None for the numba path."""
+        return None
 
     def _auto_learning_rate(self, n_samples):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -188,7 +198,8 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _fit_embedding(self, X):
         X, largest = self._validate_X(X, reset=True)
-        self._check_params_vs_input(X)
+        executor = self._fit_executor(X)
+        self._check_params_vs_input(X, on_device=executor is not None)
         rng = check_random_state(self.random_state)
         self._input_scale = self._input_scale_of(largest, self.metric)
         if self._input_scale != 1.0:
@@ -203,7 +214,11 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             max_step = 0.0
 
         with numba_threads(self.n_jobs):
-            affinities = self._make_affinities(X, rng)
+            if executor is None:
+                affinities = self._make_affinities(X, rng)
+            else:
+                self._print(1, f"Computing the affinities on {executor.device}...")
+                affinities = executor.affinities(X, self.perplexity)
             for name, seconds, detail in affinities.phases:
                 self._print(1, f"Phase {name}: {seconds:.2f} s ({detail})")
                 report_phase(self.callbacks, self, name, seconds, detail)
@@ -212,8 +227,10 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             sigmas = affinities.sigmas[np.isfinite(affinities.sigmas)]
             self._print(1, f"Mean sigma: {np.mean(sigmas) if sigmas.size else np.inf:.6f}")
             Y = self._initial_embedding(X, affinities, rng)
-            P, order = affinities.P, None
-            if sp.issparse(P) and n_samples >= LOCALITY_MIN_SAMPLES:
+            P, order = (affinities.P, None) if executor is None else (affinities, None)
+            if executor is not None:
+                Y = executor.map(Y)
+            elif sp.issparse(P) and n_samples >= LOCALITY_MIN_SAMPLES:
                 # renumber the points so that each one's neighbours in P sit
                 # nearby in memory (the attraction's reads hit the cache)
                 tic_order = time.perf_counter()
@@ -223,9 +240,9 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 Y = np.ascontiguousarray(Y[order])
                 self._print(1, f"points reordered for locality in "
                                f"{time.perf_counter() - tic_order:.2f} s")
-            objective = self._make_objective(P)
+            objective = self._make_objective(P, executor)
             del P  # the objective holds what it needs
-            optimizer = GradientDescent()
+            optimizer = GradientDescent() if executor is None else executor.optimizer()
             callback = self._callback(self.callbacks, order)
             n_early = min(self._EXPLORATION_MAX_ITER, max_iter // 4)
             tic = time.perf_counter()
@@ -234,9 +251,8 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 MOMENTUM_EARLY, exaggeration=self.early_exaggeration, max_step=max_step,
                 callbacks=self.callbacks, callback=callback,
                 callback_every=self.callbacks_every_iters, eta_until=max_iter)
-            grad = np.empty_like(Y)
             if self.verbose:
-                kl_early = objective(Y, self.early_exaggeration, True, grad)
+                kl_early, _ = optimizer.evaluate(objective, Y, self.early_exaggeration)
                 self._print(1, f"KL divergence after {first.n_iter} iterations with early "
                                f"exaggeration: {kl_early:.6f}")
             result = first
@@ -247,21 +263,23 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     max_step=max_step, callbacks=self.callbacks, callback=callback,
                     callback_every=self.callbacks_every_iters, eta_until=max_iter,
                     n_iter_without_progress=self.n_iter_without_progress)
-            kl = self._final_kl(objective, Y, grad, optimizer, tic)
+            kl = self._final_kl(objective, Y, optimizer, tic)
 
         self.learning_rate_ = float(learning_rate)
-        self._affinities = affinities
+        # kept on the host (numpy, SciPy) whatever the executor: a model fitted
+        # on a GPU pickles, and continues on the numba path where there is none
+        self._affinities = affinities if executor is None else affinities.to_host(X)
         # what optimize() continues from: the order of the points in the
         # optimiser, its state (momentum, gains) and the main phase's settings
         self._order = order
-        self._optimizer = optimizer
+        self._optimizer = optimizer if executor is None else optimizer.to_host()
         self._main_learning_rate = main_learning_rate
         self._max_step = max_step
         # the FFT objective's grid, reused while the map fits in it: optimize()
         # continues on it, hence exactly as a longer fit would (None otherwise)
         self._workspace = getattr(objective, "workspace", None)
         self._stop_reason = result.reason
-        return self._set_embedding(Y, kl)
+        return self._set_embedding(optimizer.host_map(Y), kl)
 
     def _phase(self, name, optimizer, Y, objective, n_iter, learning_rate, momentum, *,
                exaggeration, max_step, callbacks, callback, callback_every, eta_until,
@@ -284,12 +302,12 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _main_exaggeration(self):
         return 1.0 if self.exaggeration is None else float(self.exaggeration)
 
-    def _final_kl(self, objective, Y, grad, optimizer, tic):
+    def _final_kl(self, objective, Y, optimizer, tic):
         """The KL of the map returned (one more gradient evaluation), printed as
         scikit-learn prints it (its last "Iteration" line gives kl_divergence_)."""
-        kl = objective(Y, 1.0, True, grad)
+        kl, grad_norm = optimizer.evaluate(objective, Y)
         self._print(2, f"Iteration {optimizer.n_iter}: error = {kl:.7f}, gradient norm "
-                       f"= {np.sqrt(np.sum(grad * grad)):.7f} (returned map)")
+                       f"= {grad_norm:.7f} (returned map)")
         self._print(1, f"KL divergence after {optimizer.n_iter} iterations: {kl:.6f} "
                        f"({time.perf_counter() - tic:.2f} s)")
         return kl
@@ -383,21 +401,26 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if self._order is not None:  # the optimiser's order of the points
             P = permute_symmetric(P, self._order, dtype=np.float32)
             Y = Y[self._order]
-        Y = np.array(Y, dtype=np.float64, order="C")
+        executor = self._inference_executor()
         with numba_threads(self.n_jobs):
-            objective = self._make_objective(P)
+            objective = self._make_objective(P, executor)
             del P
-            if self._workspace is not None and self._workspace.dof == objective.dof:
-                # the fit's grid, unless its kernel changed (set_params(dof=...))
-                objective.workspace = self._workspace
+            if executor is None:
+                Y, optimizer = np.array(Y, dtype=np.float64, order="C"), self._optimizer
+                if self._workspace is not None and self._workspace.dof == objective.dof:
+                    # the fit's grid, unless its kernel changed (set_params(dof=...))
+                    objective.workspace = self._workspace
+            else:
+                Y, optimizer = executor.map(Y), executor.optimizer(self._optimizer)
             tic = time.perf_counter()
             result = self._phase(
-                "optimize", self._optimizer, Y, objective, int(n_iter), learning_rate,
+                "optimize", optimizer, Y, objective, int(n_iter), learning_rate,
                 float(momentum), exaggeration=exaggeration, max_step=max_step,
                 callbacks=callbacks, callback=self._callback(callbacks, self._order),
-                callback_every=every, eta_until=self._optimizer.n_iter + int(n_iter))
-            kl = self._final_kl(objective, Y, np.empty_like(Y), self._optimizer, tic)
+                callback_every=every, eta_until=optimizer.n_iter + int(n_iter))
+            kl = self._final_kl(objective, Y, optimizer, tic)
+        self._optimizer = optimizer if executor is None else optimizer.to_host()
         self._workspace = getattr(objective, "workspace", None)  # the grid of the map's kernel
         self._stop_reason = result.reason
-        self._set_embedding(Y, kl)
+        self._set_embedding(optimizer.host_map(Y), kl)
         return self

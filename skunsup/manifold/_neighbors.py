@@ -221,10 +221,7 @@ class KNNIndex:
             np.fill_diagonal(masked, np.inf)
             return _smallest_per_row(masked, n_neighbors)
         if self.metric == "euclidean" and not sp.issparse(X) and not self.metric_params:
-            # centred before the cast to float32: smaller norms, less cancellation
-            self._mean = np.asarray(X, dtype=np.float64).mean(axis=0)
-            self._R = np.ascontiguousarray(X - self._mean, dtype=np.float32)
-            self._R_sq = np.einsum("ij,ij->i", self._R, self._R)
+            self._keep_centred(X)
             if method == "approx":
                 return self._nn_descent(X, n_neighbors)
             X_exact = np.ascontiguousarray(X)
@@ -233,6 +230,42 @@ class KNNIndex:
         if method == "approx":
             return self._nn_descent(X, n_neighbors)
         return self._nearest_neighbors(X, n_neighbors)
+
+    @classmethod
+    def for_queries(cls, X, n_jobs=None):
+        """An exact Euclidean index of dense ``X`` for :meth:`query` only (no search of X's own
+        neighbours: for a fit whose neighbours were found elsewhere, e.g. on a GPU).
+
+        One pass over X (its mean and a centred float32 copy), as :meth:`build` keeps them.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.manifold._neighbors import KNNIndex
+        >>> index = KNNIndex.for_queries(np.array([[0.0], [1.0], [3.0], [7.0]]))
+        >>> index.query(np.array([[2.9]]), 2)[0].tolist()
+        [[2, 1]]
+        """
+        index = cls("euclidean", "exact", n_jobs=n_jobs)
+        index.n_samples_fit_ = X.shape[0]
+        index.method_ = "exact"
+        index._nn = None
+        index._keep_centred(X)
+        return index
+
+    def _keep_centred(self, X):
+        # centred before the cast to float32: smaller norms, less cancellation
+        self._mean = np.asarray(X, dtype=np.float64).mean(axis=0)
+        self._R = np.ascontiguousarray(X - self._mean, dtype=np.float32)
+        self._R_sq = np.einsum("ij,ij->i", self._R, self._R)
+
+    def centred_reference(self):
+        """``(mean, R)``: the training points' float64 mean and their centred float32 copy,
+        for a search elsewhere (a GPU); None when the index keeps no such copy (another
+        metric, sparse data)."""
+        if getattr(self, "_R", None) is None:
+            return None
+        return self._mean, self._R
 
     def _nearest_neighbors(self, X, n_neighbors):
         self._nn = NearestNeighbors(metric=self.metric, metric_params=self.metric_params,

@@ -6,7 +6,7 @@ changes sign against the update, ×0.8 otherwise, floored at ``min_gain``),
 an optional exaggeration of P, an optional clip of each point's step, and
 early stops (small gradient, no KL progress, non-finite gradient, Ctrl-C).
 It keeps its state so that the exaggeration phase and the main phase are two
-calls on one object, and :meth:`GradientDescent.copy` branches a run. It
+calls on one object (and ``TSNE.optimize`` a third). It
 minimises any objective of the protocol of :mod:`skunsup.manifold._objectives`
 (``objective(Y, exaggeration, compute_kl, grad_out) -> kl``).
 """
@@ -103,13 +103,20 @@ class GradientDescent:
         self.gains = None
         self.n_iter = 0
 
-    def copy(self):
-        """An independent copy (to resume or branch an optimisation)."""
-        other = GradientDescent(self.min_gain)
-        other.update = None if self.update is None else self.update.copy()
-        other.gains = None if self.gains is None else self.gains.copy()
-        other.n_iter = self.n_iter
-        return other
+    def evaluate(self, objective, Y, exaggeration=1.0):
+        """The KL of ``Y`` (P exaggerated by ``exaggeration``) and its gradient's norm.
+
+        One more evaluation of ``objective``, outside the loop (the KL of a
+        returned map, a verbose line between two phases).
+
+        Returns
+        -------
+        kl : float
+        grad_norm : float
+        """
+        gradient, _ = self._evaluators(objective, Y)
+        _, kl, grad_norm2 = gradient(exaggeration, True)
+        return kl, float(np.sqrt(grad_norm2))
 
     # The array-specific parts of the loop; a device twin overrides these four.
     def _fresh_state(self, Y):
@@ -147,8 +154,11 @@ class GradientDescent:
         _gains_step(Y, grad, self.update, self.gains, momentum, learning_rate,
                     float(self.min_gain), max_step)
 
-    def _watched(self, Y):
-        """The map a callback is given."""
+    def host_map(self, Y):
+        """``Y`` as a float64 numpy array (Y itself here; a device twin copies it to the host).
+
+        What a callback is given, and what the estimator keeps.
+        """
         return Y
 
     def __call__(self, Y, objective, n_iter, learning_rate, momentum, *, exaggeration=1.0,
@@ -216,7 +226,7 @@ class GradientDescent:
                     # the KL for the callback from an evaluation of its own (see _evaluators)
                     if not compute_kl:
                         value = kl_of(exaggeration)
-                    if callback(self.n_iter + it, value, self._watched(Y)):
+                    if callback(self.n_iter + it, value, self.host_map(Y)):
                         reason = "callback"
                         kl = value
                         it -= 1  # this iteration's step is not taken

@@ -161,8 +161,8 @@ class SNE(_BaseSNE):
         self.callbacks = callbacks
         self.callbacks_every_iters = callbacks_every_iters
 
-    def _check_params_vs_input(self, X):
-        super()._check_params_vs_input(X)
+    def _check_params_vs_input(self, X, on_device=False):
+        super()._check_params_vs_input(X, on_device)
         self._check_sparse_graph(X, "exact")
         check_dense_memory(X.shape[0], 4, "SNE (exact only)")
 
@@ -176,7 +176,7 @@ class SNE(_BaseSNE):
                                 metric_params=self.metric_params, symmetrize=False,
                                 n_jobs=self.n_jobs)
 
-    def _make_objective(self, P):
+    def _make_objective(self, P, executor=None):
         return SNEObjective(P)
 
     @_fit_context(prefer_skip_nested_validation=True)

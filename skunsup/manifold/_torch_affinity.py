@@ -19,18 +19,31 @@ The torch executor's twin of :func:`skunsup.manifold._affinity.knn_affinities`
   coalesced sparse tensor (row-major, duplicates summed), returned as CSR
   index tensors (:class:`TorchAffinities`).
 
+* :func:`rows_of_new_points` -- the conditional rows of new points against
+  the training points (``TSNE.transform`` on the device).
+
 Everything stays on the device; only the row widths (``sigmas``, for the
-estimator's ``verbose`` line) and, on request, P as a SciPy matrix come back.
+estimator's ``verbose`` line) and, at the end of a fit, P as a SciPy matrix
+come back.
 """
 
 import math
+import time
 
 import numpy as np
 import scipy.sparse as sp
 
-from skunsup.manifold._affinity import _MAX_ITER, _TOL, n_neighbors_for
+from skunsup.manifold._affinity import (
+    _MAX_ITER,
+    _TOL,
+    Affinities,
+    describe_perplexity,
+    n_neighbors_for,
+)
+from skunsup.manifold._neighbors import KNNIndex
 
-__all__ = ["TorchAffinities", "calibrate", "joint_affinities", "knn", "knn_block_rows"]
+__all__ = ["TorchAffinities", "calibrate", "joint_affinities", "knn", "knn_block_rows",
+           "rows_of_new_points"]
 
 # Bytes of one block of the kNN's float32 key matrix (rows x n_reference): large
 # enough that a GPU runs few blocks (1M reference rows: 268 query rows a block,
@@ -228,7 +241,7 @@ def conditional_rows(torch, distances, perplexity):
 
 
 class TorchAffinities:
-    """The joint P of a fit on the device, and the data to place new points against.
+    """The joint P of a fit on the device.
 
     Attributes
     ----------
@@ -239,19 +252,20 @@ class TorchAffinities:
         ``p_ij``, summing to 1.
     sigmas : ndarray of shape (n,)
         Each row's Gaussian width (``inf`` for a uniform row).
-    X : tensor of shape (n, d)
-        The training data (for :meth:`to_new`).
     perplexity : float or ndarray
+    phases : list of (str, float, str)
+        How P was made, as the CPU path's ``Affinities.phases``: ``("kNN",
+        seconds, how)`` and ``("affinities", seconds, what)``.
     """
 
-    def __init__(self, torch, crow, col, values, sigmas, X, perplexity):
+    def __init__(self, torch, crow, col, values, sigmas, perplexity, phases=()):
         self.torch = torch
         self.crow = crow
         self.col = col
         self.values = values
         self.sigmas = sigmas
-        self.X = X
         self.perplexity = perplexity
+        self.phases = list(phases)
         self.n_samples = crow.shape[0] - 1
 
     def rows(self):
@@ -266,18 +280,61 @@ class TorchAffinities:
         return sp.csr_array((self.values.cpu().numpy(), self.col.cpu().numpy(),
                              self.crow.cpu().numpy()), shape=(n, n))
 
-    def to_new(self, X_new, perplexity):
-        """Conditional rows of new points against the training points: (indices, P rows) tensors.
+    def to_host(self, X):
+        """What the estimator keeps: the CPU path's Affinities of this P, with a query
+        index of the training data ``X`` (numpy; :meth:`KNNIndex.for_queries`, no search).
 
-        Each new point's ``⌊3·perplexity⌋`` nearest training points (at most
-        all of them) with a Gaussian calibrated to ``perplexity``, as the CPU
-        path's :meth:`~skunsup.manifold._affinity.Affinities.to_new`.
+        ``entropies`` is None (the device calibration does not keep them).
         """
-        k = int(max(1, min(self.n_samples, np.floor(3 * np.max(perplexity)))))
-        perplexity = np.minimum(perplexity, k)
-        indices, distances = knn(self.torch, self.X, k, Q=X_new)
-        P_rows, _ = conditional_rows(self.torch, distances, perplexity)
-        return indices, P_rows
+        affinities = Affinities(self.to_scipy(), self.perplexity, "euclidean",
+                                KNNIndex.for_queries(X), None, self.sigmas)
+        affinities.phases = list(self.phases)
+        return affinities
+
+
+def rows_of_new_points(torch, R, Q, perplexity):
+    """Conditional rows of new points against the training points: (indices, P rows) tensors.
+
+    Each new point's ``⌊3·perplexity⌋`` nearest training points (at most
+    all of them) with a Gaussian calibrated to ``perplexity``, as the CPU
+    path's :meth:`~skunsup.manifold._affinity.Affinities.to_new`.
+
+    Parameters
+    ----------
+    torch : module
+    R : tensor of shape (n, d)
+        The training points (e.g. centred, as a query index keeps them).
+    Q : tensor of shape (m, d)
+        The new points, in R's frame (centred by the same mean).
+    perplexity : float or array-like of floats
+
+    Returns
+    -------
+    indices : int64 tensor of shape (m, k)
+    P_rows : float64 tensor of shape (m, k)
+        Each row sums to 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skunsup.manifold._torch_affinity import rows_of_new_points
+    >>> R = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
+    >>> indices, P_rows = rows_of_new_points(torch, R, torch.tensor([[2.9]]), 1.0)
+    >>> indices.tolist(), round(float(P_rows.sum()), 6)
+    ([[2, 1, 0]], 1.0)
+    """
+    n = R.shape[0]
+    k = int(max(1, min(n, np.floor(3 * np.max(perplexity)))))
+    perplexity = np.minimum(perplexity, k)
+    indices, distances = knn(torch, R, k, Q=Q)
+    P_rows, _ = conditional_rows(torch, distances, perplexity)
+    return indices, P_rows
+
+
+def _synchronize(torch, device):
+    """Wait for the device's queued work (so that a phase's wall time is its own)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def joint_affinities(torch, X, perplexity):
@@ -312,7 +369,10 @@ def joint_affinities(torch, X, perplexity):
     """
     n = X.shape[0]
     k = n_neighbors_for(perplexity, n)
+    tic = time.perf_counter()
     indices, distances = knn(torch, X, k)
+    _synchronize(torch, X.device)
+    toc = time.perf_counter()
     P_rows, sigmas = conditional_rows(torch, distances, perplexity)
     del distances
     rows = torch.arange(n, device=X.device).repeat_interleave(k)
@@ -330,5 +390,9 @@ def joint_affinities(torch, X, perplexity):
     counts = torch.bincount(idx[0], minlength=n)
     crow = torch.zeros(n + 1, dtype=torch.int64, device=X.device)
     crow[1:] = torch.cumsum(counts, dim=0)
-    return TorchAffinities(torch, crow, idx[1].contiguous(), values,
-                           sigmas.cpu().numpy(), X, perplexity)
+    sigmas = sigmas.cpu().numpy()  # (waits for the device's work)
+    phases = [("kNN", toc - tic, f"{k} neighbours, exact search on {X.device}"),
+              ("affinities", time.perf_counter() - toc,
+               f"perplexity {describe_perplexity(perplexity)}, sparse P of {values.shape[0]} "
+               "entries")]
+    return TorchAffinities(torch, crow, idx[1].contiguous(), values, sigmas, perplexity, phases)

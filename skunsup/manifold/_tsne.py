@@ -14,6 +14,15 @@ Gradient methods (``method``)
   registers its objective (``_objectives.OBJECTIVES``). Every objective takes
   the map's kernel by its degrees of freedom ``dof``; ``_make_objective``
   records the one of the map (``_dof``), which ``transform`` uses.
+
+Executors (``device``)
+----------------------
+The numba path runs every method; a torch device runs ``"fft"`` through
+:class:`~skunsup.manifold._tsne_torch.TorchTSNE` (``_fit_executor`` at
+fit, ``_inference_executor`` for ``optimize`` and ``transform``), in the
+same phases of ``_base._BaseSNE``. What cannot run there is named by
+``_torch_unsupported``: ``'auto'`` then takes the numba path, ``'cuda'``
+refuses at fit.
 """
 
 import warnings
@@ -36,6 +45,7 @@ from skunsup.manifold._objectives import make_objective
 from skunsup.manifold._optimizer import GradientDescent
 from skunsup.utils._numba import numba_threads
 from skunsup.utils._sklearn_compat import Interval, StrOptions, _fit_context
+from skunsup.utils._torch import DeviceOptions, fit_device, import_torch, inference_device
 
 __all__ = ["TSNE"]
 
@@ -181,6 +191,21 @@ class TSNE(_BaseSNE):
         ``set_params(dof=...)`` then :meth:`optimize` continues a map under
         another kernel); :meth:`transform` the kernel of the map's last
         optimisation.
+    device : {'cpu', 'cuda', 'auto'} or 'cuda:<index>', default='cpu'
+        Where the fit runs. 'cpu': the numba kernels of every ``method``.
+        'cuda' (or a CUDA device by its index): the whole fit on the GPU
+        with PyTorch -- exact kNN by blocked matrix products, the
+        perplexity calibration of all rows at once, and ``method="fft"``
+        (``"auto"`` means it there; the FFT repulsion on the device) with
+        the same schedule, callbacks and ``verbose`` lines; a ValueError if
+        torch sees no CUDA device, or for what runs on the CPU only
+        (another ``metric``, sparse X, more than 2 components, ``method``
+        ``"exact"`` or ``"barnes_hut"``). 'auto': 'cuda' when torch sees a
+        CUDA device and the fit can run there, else 'cpu'. :meth:`optimize`
+        and :meth:`transform` run where ``device`` says when they are
+        called (on the CPU, with a warning, when a model fitted on a GPU is
+        used on a machine without one). The fitted model keeps numpy and
+        SciPy arrays only. See :ref:`gpu`.
 
     Attributes
     ----------
@@ -251,6 +276,7 @@ class TSNE(_BaseSNE):
         "angle": [Interval(Real, 0, 1, closed="both")],
         # finite: the kernel of α = inf (SNE's Gaussian) is not implemented
         "dof": [Interval(Real, 0, np.inf, closed="neither")],
+        "device": [DeviceOptions({"cpu", "cuda", "auto"})],
     }
 
     _label = "t-SNE"
@@ -277,6 +303,7 @@ class TSNE(_BaseSNE):
         callbacks=None,
         callbacks_every_iters=50,
         dof=1.0,
+        device="cpu",
     ):
         self.n_components = n_components
         self.perplexity = perplexity
@@ -297,6 +324,7 @@ class TSNE(_BaseSNE):
         self.callbacks = callbacks
         self.callbacks_every_iters = callbacks_every_iters
         self.dof = dof
+        self.device = device
 
     def _resolve_method(self, n_samples, graph=False):
         """The gradient method for ``n_samples`` training points ("auto" resolved).
@@ -316,8 +344,11 @@ class TSNE(_BaseSNE):
             return "exact"
         return method
 
-    def _check_params_vs_input(self, X):
-        super()._check_params_vs_input(X)
+    def _check_params_vs_input(self, X, on_device=False):
+        super()._check_params_vs_input(X, on_device)
+        if on_device:  # every size: the device has no other method to fall back to
+            self._method = "fft"
+            return
         if self.method == "fft":
             check_fft_components(self.n_components)
             if X.shape[0] < _FFT_MIN_SAMPLES:
@@ -363,10 +394,45 @@ class TSNE(_BaseSNE):
                               metric_params=self.metric_params, knn_method="auto",
                               random_state=rng, n_jobs=self.n_jobs)
 
-    def _make_objective(self, P):
+    def _make_objective(self, P, executor=None):
         # the kernel of the map from now on (transform places new points with it)
         self._dof = float(self.dof)
+        if executor is not None:
+            return executor.objective(P, dof=self._dof)
         return make_objective(self._method, P, self.angle, dof=self._dof)
+
+    def _torch_unsupported(self, X=None):
+        """Why this fit (of X), or this fitted map, cannot run on a torch device; None if it can."""
+        if self.metric != "euclidean" or self.metric_params:
+            return f"metric={self.metric!r} (the device searches Euclidean neighbours)"
+        if X is not None and sp.issparse(X):
+            return "sparse input"
+        if self.n_components > 2:
+            return f"n_components={self.n_components} (the FFT repulsion is 1-D and 2-D)"
+        if X is not None and self.method in ("exact", "barnes_hut"):
+            return f"method={self.method!r} (the device runs method='fft')"
+        if X is None and self._method == "exact":
+            return "a map fitted with method='exact' (dense P)"
+        if X is None and self._affinities.knn_index.centred_reference() is None:
+            return "a map fitted on sparse data"
+        return None
+
+    @staticmethod
+    def _executor_on(device):
+        """The torch executor on ``device``, or None (the numba path) for None."""
+        if device is None:
+            return None
+        from skunsup.manifold._tsne_torch import TorchTSNE
+
+        return TorchTSNE(import_torch(), device)
+
+    def _fit_executor(self, X):
+        return self._executor_on(
+            fit_device(self.device, "TSNE", unsupported=self._torch_unsupported(X)))
+
+    def _inference_executor(self):
+        return self._executor_on(
+            inference_device(self.device, "TSNE", unsupported=self._torch_unsupported()))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -472,6 +538,13 @@ class TSNE(_BaseSNE):
         if self._input_scale != 1.0:
             X = X / self._input_scale
         perplexity = np.minimum(self.perplexity, _TRANSFORM_MAX_PERPLEXITY)
+        executor = None if sp.issparse(X) else self._inference_executor()
+        if executor is not None:
+            return executor.transform(
+                self._affinities.knn_index, self.embedding_, X, perplexity=perplexity,
+                n_iter=_TRANSFORM_ITER, learning_rate=_TRANSFORM_LEARNING_RATE,
+                momentum=_TRANSFORM_MOMENTUM, exaggeration=_TRANSFORM_EXAGGERATION,
+                max_step=_TRANSFORM_MAX_STEP, dof=self._dof, label=self._label)
         with numba_threads(self.n_jobs):
             P_new = self._affinities.to_new(X, perplexity=perplexity)
             Y_new = _initialization.median_of_neighbors(P_new, self.embedding_)

@@ -1,30 +1,34 @@
-"""The torch executor of t-SNE (FFT method): a fit and new points on a torch device.
+"""The torch executor of t-SNE (FFT method): affinities, objective and optimiser on a device.
 
-The same algorithm as the numba path of :class:`~skunsup.manifold.TSNE` with
-``method="fft"``, on tensors: the affinities of
+:class:`~skunsup.manifold.TSNE` with a torch ``device`` runs its one fit
+(phases, schedule, callbacks, verbose lines: ``_base._BaseSNE``) over the
+pieces that :class:`TorchTSNE` makes on that device, the twins of the numba
+path's ``method="fft"``: the affinities of
 :mod:`skunsup.manifold._torch_affinity` (exact kNN, calibration, joint P),
 the objective of :mod:`skunsup.manifold._torch_objective` (FFT repulsion,
 sparse attraction) and :class:`TorchGradientDescent`, the optimiser of
-:class:`~skunsup.manifold._optimizer.GradientDescent` (momentum, gains
-+0.2 / ×0.8 floored at 0.01, per-point step clip, the same early stops).
-The estimator keeps the schedule (phases, learning rates, momentum,
-exaggeration) and the initial map, and passes them in: :func:`fit_embedding`
-runs the two phases, :func:`transform` places new points against a fitted
-map. Only the results come back to the host (numpy, float64 maps).
+:class:`~skunsup.manifold._optimizer.GradientDescent` on tensors (momentum,
+gains +0.2 / x0.8 floored at 0.01, per-point step clip, the same stops).
+
+What the estimator keeps of a device fit lives on the host
+(``TorchAffinities.to_host``, :meth:`TorchGradientDescent.to_host`): P as
+a SciPy matrix, a query index of the training data, the optimiser's state as
+numpy arrays. So a fitted model pickles, loads without a GPU and continues
+there on the numba path; :meth:`TorchTSNE.transform` and ``TSNE.optimize``
+on a device start from that host state.
 
 On the device the map is float32 by default (``dtype``); P's values, the
 kernels and the gradient follow the map's dtype, the KL is summed in float64.
 """
 
-import time
-
 import numpy as np
 
 from skunsup.manifold._optimizer import GradientDescent
-from skunsup.manifold._torch_affinity import joint_affinities
+from skunsup.manifold._torch_affinity import joint_affinities, rows_of_new_points
 from skunsup.manifold._torch_objective import TorchFFTObjective
+from skunsup.utils._torch import as_tensor
 
-__all__ = ["TorchGradientDescent", "TorchTSNEFit", "fit_embedding", "transform"]
+__all__ = ["TorchGradientDescent", "TorchTSNE"]
 
 # Neighbours whose median starts a new point (the CPU path's median_of_neighbors)
 _START_NEIGHBORS = 10
@@ -38,8 +42,8 @@ class TorchGradientDescent(GradientDescent):
     step, the state (``update``, ``gains``) and the objective calls on
     tensors. Objectives are called as ``objective(Y, exaggeration,
     compute_kl) -> (grad, kl)`` and set ``last_grad_norm2``. A callback gets
-    the map as a float64 numpy array. ``compute_final_kl`` defaults to False:
-    :func:`fit_embedding` evaluates the final KL once, after both phases.
+    the map as a float64 numpy array. ``compute_final_kl`` defaults to False
+    (the estimator evaluates the returned map's KL once, after its phases).
 
     Parameters
     ----------
@@ -96,120 +100,26 @@ class TorchGradientDescent(GradientDescent):
             self.update = self.update * scale
         Y += self.update
 
-    def _watched(self, Y):
+    def host_map(self, Y):
         return Y.cpu().numpy().astype(np.float64)
 
+    def to_host(self):
+        """A numpy :class:`GradientDescent` in this one's state (float64 momentum and gains)."""
+        host = GradientDescent(self.min_gain)
+        if self.update is not None:
+            host.update, host.gains = self.host_map(self.update), self.host_map(self.gains)
+        host.n_iter = self.n_iter
+        return host
 
-class TorchTSNEFit:
-    """What :func:`fit_embedding` returns.
-
-    Attributes
-    ----------
-    embedding : ndarray of shape (n, n_components), float64
-    kl : float
-        KL(P || Q) of the returned map.
-    n_iter : int
-    reason : str
-        Why the last phase stopped.
-    affinities : TorchAffinities
-    optimizer : TorchGradientDescent
-    objective : TorchFFTObjective
-    """
-
-    def __init__(self, embedding, kl, n_iter, reason, affinities, optimizer, objective):
-        self.embedding = embedding
-        self.kl = kl
-        self.n_iter = n_iter
-        self.reason = reason
-        self.affinities = affinities
-        self.optimizer = optimizer
-        self.objective = objective
-
-
-def fit_embedding(torch, X, Y0, *, perplexity, device, n_early, early_exaggeration,
-                  learning_rate, main_learning_rate, max_iter, momentum_early=0.5,
-                  momentum_main=0.8, exaggeration=1.0, max_step=0.0, min_grad_norm=1e-7,
-                  n_iter_without_progress=300, kl_every=50, dtype=None, dof=1.0, verbose=0,
-                  label="t-SNE", callback=None, callback_every=50):
-    """A whole t-SNE fit on ``device``: affinities, early phase, main phase, final KL.
-
-    Parameters
-    ----------
-    torch : module
-    X : ndarray of shape (n, d), float32 or float64
-        Training data (Euclidean metric), copied to the device as given.
-    Y0 : ndarray of shape (n, n_components)
-        Initial map (n_components 1 or 2).
-    perplexity : float or list of floats
-    device : torch.device
-    n_early : int
-        Iterations of the early-exaggeration phase.
-    early_exaggeration, learning_rate : float
-        The early phase's exaggeration and learning rate.
-    main_learning_rate : float
-        The main phase's learning rate.
-    max_iter : int
-        Iterations of both phases together.
-    momentum_early, momentum_main : float, default=0.5, 0.8
-    exaggeration : float, default=1.0
-        The main phase's exaggeration.
-    max_step : float, default=0.0
-        Per-point step clip (0: none).
-    min_grad_norm : float, default=1e-7
-    n_iter_without_progress : int or None, default=300
-    kl_every : int, default=50
-    dtype : torch.dtype, default=None
-        The map's dtype on the device (None: float32).
-    dof : float, default=1.0
-        Degrees of freedom of the map's kernel.
-    verbose : int, default=0
-    label : str, default="t-SNE"
-    callback : callable, default=None
-        ``callback(iteration, kl, Y)`` every ``callback_every`` iterations.
-    callback_every : int, default=50
-
-    Returns
-    -------
-    fit : TorchTSNEFit
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import torch
-    >>> from skunsup.manifold._tsne_torch import fit_embedding
-    >>> rng = np.random.RandomState(0)
-    >>> X, Y0 = rng.normal(size=(100, 5)), rng.normal(size=(100, 2)) * 1e-4
-    >>> fit = fit_embedding(torch, X, Y0, perplexity=10.0, device=torch.device("cpu"),
-    ...                     n_early=25, early_exaggeration=12.0, learning_rate=50.0,
-    ...                     main_learning_rate=50.0, max_iter=100)
-    >>> fit.embedding.shape, fit.n_iter, bool(fit.kl > 0)
-    ((100, 2), 100, True)
-    """
-    dtype = torch.float32 if dtype is None else dtype
-    tic = time.perf_counter()
-    X_device = torch.from_numpy(np.ascontiguousarray(X)).to(device)
-    affinities = joint_affinities(torch, X_device, perplexity)
-    if verbose:
-        print(f"[{label}] affinities on {device} in {time.perf_counter() - tic:.2f} s")
-    objective = TorchFFTObjective(torch, affinities.crow, affinities.col, affinities.values,
-                                  dtype, dof=dof)
-    Y = torch.from_numpy(np.ascontiguousarray(Y0)).to(device=device, dtype=dtype)
-    optimizer = TorchGradientDescent(torch)
-    common = dict(min_grad_norm=min_grad_norm, kl_every=kl_every, max_step=max_step,
-                  verbose=verbose, label=label, callback=callback, callback_every=callback_every)
-    result = optimizer(Y, objective, n_early, learning_rate, momentum_early,
-                       exaggeration=early_exaggeration, **common)
-    if result.reason in ("max_iter", "min_grad_norm"):
-        result = optimizer(Y, objective, max_iter - result.n_iter, main_learning_rate,
-                           momentum_main, exaggeration=exaggeration,
-                           n_iter_without_progress=n_iter_without_progress, **common)
-    kl = objective(Y, 1.0, True)[1]
-    if verbose:
-        print(f"[{label}] KL divergence after {optimizer.n_iter} iterations: {kl:.6f} "
-              f"({time.perf_counter() - tic:.2f} s)")
-    embedding = Y.cpu().numpy().astype(np.float64)
-    return TorchTSNEFit(embedding, kl, optimizer.n_iter, result.reason, affinities, optimizer,
-                        objective)
+    @classmethod
+    def from_host(cls, torch, host, device, dtype):
+        """The device twin of the numpy optimiser ``host``, continuing from its state."""
+        optimizer = cls(torch, host.min_gain)
+        if host.update is not None:
+            optimizer.update = torch.from_numpy(host.update).to(device=device, dtype=dtype)
+            optimizer.gains = torch.from_numpy(host.gains).to(device=device, dtype=dtype)
+        optimizer.n_iter = host.n_iter
+        return optimizer
 
 
 def _median_start(torch, indices, P_rows, Y_ref, n_neighbors=_START_NEIGHBORS):
@@ -224,62 +134,103 @@ def _median_start(torch, indices, P_rows, Y_ref, n_neighbors=_START_NEIGHBORS):
     return 0.5 * (values[:, k // 2 - 1] + values[:, k // 2])
 
 
-def transform(torch, affinities, Y_ref, X_new, *, perplexity, n_iter, learning_rate, momentum,
-              exaggeration, max_step, dtype=None, dof=1.0, label="t-SNE"):
-    """New points placed against a fixed fitted map, on the map's device.
-
-    The CPU path's ``TSNE.transform`` on tensors: conditional affinities to
-    the ``⌊3·perplexity⌋`` nearest training points, starts at the median of
-    the 10 closest, then ``n_iter`` steps of the optimiser on each point's own
-    KL against the fixed map (FFT repulsion by the reference map's potentials,
-    computed once).
+class TorchTSNE:
+    """Where a t-SNE fit runs on a torch device: the pieces ``TSNE`` optimises with.
 
     Parameters
     ----------
     torch : module
-    affinities : TorchAffinities
-        The fit's affinities (their training data are queried).
-    Y_ref : ndarray of shape (n, n_components)
-        The fitted map.
-    X_new : ndarray of shape (m, d)
-    perplexity : float
-    n_iter, learning_rate, momentum, exaggeration, max_step
-        The optimiser's settings (the estimator's constants).
+    device : torch.device
     dtype : torch.dtype, default=None
-        The maps' dtype on the device (None: float32).
-    dof : float, default=1.0
-    label : str, default="t-SNE"
-
-    Returns
-    -------
-    Y_new : ndarray of shape (m, n_components), float64
+        The map's dtype on the device (None: float32).
 
     Examples
     --------
     >>> import numpy as np
     >>> import torch
-    >>> from skunsup.manifold._tsne_torch import fit_embedding, transform
-    >>> rng = np.random.RandomState(0)
-    >>> X, Y0 = rng.normal(size=(100, 5)), rng.normal(size=(100, 2)) * 1e-4
-    >>> fit = fit_embedding(torch, X, Y0, perplexity=10.0, device=torch.device("cpu"),
-    ...                     n_early=25, early_exaggeration=12.0, learning_rate=50.0,
-    ...                     main_learning_rate=50.0, max_iter=100)
-    >>> transform(torch, fit.affinities, fit.embedding, X[:3] + 0.01, perplexity=5.0,
-    ...           n_iter=20, learning_rate=0.1, momentum=0.8, exaggeration=1.5,
-    ...           max_step=0.25).shape
-    (3, 2)
+    >>> from skunsup.manifold._tsne_torch import TorchTSNE
+    >>> X = np.random.RandomState(0).normal(size=(100, 5))
+    >>> executor = TorchTSNE(torch, torch.device("cpu"))
+    >>> affinities = executor.affinities(X, 10.0)
+    >>> Y = executor.map(np.random.RandomState(1).normal(size=(100, 2)))
+    >>> objective, optimizer = executor.objective(affinities, dof=1.0), executor.optimizer()
+    >>> result = optimizer(Y, objective, 50, 10.0, 0.5, exaggeration=12.0)
+    >>> Y.dtype, optimizer.n_iter, bool(optimizer.evaluate(objective, Y)[0] > 0)
+    (torch.float32, 50, True)
     """
-    dtype = torch.float32 if dtype is None else dtype
-    device = affinities.X.device
-    Q = torch.from_numpy(np.ascontiguousarray(X_new)).to(device)
-    indices, P_rows = affinities.to_new(Q, perplexity)
-    Y_ref_device = torch.from_numpy(np.ascontiguousarray(Y_ref)).to(device=device, dtype=dtype)
-    Y = _median_start(torch, indices, P_rows, Y_ref_device).contiguous()
-    m, k = indices.shape
-    crow = torch.arange(0, m * k + 1, k, device=device)
-    objective = TorchFFTObjective(torch, crow, indices.reshape(-1), P_rows.reshape(-1), dtype,
-                                  Y_ref=Y_ref_device, dof=dof)
-    TorchGradientDescent(torch)(Y, objective, n_iter, learning_rate, momentum,
-                                exaggeration=exaggeration, kl_every=0, max_step=max_step,
-                                label=label)
-    return Y.cpu().numpy().astype(np.float64)
+
+    def __init__(self, torch, device, dtype=None):
+        self.torch = torch
+        self.device = device
+        self.dtype = torch.float32 if dtype is None else dtype
+
+    def affinities(self, X, perplexity):
+        """The joint P of the training data ``X`` (numpy) on the device: TorchAffinities."""
+        return joint_affinities(self.torch, as_tensor(np.ascontiguousarray(X), self.device,
+                                                      self.torch), perplexity)
+
+    def map(self, Y):
+        """The map ``Y`` (numpy) on the device, in the map's dtype (a copy)."""
+        return self.torch.tensor(np.ascontiguousarray(Y), dtype=self.dtype, device=self.device)
+
+    def objective(self, P, *, dof):
+        """The FFT objective of P: TorchAffinities, or a SciPy CSR matrix from the host."""
+        torch = self.torch
+        if hasattr(P, "crow"):
+            crow, cols, values = P.crow, P.col, P.values
+        else:
+            crow, cols, values = (
+                torch.from_numpy(P.indptr.astype(np.int64)).to(self.device),
+                torch.from_numpy(P.indices.astype(np.int64)).to(self.device),
+                torch.from_numpy(np.ascontiguousarray(P.data)).to(self.device))
+        return TorchFFTObjective(torch, crow, cols, values, self.dtype, dof=dof)
+
+    def optimizer(self, host=None):
+        """A fresh TorchGradientDescent, or the twin of the numpy optimiser ``host``."""
+        if host is None:
+            return TorchGradientDescent(self.torch)
+        return TorchGradientDescent.from_host(self.torch, host, self.device, self.dtype)
+
+    def transform(self, knn_index, Y_ref, X_new, *, perplexity, n_iter, learning_rate,
+                  momentum, exaggeration, max_step, dof=1.0, label="t-SNE"):
+        """New points placed against a fixed fitted map, on the device.
+
+        The numba path's ``TSNE.transform`` on tensors: conditional affinities
+        to the ``⌊3·perplexity⌋`` nearest training points (searched on the
+        device in the training data of ``knn_index``), starts at the median
+        of the 10 closest, then ``n_iter`` steps of the optimiser on each
+        point's own KL against the fixed map (FFT repulsion by the reference
+        map's potentials, computed once).
+
+        Parameters
+        ----------
+        knn_index : KNNIndex
+            The host query index of the training data (Euclidean).
+        Y_ref : ndarray of shape (n, n_components)
+            The fitted map.
+        X_new : ndarray of shape (m, d)
+        perplexity : float
+        n_iter, learning_rate, momentum, exaggeration, max_step
+            The optimiser's settings (the estimator's constants).
+        dof : float, default=1.0
+        label : str, default="t-SNE"
+
+        Returns
+        -------
+        Y_new : ndarray of shape (m, n_components), float64
+        """
+        torch = self.torch
+        mean, R = knn_index.centred_reference()
+        Q = torch.from_numpy(np.asarray(X_new, dtype=np.float64) - mean).to(self.device)
+        indices, P_rows = rows_of_new_points(torch, as_tensor(R, self.device, torch), Q,
+                                             perplexity)
+        Y_ref = self.map(Y_ref)
+        Y = _median_start(torch, indices, P_rows, Y_ref).contiguous()
+        m, k = indices.shape
+        crow = torch.arange(0, m * k + 1, k, device=self.device)
+        objective = TorchFFTObjective(torch, crow, indices.reshape(-1), P_rows.reshape(-1),
+                                      self.dtype, Y_ref=Y_ref, dof=dof)
+        optimizer = TorchGradientDescent(torch)
+        optimizer(Y, objective, n_iter, learning_rate, momentum, exaggeration=exaggeration,
+                  kl_every=0, max_step=max_step, label=label)
+        return optimizer.host_map(Y)

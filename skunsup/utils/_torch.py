@@ -203,6 +203,45 @@ def fit_device(device, what, *, unsupported=None):
     return resolve_device(device, import_torch(f"{what}(device={device!r})"), strict=True)
 
 
+def inference_device(device, what, *, unsupported=None):
+    """The torch device that a fitted model's inference runs on, or None for the numba path.
+
+    :func:`fit_device` for a model that may have been fitted elsewhere: a
+    CUDA device that is missing (or torch itself) warns and gives the numba
+    path instead of raising, and so does what cannot run on torch
+    (``unsupported``), silently.
+
+    Parameters
+    ----------
+    device : str
+        The estimator's ``device``.
+    what : str
+        The estimator's name, for the warning.
+    unsupported : str, default=None
+        Why this call has no torch executor, or None.
+
+    Returns
+    -------
+    device : torch.device or None
+
+    Examples
+    --------
+    >>> from skunsup.utils._torch import inference_device
+    >>> inference_device("cpu", "TSNE") is None
+    True
+    """
+    if unsupported is not None or device in ("cpu", "auto"):
+        return fit_device(device, what, unsupported=unsupported)
+    try:
+        torch = importlib.import_module("torch")
+    except ImportError:
+        warnings.warn(f"{what}(device={device!r}): torch is not installed; running on the "
+                      "CPU instead.", UserWarning, stacklevel=3)
+        return None
+    resolved = resolve_device(device, torch, strict=False)
+    return None if resolved.type == "cpu" else resolved
+
+
 def as_tensor(array, device, torch):
     """A torch tensor of the numpy ``array`` on ``device``, for reading only.
 
