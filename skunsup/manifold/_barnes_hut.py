@@ -34,7 +34,7 @@ from skunsup.manifold._barnes_hut_heavy import (
     bh_repulsive_forces_2d_heavy,
     bh_repulsive_forces_heavy,
 )
-from skunsup.utils._numba import jit_kernel, jit_parallel
+from skunsup.utils._numba import FASTMATH_ORDERED, jit_kernel, jit_parallel
 
 __all__ = [
     "BHTree",
@@ -473,53 +473,49 @@ def tree_groups(node_i, group_size):
 
 
 @jit_kernel(inline="always")
-def _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n, length, dof, rx, ry, z):
-    """Add the forces of ``length`` listed sources to the points ``lo:hi`` (rx, ry, z OUT).
+def _flush_interactions(qx, qy, n_points, list_x, list_y, list_n, length, dof, rx, ry, z):
+    """Add the forces of ``length`` listed sources to a group's ``n_points`` points.
 
-    Two loops, one per kernel, so that each stays branch-free and vectorised.
+    IN qx, qy: the points' coordinates; OUT rx, ry, z: their sums, added to.
+    The sources are the outer loop: each point adds them in list order, and
+    the inner loop, over points, carries no sum, so it vectorises without
+    ``reassoc`` (``FASTMATH_ORDERED`` of :mod:`skunsup.utils._numba`: summed
+    over the sources, with ``reassoc``, the process that compiled the kernel
+    and one that loaded it from numba's cache added in different orders). Two
+    inner loops, one per kernel, so that each stays branch-free.
     """
     if dof == 1.0:
-        for i in range(lo, hi):
-            qx = Y_sorted[i, 0]
-            qy = Y_sorted[i, 1]
-            sx = 0.0
-            sy = 0.0
-            sz = 0.0
-            for j in range(length):
-                dx = qx - list_x[j]
-                dy = qy - list_y[j]
+        for j in range(length):
+            sx = list_x[j]
+            sy = list_y[j]
+            sn = list_n[j]
+            for i in range(n_points):
+                dx = qx[i] - sx
+                dy = qy[i] - sy
                 w = 1.0 / (1.0 + dx * dx + dy * dy)
-                nw = list_n[j] * w
-                sz += nw
+                nw = sn * w
+                z[i] += nw
                 nww = nw * w
-                sx += nww * dx
-                sy += nww * dy
-            rx[i - lo] += sx
-            ry[i - lo] += sy
-            z[i - lo] += sz
+                rx[i] += nww * dx
+                ry[i] += nww * dy
         return
     inv_dof = 1.0 / dof
-    for i in range(lo, hi):
-        qx = Y_sorted[i, 0]
-        qy = Y_sorted[i, 1]
-        sx = 0.0
-        sy = 0.0
-        sz = 0.0
-        for j in range(length):
-            dx = qx - list_x[j]
-            dy = qy - list_y[j]
+    for j in range(length):
+        sx = list_x[j]
+        sy = list_y[j]
+        sn = list_n[j]
+        for i in range(n_points):
+            dx = qx[i] - sx
+            dy = qy[i] - sy
             u = 1.0 / (1.0 + (dx * dx + dy * dy) * inv_dof)
-            nw = list_n[j] * u ** dof
-            sz += nw
+            nw = sn * u ** dof
+            z[i] += nw
             nwu = nw * u
-            sx += nwu * dx
-            sy += nwu * dy
-        rx[i - lo] += sx
-        ry[i - lo] += sy
-        z[i - lo] += sz
+            rx[i] += nwu * dx
+            ry[i] += nwu * dy
 
 
-@jit_parallel
+@jit_parallel(fastmath=FASTMATH_ORDERED)
 def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, dof, max_stack,
                                    list_capacity, groups_per_task, rep_out, z_out):
     """Barnes-Hut repulsion among the points of a 2-D tree, one traversal per group.
@@ -531,7 +527,8 @@ def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, dof,
     per-point criterion of :func:`bh_repulsive_forces_2d` (cells it would open
     are opened; a few it would summarise are opened too: at least as accurate).
     The accepted cells and the points of opened leaves go into a list that is
-    then applied to every point of the group in a branch-free, vectorised loop.
+    then applied to every point of the group in a branch-free loop vectorised
+    over the group's points (:func:`_flush_interactions`).
     A point meets itself once in that list (its own leaf is always opened) and
     adds exactly 1 (``w(0)``, for every ``dof``) to its ``z`` and nothing to
     its force; that 1 is taken off.
@@ -569,6 +566,8 @@ def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, dof,
         list_x = np.empty(list_capacity)
         list_y = np.empty(list_capacity)
         list_n = np.empty(list_capacity)
+        qx = np.empty(max_group)
+        qy = np.empty(max_group)
         rx = np.empty(max_group)
         ry = np.empty(max_group)
         z = np.empty(max_group)
@@ -576,6 +575,8 @@ def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, dof,
             lo = node_i[groups[g], 0]
             hi = node_i[groups[g], 1]
             for i in range(hi - lo):
+                qx[i] = Y_sorted[lo + i, 0]
+                qy[i] = Y_sorted[lo + i, 1]
                 rx[i] = 0.0
                 ry[i] = 0.0
                 z[i] = 0.0
@@ -604,7 +605,7 @@ def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, dof,
                 # made the walk 1.8x slower (0.8 -> 1.45 ms on a 10k map)
                 if node_f[node, 2] < angle2 * (gx * gx + gy * gy) and (e <= lo or s >= hi):
                     if length == list_capacity:
-                        _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n, length,
+                        _flush_interactions(qx, qy, hi - lo, list_x, list_y, list_n, length,
                                             dof, rx, ry, z)
                         length = 0
                     list_x[length] = cx
@@ -614,7 +615,7 @@ def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, dof,
                 elif node_i[node, 2] < 0:
                     for p in range(s, e):
                         if length == list_capacity:
-                            _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n,
+                            _flush_interactions(qx, qy, hi - lo, list_x, list_y, list_n,
                                                 length, dof, rx, ry, z)
                             length = 0
                         list_x[length] = Y_sorted[p, 0]
@@ -623,7 +624,7 @@ def bh_repulsive_forces_2d_grouped(Y_sorted, node_f, node_i, groups, angle, dof,
                         length += 1
                 else:
                     top = _push_children(node_i, node, stack, top)
-            _flush_interactions(Y_sorted, lo, hi, list_x, list_y, list_n, length, dof, rx, ry,
+            _flush_interactions(qx, qy, hi - lo, list_x, list_y, list_n, length, dof, rx, ry,
                                 z)
             for i in range(lo, hi):
                 rep_out[i, 0] = rx[i - lo]

@@ -13,7 +13,11 @@ Kernels run in parallel over interval rows (scatter: each row of intervals
 owns its node rows, so there are no write conflicts; points are visited in an
 order fixed by a stable counting sort) and over fixed-size chunks of points
 (gather, per-point outputs), so the results are identical for any number of
-threads.
+threads. The gathers and the weights helper are compiled without ``reassoc``
+(``FASTMATH_ORDERED`` of :mod:`skunsup.utils._numba`), so that they add in the
+same order whether numba compiled them in this process or loaded them from its
+cache (with it, the two gave maps that differed); their sums have ``p`` terms
+(3 in t-SNE), too few for a vectorised sum to pay.
 """
 
 import math
@@ -21,14 +25,14 @@ import math
 import numba
 import numpy as np
 
-from skunsup.utils._numba import jit_kernel, jit_parallel
+from skunsup.utils._numba import FASTMATH_ORDERED, jit_kernel, jit_parallel
 
 # Fixed chunk of points per parallel task in the gather kernels: the partial
 # sums of Z do not depend on the thread count.
 _CHUNK = 4096
 
 
-@jit_kernel
+@jit_kernel(fastmath=FASTMATH_ORDERED)
 def _box_and_weights(x, lower, inv_width, n_intervals, p, nodes, den, weights):
     """Interval of coordinate x and its p Lagrange weights (OUT: weights)."""
     s = (x - lower) * inv_width
@@ -104,7 +108,7 @@ def scatter_2d(Y, order, row_ptr, lower, inv_width, n_intervals, nodes, den, cha
                     charges[k0 * p + a, k1 * p + b] += w0[a] * w1[b]
 
 
-@jit_parallel
+@jit_parallel(fastmath=FASTMATH_ORDERED)
 def gather_2d(Y, lower, inv_width, n_intervals, nodes, den, potentials, self_kernel, forces,
               z_out):
     """Interpolate the node potentials back to the points.
@@ -164,7 +168,7 @@ def scatter_1d(Y, order, row_ptr, lower, inv_width, n_intervals, nodes, den, cha
                 charges[k * p + a] += w[a]
 
 
-@jit_parallel
+@jit_parallel(fastmath=FASTMATH_ORDERED)
 def gather_1d(Y, lower, inv_width, n_intervals, nodes, den, potentials, self_kernel, forces,
               z_out):
     """1-D twin of :func:`gather_2d`: IN potentials (2, M) (force kernel, w)."""

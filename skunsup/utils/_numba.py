@@ -4,6 +4,20 @@ Kernels are decorated with :func:`jit_kernel` (serial) or :func:`jit_parallel`
 (``parallel=True``), so that caching and floating-point flags are the same
 everywhere. ``fastmath=True`` would include ``nnan``/``ninf``, under which
 ``np.isnan`` may return False for a NaN, so we name the safe flags instead.
+
+``FASTMATH_ORDERED`` (no ``reassoc``) is for code whose last bits must not
+depend on whether numba compiled it in this process or loaded it from its
+on-disk cache. Numba links a copy of every ``prange`` loop body, and of every
+non-inline helper a kernel calls, into each code library that uses it, and
+optimises each copy again; the process that compiles a kernel runs the first
+copy, a process that loads it from the cache the last one. With ``reassoc``
+LLVM may add in another order in each (the partial sums of a vectorised
+reduction, for one), and an iterative method such as t-SNE turns the last-bit
+differences into another result. Without ``reassoc`` every copy adds in the
+order written, and a loop vectorises only if it carries no sum: write such a
+loop over the outputs, with the index of the sum outside. The t-SNE kernels
+found to differ use it (tests/test_numba_cache_reproducibility.py); the others
+keep ``reassoc`` for their vectorised sums.
 """
 
 import contextlib
@@ -11,6 +25,8 @@ import contextlib
 import numba
 
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+# without reassoc: the same sums in every copy of linked code (see the module docstring)
+FASTMATH_ORDERED = FASTMATH - {"reassoc"}
 
 
 def jit_kernel(func=None, **options):
@@ -37,8 +53,10 @@ def jit_kernel(func=None, **options):
     >>> add(1, 2)
     3
     """
-    settings = {"cache": True, "nogil": True, "fastmath": set(FASTMATH)}
+    settings = {"cache": True, "nogil": True, "fastmath": FASTMATH}
     settings.update(options)
+    if isinstance(settings["fastmath"], frozenset):
+        settings["fastmath"] = set(settings["fastmath"])  # numba wants a set
     decorator = numba.njit(**settings)
     return decorator if func is None else decorator(func)
 
