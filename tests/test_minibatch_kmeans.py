@@ -36,21 +36,33 @@ def minibatch_problems(draw):
     weights = [rng.uniform(0.5, 2.0, size=n) if draw(st.booleans()) else np.ones(n)
                for _ in range(n_batches)]
     ratio = draw(st.sampled_from([0.0, 0.3, 1.5]))
-    return batches, weights, centers, ratio, draw(st.booleans()), draw(st.integers(0, 99))
+    return (batches, weights, centers, ratio, draw(st.booleans()), draw(st.integers(0, 99)),
+            draw(st.booleans()))
+
+
+def _in_larger_data(X, seed):
+    """X's rows scattered among as many others: (the larger data, the rows of X in it)."""
+    rng = np.random.RandomState(seed)
+    order = rng.permutation(2 * X.shape[0])
+    data = np.empty((2 * X.shape[0], X.shape[1]), dtype=X.dtype)
+    data[order] = np.concatenate([X, rng.normal(size=X.shape).astype(X.dtype)])
+    return data, order[:X.shape[0]].astype(np.int64)
 
 
 @pytest.mark.parametrize("max_work", [-1, 2**62], ids=["numba", "numpy"])
 @given(problem=minibatch_problems())
 def test_steps_match_reference(max_work, problem):
-    """A sequence of steps (updates and reassignments) equals scikit-learn's rule."""
-    batches, weights, centers, ratio, sparse, seed = problem
+    """A sequence of steps (updates and reassignments) equals scikit-learn's rule, whether
+    the step is given its batch or the batch's rows of larger data (read in place)."""
+    batches, weights, centers, ratio, sparse, seed, in_place = problem
     dtype = centers.dtype
     counts = np.zeros(len(centers))
     ref_centers, ref_counts = centers.astype(np.float64), counts.copy()
     ours_rng, ref_rng = np.random.RandomState(seed), np.random.RandomState(seed)
     with ops.numpy_max_work(max_work):
         for X, w in zip(batches, weights):
-            X_in = sp.csr_matrix(X) if sparse else X
+            X_in, rows = _in_larger_data(X, seed) if in_place else (X, None)
+            X_in = sp.csr_matrix(X_in) if sparse else X_in
             # A reassigned centre can land on a row that is (up to rounding) another
             # cluster's centre: a sample then has two nearest centres, and which one
             # wins is decided by rounding. The rule is only defined without such ties.
@@ -58,8 +70,9 @@ def test_steps_match_reference(max_work, problem):
             if nearest_two.shape[1] == 2:
                 assume(np.all(nearest_two[:, 1] - nearest_two[:, 0]
                               > _rtol(dtype) * (1.0 + nearest_two[:, 1])))
-            centers, inertia = minibatch_step(X_in, w, centers, counts, random_state=ours_rng,
-                                              reassign=ratio > 0, reassignment_ratio=ratio)
+            centers, inertia = minibatch_step(X_in, w, centers, counts, rows=rows,
+                                              random_state=ours_rng, reassign=ratio > 0,
+                                              reassignment_ratio=ratio)
             ref_centers, ref_counts, ref_inertia = ref.minibatch_step(
                 X, w, ref_centers, ref_counts, ref_rng if ratio > 0 else None, ratio)
             assert centers.dtype == dtype

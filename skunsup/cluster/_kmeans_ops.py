@@ -21,11 +21,14 @@ import scipy.sparse as sp
 from skunsup.cluster import _kmeans_numpy
 from skunsup.cluster._lloyd_kernels import (
     _accumulate_dense,
+    _accumulate_dense_serial,
     _argmin_from_dots,
+    _argmin_from_dots_serial,
     _assign_dense_direct,
     _distances_to_assigned_dense,
     _lloyd_csr,
     _lloyd_dense_direct,
+    _lloyd_dense_direct_serial,
     _lloyd_dense_from_hints,
 )
 from skunsup.cluster._row_stats_kernels import (
@@ -282,16 +285,17 @@ def assign_labels(X, centers, *, x_squared_norms=None, out_labels=None, out_dist
     return labels, distances
 
 
-def _assign_dense_blas(X, centers, half_sq, labels, distances):
+def _assign_dense_blas(X, centers, half_sq, labels, distances, serial=False):
+    argmin = _argmin_from_dots_serial if serial else _argmin_from_dots
     centers_t = np.ascontiguousarray(centers.T)
     block = _product_block_rows(centers.shape[0])
     for start in range(0, X.shape[0], block):
         dots = X[start:start + block] @ centers_t
-        _argmin_from_dots(X, start, dots, centers, half_sq, labels, distances)
+        argmin(X, start, dots, centers, half_sq, labels, distances)
 
 
-def lloyd_partials(X, sample_weight, centers, *, x_squared_norms=None, out_labels=None,
-                   out_distances=None):
+def lloyd_partials(X, sample_weight, centers, *, rows=None, serial=False, x_squared_norms=None,
+                   out_labels=None, out_distances=None):
     """One Lloyd step on a block of samples: labels and per-cluster partial sums.
 
     The assignment uses the centres given; the sums are what the next centres
@@ -306,6 +310,14 @@ def lloyd_partials(X, sample_weight, centers, *, x_squared_norms=None, out_label
         Non-negative weights.
     centers : ndarray of shape (n_clusters, n_features)
         Current centres, same dtype as X, C-contiguous.
+    rows : ndarray of shape (n_rows,), dtype int64, default=None
+        Step on these rows of X only (a mini-batch; None: every row). The
+        direct kernel reads them in place; the other paths gather them first.
+        ``sample_weight``, ``x_squared_norms`` and the outputs then have one
+        entry per row in ``rows``.
+    serial : bool, default=False
+        Run the serial twins of the kernels (one thread, for a small batch
+        between multi-threaded BLAS products).
     x_squared_norms : ndarray of shape (n_samples,), default=None
         Squared row norms; only used (and computed when None) for CSR input.
     out_labels, out_distances : ndarray of shape (n_samples,), default=None
@@ -335,6 +347,9 @@ def lloyd_partials(X, sample_weight, centers, *, x_squared_norms=None, out_label
     ([0, 0, 1, 1], [1.0, 22.0], [2.0, 2.0], 5.0)
     """
     k = centers.shape[0]
+    if rows is not None and (sp.issparse(X) or k > DIRECT_MAX_CLUSTERS
+                             or rows.shape[0] * X.shape[1] * k <= NUMPY_MAX_WORK):
+        X, rows = X[rows], None  # the paths that need the batch's rows together
     if is_small(X, k):
         n = X.shape[0]
         if x_squared_norms is None:
@@ -344,7 +359,7 @@ def lloyd_partials(X, sample_weight, centers, *, x_squared_norms=None, out_label
             np.empty(n, dtype=np.int32) if out_labels is None else out_labels,
             np.empty(n, dtype=np.float64) if out_distances is None else out_distances)
     labels, distances, sums, weights, inertia = _step_buffers(
-        X.shape, k, out_labels, out_distances)
+        X.shape if rows is None else (rows.shape[0], X.shape[1]), k, out_labels, out_distances)
     half_sq = half_squared_norms(centers)
     if sp.issparse(X):
         if x_squared_norms is None:
@@ -352,11 +367,13 @@ def lloyd_partials(X, sample_weight, centers, *, x_squared_norms=None, out_label
         _lloyd_csr(X.data, X.indices, X.indptr, x_squared_norms, sample_weight, centers,
                    half_sq, labels, distances, sums, weights, inertia)
     elif k <= DIRECT_MAX_CLUSTERS:
-        _lloyd_dense_direct(_check_contiguous(X), sample_weight, centers, half_sq, labels,
-                            distances, sums, weights, inertia)
+        direct = _lloyd_dense_direct_serial if serial else _lloyd_dense_direct
+        direct(_check_contiguous(X), rows, sample_weight, centers, half_sq, labels, distances,
+               sums, weights, inertia)
     else:
-        _assign_dense_blas(_check_contiguous(X), centers, half_sq, labels, distances)
-        _accumulate_dense(X, sample_weight, labels, distances, sums, weights, inertia)
+        _assign_dense_blas(_check_contiguous(X), centers, half_sq, labels, distances, serial)
+        accumulate = _accumulate_dense_serial if serial else _accumulate_dense
+        accumulate(X, sample_weight, labels, distances, sums, weights, inertia)
     return labels, sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), distances
 
 

@@ -15,9 +15,11 @@ An executor (``MemoryBatches`` in :mod:`skunsup.cluster._minibatch_memory`)
 holds the data and answers for it:
 
 - ``n_samples``, ``batch_size``: the size of the data and of a batch;
-- ``draw(random_state) -> (X_batch, weights, x_squared_norms)``: a batch of
-  rows drawn with probability proportional to their weight, with its weights
-  (ones: the weights are in the draw) and squared row norms.
+- ``draw(random_state) -> (X, rows, weights, x_squared_norms)``: a batch of
+  rows drawn with probability proportional to their weight -- the data and
+  the batch's row indices into it (the step reads them in place or gathers
+  them), with its weights (ones: the weights are in the draw) and the rows'
+  squared norms (None where the step needs none: dense data).
 
 The estimator (:class:`~skunsup.cluster.MiniBatchKMeans`) seeds the centres,
 keeps the state between ``partial_fit`` calls and writes the fitted
@@ -28,23 +30,26 @@ from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 from skunsup.cluster import _kmeans_ops as ops
 from skunsup.utils._numba import numba_threads
 
-# Batches of at most this many rows are stepped on one thread, numba's and
-# BLAS's: a step of 1,024 rows is too small to share, and the two pools' idle
-# threads, spinning between the step's BLAS call and its numba kernels, made
-# every step 5-50x slower on 2 cores (default fits with k = 100, 2 cores:
-# Fashion-MNIST 5.8 s on all threads, 1.1 s on one; 200,000 x 32 blobs 10.2 s
-# against 0.21 s). From 16,384 rows on, two threads were faster again.
+# Batches of at most this many rows are stepped by the serial twins of the
+# kernels, with numba on one thread, and only the matrix product (k > 32)
+# uses BLAS's threads. A step of 1,024 rows is too small to share, and
+# parallel kernels between BLAS calls left the two pools' idle threads
+# spinning against each other: every step 5-50x slower on 2 cores (default
+# fits with k = 100: Fashion-MNIST 5.8 s on all threads, 1.1 s on one;
+# 200,000 x 32 blobs 10.2 s against 0.21 s). Serial twins with a
+# multi-threaded product then took 0.60 s where one thread for both took
+# 0.69 s (Fashion-MNIST, k = 100, quiet machine). From 16,384 rows on, the
+# parallel kernels were faster again.
 SINGLE_THREAD_MAX_ROWS = 8192
 
 
 @contextmanager
 def step_threads(batch_rows):
-    """Run the steps of batches of ``batch_rows`` rows on one thread when they are small.
+    """Run the steps of batches of ``batch_rows`` rows with numba on one thread when small.
 
     Examples
     --------
@@ -57,7 +62,7 @@ def step_threads(batch_rows):
     if batch_rows > SINGLE_THREAD_MAX_ROWS:
         yield
         return
-    with threadpool_limits(1, user_api="blas"), numba_threads(1):
+    with numba_threads(1):
         yield
 
 
@@ -100,7 +105,7 @@ def update_centers(centers, counts, sums, weights):
 
 
 def reassign_small_clusters(X, centers, counts, reassignment_ratio, random_state,
-                            verbose=0):
+                            verbose=0, rows=None):
     """Move the centres with the smallest counts to random rows of the batch (in place).
 
     A centre whose count is below ``reassignment_ratio`` times the largest is
@@ -124,6 +129,8 @@ def reassign_small_clusters(X, centers, counts, reassignment_ratio, random_state
         Draws the rows.
     verbose : int, default=0
         Print how many centres moved when positive.
+    rows : ndarray of shape (batch_size,), dtype int64, default=None
+        The batch's rows of X (None: X is the batch).
 
     Returns
     -------
@@ -140,14 +147,15 @@ def reassign_small_clusters(X, centers, counts, reassignment_ratio, random_state
     >>> centers.ravel().tolist(), counts.tolist()
     ([0.0, 7.0], [100.0, 100.0])
     """
-    n_batch = X.shape[0]
+    n_batch = X.shape[0] if rows is None else rows.shape[0]
     to_reassign = counts < reassignment_ratio * counts.max()
     if to_reassign.sum() > 0.5 * n_batch:
         to_reassign[np.argsort(counts, kind="stable")[int(0.5 * n_batch):]] = False
     n_reassigned = int(to_reassign.sum())
     if n_reassigned:
-        rows = X[random_state.choice(n_batch, replace=False, size=n_reassigned)]
-        centers[to_reassign] = rows.toarray() if sp.issparse(rows) else rows
+        chosen = random_state.choice(n_batch, replace=False, size=n_reassigned)
+        picked = X[chosen if rows is None else rows[chosen]]
+        centers[to_reassign] = picked.toarray() if sp.issparse(picked) else picked
         if verbose:
             print(f"[MiniBatchKMeans] Reassigning {n_reassigned} cluster centers.")
         if not to_reassign.all():  # (a ratio above 1 may name every centre)
@@ -155,20 +163,26 @@ def reassign_small_clusters(X, centers, counts, reassignment_ratio, random_state
     return n_reassigned
 
 
-def minibatch_step(X, sample_weight, centers, counts, *, x_squared_norms=None,
+def minibatch_step(X, sample_weight, centers, counts, *, rows=None, x_squared_norms=None,
                    random_state=None, reassign=False, reassignment_ratio=0.01, verbose=0):
     """One mini-batch step: assign the batch, update the centres, maybe reassign.
 
+    Batches of at most ``SINGLE_THREAD_MAX_ROWS`` rows run the serial twins of
+    the kernels (see :func:`step_threads`).
+
     Parameters
     ----------
-    X : {ndarray, csr_matrix} of shape (batch_size, n_features)
-        The batch: C-contiguous float32/float64 or canonical CSR.
+    X : {ndarray, csr_matrix} of shape (n_samples, n_features)
+        The batch, or the data the batch's ``rows`` are taken from:
+        C-contiguous float32/float64 or canonical CSR.
     sample_weight : ndarray of shape (batch_size,), dtype float64
         Weights of the batch's samples.
     centers : ndarray of shape (n_clusters, n_features)
         Current centres, dtype of X (not modified).
     counts : ndarray of shape (n_clusters,), dtype float64
         Total weight every centre has absorbed; updated in place.
+    rows : ndarray of shape (batch_size,), dtype int64, default=None
+        The batch's rows of X (None: X is the batch).
     x_squared_norms : ndarray of shape (batch_size,), default=None
         Squared row norms of the batch (CSR only; computed when None).
     random_state : RandomState instance, default=None
@@ -197,12 +211,14 @@ def minibatch_step(X, sample_weight, centers, counts, *, x_squared_norms=None,
     >>> new.ravel().tolist(), inertia, counts.tolist()
     ([0.5, 9.0], 2.0, [2.0, 1.0])
     """
-    _, sums, weights, inertia, _ = ops.lloyd_partials(X, sample_weight, centers,
-                                                      x_squared_norms=x_squared_norms)
+    n_batch = X.shape[0] if rows is None else rows.shape[0]
+    _, sums, weights, inertia, _ = ops.lloyd_partials(
+        X, sample_weight, centers, rows=rows, serial=n_batch <= SINGLE_THREAD_MAX_ROWS,
+        x_squared_norms=x_squared_norms)
     new_centers = update_centers(centers, counts, sums, weights)
     if reassign and reassignment_ratio > 0:
         reassign_small_clusters(X, new_centers, counts, reassignment_ratio, random_state,
-                                verbose)
+                                verbose, rows=rows)
     return new_centers, inertia
 
 
@@ -354,11 +370,11 @@ def minibatch_loop(batches, centers, counts, n_since_last, *, n_steps, tol,
     try:
         with step_threads(batches.batch_size):
             for step in range(n_steps):
-                X, weights, x_squared_norms = batches.draw(random_state)
+                X, rows, weights, x_squared_norms = batches.draw(random_state)
                 reassign, n_since_last = reassignment_due(counts, n_since_last,
                                                           batches.batch_size)
                 new_centers, batch_inertia = minibatch_step(
-                    X, weights, centers, counts, x_squared_norms=x_squared_norms,
+                    X, weights, centers, counts, rows=rows, x_squared_norms=x_squared_norms,
                     random_state=random_state, reassign=reassign,
                     reassignment_ratio=reassignment_ratio, verbose=verbose)
                 shift = float(((new_centers - centers) ** 2).sum()) if tol > 0 else 0.0

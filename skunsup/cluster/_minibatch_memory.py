@@ -36,9 +36,9 @@ class MemoryBatches:
     >>> from skunsup.cluster._minibatch_memory import MemoryBatches
     >>> X = np.arange(6.0).reshape(3, 2)
     >>> batches = MemoryBatches(X, np.array([0.0, 1.0, 0.0]), (X ** 2).sum(1), 4)
-    >>> rows, weights, _ = batches.draw(np.random.RandomState(0))
+    >>> _, rows, weights, _ = batches.draw(np.random.RandomState(0))
     >>> rows.tolist(), weights.tolist()
-    ([[2.0, 3.0], [2.0, 3.0], [2.0, 3.0], [2.0, 3.0]], [1.0, 1.0, 1.0, 1.0])
+    ([1, 1, 1, 1], [1.0, 1.0, 1.0, 1.0])
     """
 
     def __init__(self, X, sample_weight, x_squared_norms, batch_size):
@@ -60,9 +60,10 @@ class MemoryBatches:
                           self.n_samples - 1)
 
     def draw(self, random_state):
-        """A batch: (rows of X, unit weights, their squared norms)."""
+        """A batch: (X, the batch's row indices, unit weights, their squared norms or None)."""
         indices = self._draw_indices(random_state)
-        return self.X[indices], self._unit_weights, self.x_squared_norms[indices]
+        norms = None if self.x_squared_norms is None else self.x_squared_norms[indices]
+        return self.X, indices, self._unit_weights, norms
 
     def subset(self, size, random_state):
         """``size`` rows drawn uniformly with replacement: (X, x_squared_norms, weights)."""
@@ -86,8 +87,9 @@ class MemoryBatches:
 class BlockBatches(MemoryBatches):
     """:class:`MemoryBatches` of a memory-mapped dense X, which is never read whole.
 
-    A batch gathers its rows from the mapping (a copy of ``batch_size`` rows)
-    and measures their norms; no squared norm of all rows is kept. The final
+    A batch is read from the mapping by the step (in place, or a gathered
+    copy of ``batch_size`` rows); no squared norm of any row is kept (dense
+    steps need none). The final
     assignment runs by row blocks
     (:func:`~skunsup.cluster._lloyd_blocks.labels_inertia_blocks`). The per-row
     memory of a fit is the float64 weights (8 bytes a row) and the int32
@@ -106,11 +108,6 @@ class BlockBatches(MemoryBatches):
     def __init__(self, X, sample_weight, batch_size, mean_feature_variance):
         super().__init__(X, sample_weight, None, batch_size)
         self._mean_feature_variance = mean_feature_variance
-
-    def draw(self, random_state):
-        """A batch: (rows of X, unit weights, their squared norms computed here)."""
-        rows = self.X[self._draw_indices(random_state)]
-        return rows, self._unit_weights, ops.row_squared_norms(rows)
 
     def subset(self, size, random_state):
         """``size`` rows drawn uniformly with replacement: (X, x_squared_norms, weights)."""
