@@ -17,7 +17,7 @@ import numpy as np
 def _kmeans_paths():
     import scipy.sparse as sp
 
-    from skunsup.cluster import KMeans
+    from skunsup.cluster import KMeans, MiniBatchKMeans
     from skunsup.cluster import _kmeans_ops as ops
     from skunsup.cluster._lloyd_memory import kmeans_single_lloyd
 
@@ -34,6 +34,9 @@ def _kmeans_paths():
                 # plain steps: the Dask blocks' and the plotting helpers' path
                 kmeans_single_lloyd(X, np.ones(len(X)), X[:k], max_iter=2, tol=0.0,
                                     x_squared_norms=None, step="plain")
+            # mini-batch steps: the serial twins, and the direct kernel reading rows in place
+            for k in (3, 40):
+                MiniBatchKMeans(k, batch_size=64, n_init=1, max_iter=2, random_state=0).fit(X)
             KMeans(3, n_init=1, max_iter=3, algorithm="elkan", random_state=0).fit(X)
             KMeans(3, n_init=1, max_iter=3, random_state=0).fit(
                 sp.csr_matrix(np.where(X > 0, X, 0))).predict(X[:5])
