@@ -227,19 +227,21 @@ class _BaseSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             sigmas = affinities.sigmas[np.isfinite(affinities.sigmas)]
             self._print(1, f"Mean sigma: {np.mean(sigmas) if sigmas.size else np.inf:.6f}")
             Y = self._initial_embedding(X, affinities, rng)
-            P, order = (affinities.P, None) if executor is None else (affinities, None)
-            if executor is not None:
-                Y = executor.map(Y)
-            elif sp.issparse(P) and n_samples >= LOCALITY_MIN_SAMPLES:
-                # renumber the points so that each one's neighbours in P sit
-                # nearby in memory (the attraction's reads hit the cache)
-                tic_order = time.perf_counter()
-                order = locality_order(P)
-                # float32 values, as the objectives keep them: no second copy
-                P = permute_symmetric(P, order, dtype=np.float32)
-                Y = np.ascontiguousarray(Y[order])
-                self._print(1, f"points reordered for locality in "
-                               f"{time.perf_counter() - tic_order:.2f} s")
+            order = None
+            if executor is not None:  # the device's objective takes its P as it is
+                P, Y = affinities, executor.map(Y)
+            else:
+                P = affinities.P
+                if sp.issparse(P) and n_samples >= LOCALITY_MIN_SAMPLES:
+                    # renumber the points so that each one's neighbours in P sit
+                    # nearby in memory (the attraction's reads hit the cache)
+                    tic_order = time.perf_counter()
+                    order = locality_order(P)
+                    # float32 values, as the objectives keep them: no second copy
+                    P = permute_symmetric(P, order, dtype=np.float32)
+                    Y = np.ascontiguousarray(Y[order])
+                    self._print(1, f"points reordered for locality in "
+                                   f"{time.perf_counter() - tic_order:.2f} s")
             objective = self._make_objective(P, executor)
             del P  # the objective holds what it needs
             optimizer = GradientDescent() if executor is None else executor.optimizer()
