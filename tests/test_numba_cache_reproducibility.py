@@ -14,16 +14,12 @@ Each method is fitted in two fresh processes sharing one fresh, empty
 loads them all. The maps must be equal bit for bit.
 """
 
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-import skunsup
+from tests._fresh_numba_cache import compiled_and_loaded
 
 METHODS = ("barnes_hut", "fft", "exact")
 # Enough points for each method's own path (the FFT falls back to exact below
@@ -48,35 +44,11 @@ FITS = textwrap.dedent(f"""
 """)
 
 
-def _fit_in_fresh_process(out, cache_dir):
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
-    package_root = str(Path(skunsup.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [package_root] + [p for p in [env.get("PYTHONPATH")] if p])
-    result = subprocess.run([sys.executable, "-c", FITS, str(out)], env=env,
-                            capture_output=True, text=True, timeout=TIMEOUT_S)
-    assert result.returncode == 0, result.stderr
-    return dict(np.load(out))
-
-
-def _cache_files(cache_dir):
-    """The compiled kernels in numba's cache, with the time each was written."""
-    return {p.name: p.stat().st_mtime_ns for p in cache_dir.rglob("*.nbc")}
-
-
 @pytest.fixture(scope="module")
 def compiled_and_cached_maps(tmp_path_factory):
     """The maps of a process that compiles the kernels and of one that loads them."""
-    root = tmp_path_factory.mktemp("numba_cache_reproducibility")
-    cache_dir = root / "numba_cache"
-    cache_dir.mkdir()
-    compiled = _fit_in_fresh_process(root / "compiled.npz", cache_dir)
-    cached_files = _cache_files(cache_dir)
-    loaded = _fit_in_fresh_process(root / "loaded.npz", cache_dir)
-    # the second process compiled nothing (it would have written or rewritten
-    # a file): it loaded every kernel
-    assert _cache_files(cache_dir) == cached_files
-    return compiled, loaded, sorted(cached_files)
+    return compiled_and_loaded(FITS, tmp_path_factory.mktemp("numba_cache_reproducibility"),
+                               TIMEOUT_S)
 
 
 def test_the_first_process_fills_the_cache(compiled_and_cached_maps):
