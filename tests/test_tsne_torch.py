@@ -448,6 +448,10 @@ def test_what_the_device_does_not_run():
         exact = _device_tsne(max_iter=50, method="exact").fit(X[:100])
         assert exact._method == "exact" and exact._inference_executor() is None
         exact.optimize(10)
+    # even where 'cuda' names the device: such a map continues on the numba path
+    assert exact.set_params(device="cuda")._inference_executor() is None
+    exact.optimize(10)
+    assert exact.n_iter_ == 70
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")

@@ -230,8 +230,10 @@ def inference_device(device, what, *, unsupported=None):
     >>> inference_device("cpu", "TSNE") is None
     True
     """
-    if unsupported is not None or device in ("cpu", "auto"):
-        return fit_device(device, what, unsupported=unsupported)
+    if unsupported is not None:
+        return None
+    if device in ("cpu", "auto"):
+        return fit_device(device, what)
     try:
         torch = importlib.import_module("torch")
     except ImportError:
