@@ -24,18 +24,10 @@ from tests.reference.tsne import (
     conditional_row,
     grouped_barnes_hut_repulsion,
     new_points_kl_and_grad,
+    random_joint_P,
     tsne_kl_and_grad,
     tsne_terms,
 )
-
-
-def _random_joint_P(rng, n):
-    A = rng.random_sample((n, n)) * (rng.random_sample((n, n)) < 0.6)
-    P = A + A.T
-    np.fill_diagonal(P, 0.0)
-    if P.sum() == 0:
-        P = np.ones((n, n)) - np.eye(n)
-    return P / P.sum()
 
 
 embeddings = st.tuples(
@@ -53,7 +45,7 @@ def test_exact_gradient_kernel_matches_reference(params):
     n, dim, scale, seed = params
     rng = np.random.RandomState(seed)
     Y = rng.normal(size=(n, dim)) * scale
-    P = _random_joint_P(rng, n)
+    P = random_joint_P(rng, n)
     attr, rep = np.empty_like(Y), np.empty_like(Y)
     z, kl_rows = np.empty(n), np.empty(n)
     _gradients.tsne_exact_gradient(P, Y, 1.0, True, attr, rep, z, kl_rows)
@@ -260,7 +252,7 @@ def test_tree_holds_every_point_once_and_centres_of_mass():
 def test_gradient_matches_finite_differences():
     rng = np.random.RandomState(0)
     n, dim = 12, 2
-    P = _random_joint_P(rng, n)
+    P = random_joint_P(rng, n)
     objective = TSNEObjective(P, "exact")
 
     def kl(flat):
@@ -682,32 +674,3 @@ def test_main_phase_exaggeration_of_one_is_the_default():
                                   TSNE(**params).fit_transform(X))
     assert not np.array_equal(TSNE(exaggeration=2.0, **params).fit_transform(X),
                               TSNE(**params).fit_transform(X))
-
-
-def test_progress_bar_shows_the_iterations_with_and_without_tqdm(monkeypatch):
-    import builtins
-    import io
-
-    from skunsup.utils import ProgressBar
-
-    X = np.random.RandomState(0).normal(size=(40, 3))
-    out = io.StringIO()
-    bar = ProgressBar(file=out)
-    params = dict(perplexity=5, max_iter=300, callbacks=bar, callbacks_every_iters=100)
-    TSNE(**params).fit(X)
-    assert "300/300" in out.getvalue() and "TSNE" in out.getvalue()
-    real_import = builtins.__import__
-
-    def no_tqdm(name, *args, **kwargs):
-        if name.startswith("tqdm"):
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_tqdm)
-    lines = io.StringIO()
-    TSNE(**{**params, "callbacks": ProgressBar(file=lines)}).fit(X)
-    shown = lines.getvalue().splitlines()
-    assert shown[-1].startswith("[TSNE] iteration 300/300 [main]: objective")
-    # the two phases before the iterations, then one line per call
-    assert [line.split(":")[0] for line in shown[:2]] == ["[TSNE] kNN", "[TSNE] affinities"]
-    assert len(shown) == 5

@@ -24,6 +24,7 @@ from skunsup.manifold._objectives import FFTObjective, TSNEObjective
 from tests.reference.tsne import (
     grouped_barnes_hut_repulsion,
     new_points_kl_and_grad,
+    random_joint_P,
     tsne_kl_and_grad,
     tsne_terms,
 )
@@ -31,15 +32,6 @@ from tests.reference.tsne_fft import exact_repulsion
 
 DOFS = [0.5, 1.0, 2.0, 100.0]
 dofs = st.one_of(st.sampled_from(DOFS), st.floats(0.05, 500.0))
-
-
-def _random_joint_P(rng, n):
-    A = rng.random_sample((n, n)) * (rng.random_sample((n, n)) < 0.6)
-    P = A + A.T
-    np.fill_diagonal(P, 0.0)
-    if P.sum() == 0:
-        P = np.ones((n, n)) - np.eye(n)
-    return P / P.sum()
 
 
 def _as_stored(P):
@@ -61,7 +53,7 @@ def _relative(a, b):
 def test_exact_gradient_matches_reference(n, dim, scale, dof, seed):
     rng = np.random.RandomState(seed)
     Y = rng.normal(size=(n, dim)) * scale
-    P = _random_joint_P(rng, n)
+    P = random_joint_P(rng, n)
     attr, rep = np.empty_like(Y), np.empty_like(Y)
     z, kl_rows = np.empty(n), np.empty(n)
     _gradients.tsne_exact_gradient(P, Y, dof, True, attr, rep, z, kl_rows)
@@ -109,7 +101,7 @@ def test_gradient_is_the_derivative_of_the_kl(dof):
     finite differences of their KL, for kernels other than the Cauchy one."""
     rng = np.random.RandomState(0)
     n, dim = 12, 2
-    objective = TSNEObjective(_random_joint_P(rng, n), "exact", dof=dof)
+    objective = TSNEObjective(random_joint_P(rng, n), "exact", dof=dof)
     Y_ref = rng.normal(size=(30, dim)) * 3
     P_new = rng.random_sample((5, 30))
     P_new /= P_new.sum(axis=1, keepdims=True)

@@ -123,6 +123,23 @@ def _without_tqdm(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_tqdm)
 
 
+def test_progress_bar_shows_the_iterations_with_and_without_tqdm(monkeypatch):
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    out = io.StringIO()
+    bar = ProgressBar(file=out)
+    params = dict(perplexity=5, max_iter=300, callbacks=bar, callbacks_every_iters=100)
+    TSNE(**params).fit(X)
+    assert "300/300" in out.getvalue() and "TSNE" in out.getvalue()
+    _without_tqdm(monkeypatch)
+    lines = io.StringIO()
+    TSNE(**{**params, "callbacks": ProgressBar(file=lines)}).fit(X)
+    shown = lines.getvalue().splitlines()
+    assert shown[-1].startswith("[TSNE] iteration 300/300 [main]: objective")
+    # the two phases before the iterations, then one line per call
+    assert [line.split(":")[0] for line in shown[:2]] == ["[TSNE] kNN", "[TSNE] affinities"]
+    assert len(shown) == 5
+
+
 def test_progress_bar_lines_name_the_phases(monkeypatch):
     _without_tqdm(monkeypatch)
     out = io.StringIO()

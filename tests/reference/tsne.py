@@ -4,6 +4,16 @@ import numpy as np
 from scipy.special import logsumexp
 
 
+def random_joint_P(rng, n):
+    """A random symmetric joint P (zero diagonal, sums to 1) with about 40 % zeros: test data."""
+    A = rng.random_sample((n, n)) * (rng.random_sample((n, n)) < 0.6)
+    P = A + A.T
+    np.fill_diagonal(P, 0.0)
+    if P.sum() == 0:
+        P = np.ones((n, n)) - np.eye(n)
+    return P / P.sum()
+
+
 def entropy_of_row(p):
     """Shannon entropy (nats) of a probability row."""
     p = p[p > 0]
