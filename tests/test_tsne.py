@@ -15,7 +15,7 @@ from sklearn.manifold import trustworthiness
 from sklearn.neighbors import NearestNeighbors
 
 from skunsup.manifold import SNE, TSNE
-from skunsup.manifold import _affinity, _barnes_hut, _gradients
+from skunsup.manifold import _affinity, _barnes_hut, _bh_tree, _gradients
 from skunsup.manifold._affinity import exact_affinities, knn_affinities
 from skunsup.manifold._barnes_hut import BHTree
 from skunsup.manifold._objectives import TSNEObjective
@@ -116,7 +116,7 @@ def test_barnes_hut_tree_is_a_partition_into_cells(n, dim, scale, seed, duplicat
     if duplicates:
         Y[: n // 2] = Y[0]
     perm, position, Y_sorted, start, end, first_child, n_children, com, side2 = \
-        _barnes_hut.build_tree(Y, leaf_size, max_depth)
+        _bh_tree.build_tree(Y, leaf_size, max_depth)
     np.testing.assert_array_equal(np.sort(perm), np.arange(n))
     np.testing.assert_array_equal(position[perm], np.arange(n))
     np.testing.assert_array_equal(Y_sorted, Y[perm])

@@ -93,7 +93,7 @@ def bh_repulsive_forces_heavy(Y_query, query_pos, angle, dof, Y_sorted, start, e
     dof : float
         Degrees of freedom of the kernel.
     Y_sorted, start, end, first_child, n_children, com, side2 : (IN)
-        The tree from :func:`~skunsup.manifold._barnes_hut.build_tree`.
+        The tree from :func:`~skunsup.manifold._bh_tree.build_tree`.
     max_stack : int
         Traversal stack size.
     chunk_size : int
@@ -117,7 +117,7 @@ def bh_repulsive_forces_heavy(Y_query, query_pos, angle, dof, Y_sorted, start, e
 def bh_repulsive_forces_2d_heavy(Y_query, query_pos, angle, dof, Y_sorted, node_f, node_i,
                                  max_stack, chunk_size, rep_out, z_out):
     """:func:`bh_repulsive_forces_heavy` for 2-D maps, on nodes packed by
-    :func:`~skunsup.manifold._barnes_hut.pack_nodes_2d` (same arguments otherwise)."""
+    :func:`~skunsup.manifold._bh_tree.pack_nodes_2d` (same arguments otherwise)."""
     m = Y_query.shape[0]
     angle2 = angle * angle
     inv_dof = 1.0 / dof

@@ -43,7 +43,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from skunsup.manifold import _gradients as G
-from skunsup.manifold._barnes_hut import BHTree, scatter_rows
+from skunsup.manifold._barnes_hut import BHTree
+from skunsup.manifold._bh_tree import scatter_rows
 from skunsup.manifold._interpolation import check_fft_components, make_fft_workspace
 
 __all__ = [
