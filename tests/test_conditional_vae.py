@@ -32,13 +32,20 @@ def cvae(digits):
     return ConditionalVAE(n_components=4, max_epochs=5, learning_rate=3e-3, **FAST).fit(X, y)
 
 
-def _fixed_network(n_features, labels, loss, n_components=2):
-    """A fitted model whose weights are replaced by fixed random values, and its data."""
+def _fixed_network(n_features, labels, loss, n_components=2, counts=None):
+    """A fitted model whose weights are replaced by fixed random values, and its data.
+
+    ``counts`` gives the number of samples of each label (default: 30 samples
+    dealt out in turn).
+    """
     rng = np.random.default_rng(0)
     X = rng.random((30, n_features))
     if loss == "mse":
         X = 3.0 * X - 1.0
-    y = labels[np.arange(30) % len(labels)]
+    if counts is None:
+        y = labels[np.arange(30) % len(labels)]
+    else:
+        y = np.repeat(labels, counts)
     model = ConditionalVAE(n_components, loss=loss, max_epochs=1,
                            **{**FAST, "hidden_layer_sizes": (5,)}).fit(X, y)
     with torch.no_grad():
@@ -83,6 +90,80 @@ def test_scores_and_codes_match_the_numpy_reference(loss, labels):
     inferred = np.eye(len(classes))[np.argmax(joint, axis=1)]
     mu_inferred = mlp_forward(np.hstack([X, inferred]), encoder)[:, :2]
     np.testing.assert_allclose(model.transform(X), mu_inferred, rtol=1e-10, atol=1e-12)
+
+
+def _softmax_rows(joint):
+    """exp(joint) normalised per row, computed after subtracting each row's maximum."""
+    weights = np.exp(joint - np.max(joint, axis=1, keepdims=True))
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("loss", ["bce", "mse"])
+@pytest.mark.parametrize("labels", [np.array(["cat", "ant", "bee"]), np.array([7])],
+                         ids=["3 string labels", "1 class"])
+def test_predict_proba_is_bayes_rule_over_the_class_elbos(loss, labels):
+    # unequal classes, so that the prior matters: 18, 9 and 3 samples
+    counts = [18, 9, 3] if len(labels) == 3 else [30]
+    model, X, _ = _fixed_network(6, labels, loss, counts=counts)
+    n_classes = len(model.classes_)
+    assert len(np.unique(model.class_count_)) == len(labels)
+    log_prior = np.log(model.class_count_ / model.class_count_.sum())
+    # the model's own per-class bounds, and the NumPy reference's for the same weights
+    own = np.column_stack([model.score_samples(X, np.full(len(X), c)) for c in model.classes_])
+    eps = row_keyed_normals(X, model._seed, (N_SCORE_DRAWS, 2))
+    encoder, decoder = _layers(model.module_["encoder"]), _layers(model.module_["decoder"])
+    reference = np.column_stack([
+        conditional_vae_elbo(X, np.eye(n_classes)[[c] * len(X)], encoder, decoder, eps, loss)
+        for c in range(n_classes)])
+    np.testing.assert_allclose(own, reference, rtol=1e-10)
+    expected = _softmax_rows(log_prior + reference)
+
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba, expected, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(model.predict_log_proba(X), np.log(expected), rtol=1e-9,
+                               atol=1e-12)
+    np.testing.assert_array_equal(model.predict(X), model.classes_[np.argmax(proba, axis=1)])
+    # the label transform(X) codes under when given none
+    np.testing.assert_array_equal(model.transform(X), model.transform(X, model.predict(X)))
+
+
+def test_a_class_without_samples_gets_probability_zero(digits):
+    X, y = digits[0][:60], digits[1][:60]
+    model = ConditionalVAE(2, **FAST).partial_fit(X[y < 5], y[y < 5], classes=np.arange(10))
+    proba = model.predict_proba(X)
+    assert proba.shape == (60, 10)
+    assert np.all(proba[:, 5:] == 0.0) and np.all(np.isneginf(model.predict_log_proba(X)[:, 5:]))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert set(model.predict(X).tolist()) <= {0, 1, 2, 3, 4}
+
+
+def _two_blobs(n_samples, seed):
+    """Two Gaussian blobs in 8-D with string labels, centred at -2 and +2 on every axis."""
+    rng = np.random.default_rng(seed)
+    y = np.where(rng.random(n_samples) < 0.5, "left", "right")
+    return np.where(y == "left", -2.0, 2.0)[:, None] + rng.normal(size=(n_samples, 8)), y
+
+
+def test_predict_separates_two_blobs():
+    """Held-out accuracy of the generative classifier on two well-separated classes.
+
+    Measured for random_state 0-9 (20 epochs, learning_rate 3e-3): 99 % to 100 %
+    held-out accuracy. After 5 epochs of the default rate one seed out of six
+    scored 4.5 % (the barely trained bounds ranked the labels backwards), hence
+    the 20 epochs. Chance is 50 %; the bar is 90 %.
+    """
+    X, y = _two_blobs(200, 0)
+    X_test, y_test = _two_blobs(200, 1)
+    model = ConditionalVAE(2, max_epochs=20, learning_rate=3e-3, **FAST).fit(X, y)
+    assert model.classes_.tolist() == ["left", "right"]
+    predicted = model.predict(X_test)
+    assert predicted.dtype == model.classes_.dtype
+    assert np.mean(predicted == y_test) >= 0.9
+    proba = model.predict_proba(X_test)
+    np.testing.assert_array_equal(predicted, model.classes_[np.argmax(proba, axis=1)])
+    # the same fitted model gives the same posteriors on every call
+    np.testing.assert_array_equal(model.predict_proba(X_test), proba)
 
 
 @pytest.mark.parametrize("loss", ["bce", "mse"])
@@ -156,6 +237,7 @@ def test_pickle_round_trip_keeps_every_output(cvae, digits):
     np.testing.assert_array_equal(restored.transform(X, y), cvae.transform(X, y))
     np.testing.assert_array_equal(restored.transform(X), cvae.transform(X))
     np.testing.assert_array_equal(restored.score_samples(X, y), cvae.score_samples(X, y))
+    np.testing.assert_array_equal(restored.predict_proba(X), cvae.predict_proba(X))
     np.testing.assert_array_equal(restored.sample(5, y=4, random_state=0),
                                   cvae.sample(5, y=4, random_state=0))
 

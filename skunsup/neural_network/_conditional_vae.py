@@ -5,11 +5,11 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from skunsup.neural_network._conditioning import LabelConditioningMixin
 from skunsup.neural_network._modules import mlp
 from skunsup.neural_network._vae import VAE
 from skunsup.utils._sklearn_compat import _fit_context
@@ -23,7 +23,7 @@ def _constraints_for(init):
     return {name: rule for name, rule in VAE._parameter_constraints.items() if name in names}
 
 
-class ConditionalVAE(VAE):
+class ConditionalVAE(LabelConditioningMixin, VAE):
     """Conditional variational autoencoder: codes and generation given a class label.
 
     A :class:`VAE` whose encoder reads the sample and its label, q(z | x, y),
@@ -39,7 +39,9 @@ class ConditionalVAE(VAE):
     generative model of the pair (x, y), and the methods use it when they are
     not given labels (as in a :class:`~sklearn.pipeline.Pipeline`, which
     transforms new data without them): :meth:`transform` codes each sample
-    under its most probable label, argmax_y log p(y) + ELBO(x, y);
+    under its most probable label, argmax_y log p(y) + ELBO(x, y), which
+    :meth:`predict` returns (:meth:`predict_proba` gives p(y | x), proportional
+    to p(y) exp(ELBO(x, y)): a generative classifier);
     :meth:`score_samples` returns log sum_y p(y) exp(ELBO(x, y)), a lower bound
     of log p(x) (so does :meth:`log_likelihood`, with the IWAE bound);
     :meth:`inverse_transform` returns E[x | z] = sum_y p(y) E[x | z, y].
@@ -162,6 +164,8 @@ class ConditionalVAE(VAE):
     (100, 2)
     >>> cvae.sample(4, y="b", random_state=0).shape
     (4, 16)
+    >>> cvae.predict_proba(X[:2]).shape
+    (2, 3)
     >>> bool(cvae.score(X, y) < 0)
     True
     """
@@ -251,65 +255,13 @@ class ConditionalVAE(VAE):
             return bound(X, k, seed, *condition)
         return self._mixture(partial(bound, X, k, seed), len(X))
 
-    # ---------------------------------------------------------------- labels
+    # -------------------------------------------------------------- fitting
     def _validate_X_y(self, X, y, reset):
         X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
         check_squares_fit(X, dtype=np.float32, estimator=type(self).__name__)
         check_classification_targets(y)
         return X, y
 
-    def _label_indices(self, y, n_samples, classes=None):
-        """Positions in ``classes`` (default ``classes_``) of the labels ``y``."""
-        classes = self.classes_ if classes is None else classes
-        y = column_or_1d(y, warn=True)
-        if len(y) != n_samples:
-            raise ValueError(f"y has {len(y)} labels, but there are {n_samples} samples.")
-        known = np.isin(y, classes)
-        if not known.all():
-            unseen = list(dict.fromkeys(y[~known].tolist()))[:5]
-            raise ValueError(f"y holds labels that are not among the classes "
-                             f"{classes.tolist()} of {type(self).__name__}: {unseen}.")
-        return np.searchsorted(classes, y)
-
-    def _one_hot(self, indices):
-        return np.eye(len(self.classes_), dtype=np.float32)[indices]
-
-    def _class_log_joint(self, bound, n_samples):
-        """``log p(y) + bound(onehot(y))`` for every sample and class, shape (n, n_classes).
-
-        Classes without training samples (possible after ``partial_fit`` with
-        ``classes``) have prior 0: their column is -inf and is not evaluated.
-        """
-        with np.errstate(divide="ignore"):
-            log_prior = np.log(self.class_count_ / self.class_count_.sum())
-        columns = np.full((n_samples, len(self.classes_)), -np.inf)
-        for index in np.flatnonzero(np.isfinite(log_prior)):
-            condition = self._one_hot(np.full(n_samples, index))
-            columns[:, index] = log_prior[index] + bound(condition)
-        return columns
-
-    def _mixture(self, bound, n_samples):
-        """``log sum_y p(y) exp(bound(onehot(y)))`` per sample: the label summed out."""
-        return logsumexp(self._class_log_joint(bound, n_samples), axis=1)
-
-    def _condition(self, X, y):
-        """One-hot labels of validated X: ``y``'s, or the most probable ones when None."""
-        if y is not None:
-            return self._one_hot(self._label_indices(y, len(X)))
-        joint = self._class_log_joint(partial(self._elbo, X), len(X))
-        return self._one_hot(np.argmax(joint, axis=1))
-
-    def _labels_for_decoding(self, y, n_samples):
-        """One-hot labels for decoding n samples from ``y``, one label or one per sample."""
-        labels = np.asarray(y)
-        if labels.ndim == 0:
-            labels = np.repeat(labels[None], n_samples)
-        elif labels.ndim != 1 or len(labels) != n_samples:
-            raise ValueError(f"y must be one label or {n_samples} labels, got an array of "
-                             f"shape {labels.shape}.")
-        return self._one_hot(self._label_indices(labels, n_samples))
-
-    # -------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the model on X with the labels y.
