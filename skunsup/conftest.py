@@ -10,6 +10,7 @@ _OPTIONAL = {
     "skunsup.plotting": "matplotlib",
     "skunsup._tour": "matplotlib",
     "skunsup.utils._torch": "torch",
+    "skunsup.utils._callbacks.ProgressBar": "torch",  # its example also trains an Autoencoder
     "skunsup.utils._persistence": "skops",
     "skunsup.neural_network._persistence": "safetensors",
     "skunsup.neural_network._callbacks": "safetensors",

@@ -12,6 +12,7 @@ import time.
 """
 
 import copy
+import sys
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -26,7 +27,7 @@ from skunsup.neural_network._rebuild import pickle_state, restore_pickle_state
 from skunsup.neural_network._schedules import SCHEDULES
 from skunsup.neural_network._training import INFERENCE_CHUNK, OPTIMIZERS, TrainingRun
 from skunsup.utils._sklearn_compat import Interval, StrOptions, _fit_context
-from skunsup.utils._callbacks import warn_interrupted
+from skunsup.utils._callbacks import ProgressBar, warn_interrupted
 from skunsup.utils._torch import import_torch, resolve_device
 from skunsup.utils._validation import check_squares_fit
 
@@ -306,8 +307,14 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         arrays = (X,) if condition is None else (X, condition)
         run = TrainingRun(self, torch, device, *self._split(arrays, rng, use_early_stopping))
 
-        self._notify("on_train_begin")
-        progress = self._progress_bar(n_epochs)
+        self._training_epochs = n_epochs  # the total of a ProgressBar's bar
+        try:
+            self._notify("on_train_begin")
+        finally:
+            del self._training_epochs
+        progress = _VerboseBar(total=n_epochs) if self.verbose else None
+        if progress is not None:
+            progress.on_train_begin(self)
         diverged = None
         self._training_run = run  # for save, pickling and Checkpoint during the epochs
         try:
@@ -322,7 +329,8 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                     break
                 self.history_.append(entry)
                 patience_spent = run.end_epoch(entry)
-                self._report(progress, entry)
+                if progress is not None:
+                    progress.on_epoch_end(self, entry)
                 stop = self._notify("on_epoch_end", entry)
                 if stop or (n_epochs > 1 and patience_spent):
                     break
@@ -425,26 +433,6 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         super().__setstate__(state)
         restore_pickle_state(self)
 
-    def _progress_bar(self, n_epochs):
-        if not self.verbose:
-            return None
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            return None
-        return tqdm(total=n_epochs, desc=type(self).__name__, unit="epoch")
-
-    def _report(self, progress, entry):
-        if not self.verbose:
-            return
-        shown = {k: round(v, 5) for k, v in entry.items() if k not in ("epoch", "time")}
-        if progress is not None:
-            progress.set_postfix(shown, refresh=False)
-            progress.update(1)
-        else:
-            print(f"epoch {entry['epoch']}: " + ", ".join(f"{k}={v}" for k, v in shown.items())
-                  + f" ({entry['time']:.2f}s)", flush=True)
-
     def _check_params_vs_input(self, X):
         """Data-dependent parameter checks (before any training)."""
 
@@ -499,3 +487,18 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
 
     def _output(self, raw):
         return raw
+
+
+class _VerboseBar(ProgressBar):
+    """The bar of ``verbose``: tqdm on standard error, else the lines it always printed.
+
+    Without tqdm, each epoch prints ``epoch <n>: <losses> (<seconds>s)`` on
+    standard output, ``n`` counting the epochs of every training call
+    (``history_``'s ``epoch``).
+    """
+
+    def _lines_out(self):
+        return sys.stdout
+
+    def _epoch_head(self, logs):
+        return f"epoch {logs['epoch']}"

@@ -18,6 +18,10 @@ A fit that runs in phases (t-SNE: the neighbour search, the affinities, the
 early-exaggeration and main phases) also tells the callbacks that have an
 ``on_phase(estimator, phase, seconds, detail)`` method where it stands
 (:func:`report_phase`); plain callables are only called per iteration.
+
+The neural estimators call their callbacks by event instead
+(``on_train_begin``, ``on_epoch_end``, ``on_train_end``); :class:`ProgressBar`
+answers both protocols, so one bar serves every estimator.
 """
 
 import sys
@@ -209,20 +213,33 @@ def warn_interrupted(estimator, done, kept, method="fit", stacklevel=2):
 
 
 class ProgressBar:
-    """A callback that shows how far a fit is: iteration, objective and time left.
+    """A callback that shows how far a fit is: iteration or epoch, objective or losses, time left.
 
-    A tqdm bar when tqdm is installed, else one line per call. Pass it as
-    ``callbacks`` (with ``callbacks_every_iters`` setting how often it
-    moves). A bar starts at the first call of a fit and closes at its last
-    iteration or when the next fit starts. Of a fit that reports its phases
-    (:meth:`on_phase`), it writes one line per phase that runs before the
-    iterations (its wall time and method) and names the optimisation phase
-    that runs in the bar.
+    One bar for every estimator that takes ``callbacks``. A tqdm bar when
+    tqdm is installed, else one line per call or epoch.
+
+    - Of an iterative estimator (KMeans, MiniBatchKMeans, PCA, t-SNE, ...),
+      pass it as ``callbacks`` (with ``callbacks_every_iters`` setting how
+      often it moves): it is called as ``bar(estimator, iteration,
+      objective, solution)`` and shows the objective. A bar starts at the
+      first call of a fit and closes at its last iteration or when the next
+      fit starts. Of a fit that reports its phases (:meth:`on_phase`), it
+      writes one line per phase that runs before the iterations (its wall
+      time and method) and names the optimisation phase that runs in the bar.
+    - Of a neural estimator (Autoencoder, SparseAutoencoder, VAE,
+      ConditionalVAE), pass it in the ``callbacks`` list: it hears the
+      training events (:meth:`on_train_begin`, :meth:`on_epoch_end`,
+      :meth:`on_train_end`) and moves once per epoch with the epoch's losses.
+      Its total is the epochs of the training call (``max_epochs`` for
+      ``fit``, 1 for ``partial_fit``); a fit that early stopping or another
+      callback ends sooner closes the bar where it stopped. The neural
+      estimators' ``verbose`` shows the same bar.
 
     Parameters
     ----------
     total : int, default=None
-        Iterations of a fit; None takes the estimator's ``max_iter``.
+        Iterations (epochs) of a fit; None takes the estimator's ``max_iter``
+        (the epochs of a neural estimator's training call).
     desc : str, default=None
         Label of the bar; None takes the estimator's class name.
     file : file-like, default=None
@@ -240,6 +257,16 @@ class ProgressBar:
     ...          callbacks_every_iters=125).fit(X)
     >>> "250/250" in out.getvalue()
     True
+
+    The same bar on a neural estimator, in its list of callbacks:
+
+    >>> from skunsup.neural_network import Autoencoder
+    >>> out = io.StringIO()
+    >>> X = np.random.RandomState(0).random_sample((50, 8))
+    >>> _ = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=2, device="cpu",
+    ...                 random_state=0, callbacks=[ProgressBar(file=out)]).fit(X)
+    >>> "2/2" in out.getvalue() and "train_loss" in out.getvalue()
+    True
     """
 
     def __init__(self, total=None, desc=None, file=None):
@@ -250,14 +277,22 @@ class ProgressBar:
         self._last = 0
         self._phase = None
 
+    def __getstate__(self):
+        # a copy or pickle (of an estimator copied during its fit) holds no live bar:
+        # tqdm's bar does not copy, and two copies would draw over each other
+        return {**vars(self), "_bar": None}
+
     def _label(self, estimator):
         return self.desc if self.desc is not None else type(estimator).__name__
 
     def _out(self):
         return self.file if self.file is not None else sys.stderr
 
-    def _start(self, estimator):
-        total = self.total if self.total is not None else getattr(estimator, "max_iter", None)
+    def _lines_out(self):
+        """Where the lines go when tqdm is missing."""
+        return self._out()
+
+    def _start(self, estimator, total, unit):
         desc = self._label(estimator)
         try:
             from tqdm.auto import tqdm
@@ -265,7 +300,7 @@ class ProgressBar:
             tqdm = None
         self._total, self._desc = total, desc
         shown = desc if self._phase is None else f"{desc} [{self._phase}]"
-        self._bar = (tqdm(total=total, desc=shown, unit="it", file=self._out())
+        self._bar = (tqdm(total=total, desc=shown, unit=unit, file=self._out())
                      if tqdm is not None else False)
         self._last = 0
 
@@ -309,12 +344,13 @@ class ProgressBar:
     def __call__(self, estimator, iteration, objective, solution):
         if self._bar is None or iteration <= self._last:  # a new fit
             self.close()
-            self._start(estimator)
+            self._start(estimator, self.total if self.total is not None
+                        else getattr(estimator, "max_iter", None), "it")
         if self._bar is False:
             of = f"/{self._total}" if self._total else ""
             at = f" [{self._phase}]" if self._phase else ""
             print(f"[{self._desc}] iteration {iteration}{of}{at}: objective {objective:.6g}",
-                  file=self._out(), flush=True)
+                  file=self._lines_out(), flush=True)
         else:
             self._bar.set_postfix(objective=f"{objective:.6g}", refresh=False)
             self._bar.update(iteration - self._last)
@@ -322,3 +358,67 @@ class ProgressBar:
         if self._total is not None and iteration >= self._total:
             self.close()
         return False
+
+    # ------------------------------------------- the neural estimators' events
+    def on_train_begin(self, estimator):
+        """Start a bar of the training call's epochs (a neural estimator calls it).
+
+        Parameters
+        ----------
+        estimator : estimator
+            The neural estimator starting a training call (``fit`` or
+            ``partial_fit``).
+        """
+        self.close()
+        self._phase = None
+        total = self.total if self.total is not None else getattr(
+            estimator, "_training_epochs", None)
+        self._start(estimator, total, "epoch")
+
+    def on_epoch_end(self, estimator, logs):
+        """Move the bar by one epoch and show its losses.
+
+        Parameters
+        ----------
+        estimator : estimator
+            The neural estimator being trained.
+        logs : dict
+            The epoch's entry of ``history_``: ``epoch``, the losses and
+            ``time`` (seconds).
+
+        Returns
+        -------
+        stop : bool
+            Always False: the bar never stops training.
+        """
+        self._last += 1
+        shown = _losses(logs)
+        if self._bar is False:
+            named = ", ".join(f"{key}={value}" for key, value in shown.items())
+            print(f"{self._epoch_head(logs)}: {named} ({logs['time']:.2f}s)",
+                  file=self._lines_out(), flush=True)
+        else:
+            self._bar.set_postfix(shown, refresh=False)
+            self._bar.update(1)
+        return False
+
+    def _epoch_head(self, logs):
+        """How the line of an epoch starts when tqdm is missing (the epoch of this call)."""
+        of = f"/{self._total}" if self._total else ""
+        return f"[{self._desc}] epoch {self._last}{of}"
+
+    def on_train_end(self, estimator):
+        """Close the bar where training stopped.
+
+        Parameters
+        ----------
+        estimator : estimator
+            The neural estimator that was trained.
+        """
+        self.close()
+
+
+def _losses(logs):
+    """What a bar shows of a neural epoch's log: every entry but ``epoch`` and ``time``."""
+    # 5 decimals: the epoch-to-epoch change of a loss shows, and the line stays short
+    return {key: round(value, 5) for key, value in logs.items() if key not in ("epoch", "time")}
