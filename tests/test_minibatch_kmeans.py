@@ -53,7 +53,7 @@ def _in_larger_data(X, seed):
 @given(problem=minibatch_problems())
 def test_steps_match_reference(max_work, problem):
     """A sequence of steps (updates and reassignments) equals scikit-learn's rule, whether
-    the step is given its batch or the batch's rows of larger data (read in place)."""
+    the step is given its batch or the batch's rows of larger data."""
     batches, weights, centers, ratio, sparse, seed, in_place = problem
     dtype = centers.dtype
     counts = np.zeros(len(centers))

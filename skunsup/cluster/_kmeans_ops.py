@@ -28,7 +28,6 @@ from skunsup.cluster._lloyd_kernels import (
     _distances_to_assigned_dense,
     _lloyd_csr,
     _lloyd_dense_direct,
-    _lloyd_dense_direct_serial,
     _lloyd_dense_from_hints,
 )
 from skunsup.cluster._row_stats_kernels import (
@@ -56,6 +55,11 @@ BLAS_BLOCK_ROWS = 4096
 PRODUCT_BLOCK_ELEMENTS = 2**24
 
 # Up to this many clusters a direct loop (one pass over X) beats the product.
+# Not for the serial steps of mini-batches: 1,024 random rows gathered, then
+# the product on BLAS's two threads and the serial argmin and sums, took 0.78,
+# 0.94 and 1.09 ms against 0.84, 1.23 and 2.43 ms for the direct loop on one
+# thread reading the rows in place (Fashion-MNIST, k = 4, 10, 32), and 0.11,
+# 0.13, 0.17 against 0.24, 0.28, 0.40 ms on 1,000,000 x 32 (quiet 2-core machine).
 DIRECT_MAX_CLUSTERS = 32
 
 # Relative margin of the triangle-inequality skip in k-means++ trials: a row is
@@ -311,13 +315,16 @@ def lloyd_partials(X, sample_weight, centers, *, rows=None, serial=False, x_squa
     centers : ndarray of shape (n_clusters, n_features)
         Current centres, same dtype as X, C-contiguous.
     rows : ndarray of shape (n_rows,), dtype int64, default=None
-        Step on these rows of X only (a mini-batch; None: every row). The
-        direct kernel reads them in place; the other paths gather them first.
-        ``sample_weight``, ``x_squared_norms`` and the outputs then have one
-        entry per row in ``rows``.
+        Step on these rows of X only (a mini-batch; None: every row), gathered
+        into a copy first. Whether the step runs in NumPy (:func:`is_small`)
+        is decided on the whole X: a batch is small, the fit it belongs to
+        need not be. ``sample_weight``, ``x_squared_norms`` and the outputs
+        then have one entry per row in ``rows``.
     serial : bool, default=False
-        Run the serial twins of the kernels (one thread, for a small batch
-        between multi-threaded BLAS products).
+        Step with numba on one thread, for a small batch: dense rows always
+        take the matrix product, on BLAS's threads, and the serial twins of
+        its kernels (a direct loop on one thread was slower than that for
+        every k measured, see ``DIRECT_MAX_CLUSTERS``).
     x_squared_norms : ndarray of shape (n_samples,), default=None
         Squared row norms; only used (and computed when None) for CSR input.
     out_labels, out_distances : ndarray of shape (n_samples,), default=None
@@ -347,10 +354,10 @@ def lloyd_partials(X, sample_weight, centers, *, rows=None, serial=False, x_squa
     ([0, 0, 1, 1], [1.0, 22.0], [2.0, 2.0], 5.0)
     """
     k = centers.shape[0]
-    if rows is not None and (sp.issparse(X) or k > DIRECT_MAX_CLUSTERS
-                             or rows.shape[0] * X.shape[1] * k <= NUMPY_MAX_WORK):
-        X, rows = X[rows], None  # the paths that need the batch's rows together
-    if is_small(X, k):
+    small = is_small(X, k)
+    if rows is not None:
+        X = X[rows]
+    if small:
         n = X.shape[0]
         if x_squared_norms is None:
             x_squared_norms = row_squared_norms(X)
@@ -359,17 +366,16 @@ def lloyd_partials(X, sample_weight, centers, *, rows=None, serial=False, x_squa
             np.empty(n, dtype=np.int32) if out_labels is None else out_labels,
             np.empty(n, dtype=np.float64) if out_distances is None else out_distances)
     labels, distances, sums, weights, inertia = _step_buffers(
-        X.shape if rows is None else (rows.shape[0], X.shape[1]), k, out_labels, out_distances)
+        X.shape, k, out_labels, out_distances)
     half_sq = half_squared_norms(centers)
     if sp.issparse(X):
         if x_squared_norms is None:
             x_squared_norms = row_squared_norms(X)
         _lloyd_csr(X.data, X.indices, X.indptr, x_squared_norms, sample_weight, centers,
                    half_sq, labels, distances, sums, weights, inertia)
-    elif k <= DIRECT_MAX_CLUSTERS:
-        direct = _lloyd_dense_direct_serial if serial else _lloyd_dense_direct
-        direct(_check_contiguous(X), rows, sample_weight, centers, half_sq, labels, distances,
-               sums, weights, inertia)
+    elif k <= DIRECT_MAX_CLUSTERS and not serial:
+        _lloyd_dense_direct(_check_contiguous(X), sample_weight, centers, half_sq, labels,
+                            distances, sums, weights, inertia)
     else:
         _assign_dense_blas(_check_contiguous(X), centers, half_sq, labels, distances, serial)
         accumulate = _accumulate_dense_serial if serial else _accumulate_dense

@@ -7,9 +7,10 @@ centre and Elkan's bound skips the others) and :func:`_lloyd_csr`. The BLAS
 path computes the products ``X @ centers.T`` outside, takes the labels with
 :func:`_argmin_from_dots` and accumulates with :func:`_accumulate_dense`;
 :func:`_assign_dense_direct` and :func:`_distances_to_assigned_dense` only
-assign. The ``*_serial`` twins (one thread, no threading-layer region) step
-the small batches of mini-batch k-means. The Python side (input normalisation, buffer allocation, reduction of
-the partials) is :mod:`skunsup.cluster._kmeans_ops`.
+assign. The ``*_serial`` twins of the BLAS path (one thread, no
+threading-layer region) step the small batches of mini-batch k-means. The
+Python side (input normalisation, buffer allocation, reduction of the
+partials) is :mod:`skunsup.cluster._kmeans_ops`.
 
 Every kernel takes C-contiguous arrays and writes into buffers it is given.
 Parallel loops run over a fixed number of row groups that depends only on the
@@ -60,23 +61,15 @@ def _row_squared_distance(X, i, centers, j):
 
 
 @jit_parallel
-def _lloyd_dense_direct(X, rows, sample_weight, centers, half_sq, labels, distances,
+def _lloyd_dense_direct(X, sample_weight, centers, half_sq, labels, distances,
                         sums, weights, inertia):
     """Fused assignment + accumulation with a direct distance loop (small k).
 
-    IN: X (N, d), rows None (the n = N rows of X) or (n,) int64, the rows of X
-    to step on (a mini-batch read in place, without a gathered copy: numba
-    compiles the None case without the indirection), sample_weight (n,)
-    float64, centers (k, d), half_sq (k,) = ||c||^2 / 2.
-    OUT (one entry per row stepped on): labels (n,) int32, distances (n,)
-    float64 = squared distance to the assigned centre, sums (G, k, d)
-    float64, weights (G, k) float64, inertia (G,).
+    IN: X (n, d), sample_weight (n,) float64, centers (k, d), half_sq (k,) = ||c||^2 / 2.
+    OUT: labels (n,) int32, distances (n,) float64 = squared distance to the
+    assigned centre, sums (G, k, d) float64, weights (G, k) float64, inertia (G,).
     """
-    if rows is None:
-        n = X.shape[0]
-    else:
-        n = rows.shape[0]
-    d = X.shape[1]
+    n, d = X.shape
     k = centers.shape[0]
     n_groups = sums.shape[0]
     for g in numba.prange(n_groups):
@@ -86,24 +79,20 @@ def _lloyd_dense_direct(X, rows, sample_weight, centers, half_sq, labels, distan
         weights[g] = 0.0
         acc = 0.0
         for i in range(start, stop):
-            if rows is None:
-                r = i
-            else:
-                r = rows[i]
             best = 0
             best_val = np.inf
             for j in range(k):
-                dot = X[r, 0] * centers[j, 0]
+                dot = X[i, 0] * centers[j, 0]
                 for f in range(1, d):
-                    dot += X[r, f] * centers[j, f]
+                    dot += X[i, f] * centers[j, f]
                 val = half_sq[j] - dot
                 if val < best_val:
                     best_val = val
                     best = j
-            diff = X[r, 0] - centers[best, 0]
+            diff = X[i, 0] - centers[best, 0]
             dist = diff * diff
             for f in range(1, d):
-                diff = X[r, f] - centers[best, f]
+                diff = X[i, f] - centers[best, f]
                 dist += diff * diff
             labels[i] = best
             distances[i] = dist
@@ -111,7 +100,7 @@ def _lloyd_dense_direct(X, rows, sample_weight, centers, half_sq, labels, distan
             acc += w * dist
             weights[g, best] += w
             for f in range(d):
-                sums[g, best, f] += w * X[r, f]
+                sums[g, best, f] += w * X[i, f]
         inertia[g] = acc
 
 
@@ -316,6 +305,5 @@ def _lloyd_csr(data, indices, indptr, x_sq, sample_weight, centers, half_sq,
 # Serial compilations of the kernels of a mini-batch step (see
 # skunsup.utils._numba.serial_twin): a batch of a thousand rows is too small to
 # share between threads, and its matrix product keeps BLAS's threads.
-_lloyd_dense_direct_serial = serial_twin(_lloyd_dense_direct)
 _argmin_from_dots_serial = serial_twin(_argmin_from_dots)
 _accumulate_dense_serial = serial_twin(_accumulate_dense)

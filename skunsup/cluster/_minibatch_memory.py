@@ -87,9 +87,8 @@ class MemoryBatches:
 class BlockBatches(MemoryBatches):
     """:class:`MemoryBatches` of a memory-mapped dense X, which is never read whole.
 
-    A batch is read from the mapping by the step (in place, or a gathered
-    copy of ``batch_size`` rows); no squared norm of any row is kept (dense
-    steps need none). The final
+    The step gathers a batch's ``batch_size`` rows from the mapping; no
+    squared norm of any row is kept (dense steps need none). The final
     assignment runs by row blocks
     (:func:`~skunsup.cluster._lloyd_blocks.labels_inertia_blocks`). The per-row
     memory of a fit is the float64 weights (8 bytes a row) and the int32
