@@ -33,9 +33,15 @@ def _public_objects():
                 names.add(f"{obj.__module__}.{obj.__qualname__}")
     for _, cls in all_estimators():
         names.add(f"{cls.__module__}.{cls.__qualname__}")
-        for attr, member in vars(cls).items():
-            if not attr.startswith("_") and (inspect.isfunction(member) or isinstance(member, property)):
-                names.add(f"{cls.__module__}.{cls.__qualname__}.{attr}")
+        # public methods an estimator inherits from skunsup's own bases and mixins
+        # too, named where they are defined (scikit-learn's own are not ours to check)
+        for owner in cls.__mro__:
+            if not owner.__module__.startswith("skunsup."):
+                continue
+            for attr, member in vars(owner).items():
+                if not attr.startswith("_") and (inspect.isfunction(member)
+                                                 or isinstance(member, property)):
+                    names.add(f"{owner.__module__}.{owner.__qualname__}.{attr}")
     return sorted(names)
 
 

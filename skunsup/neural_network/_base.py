@@ -217,6 +217,16 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         ------
         FloatingPointError
             When the loss becomes NaN or infinite; the best weights so far are kept.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.neural_network import Autoencoder
+        >>> X = np.random.default_rng(0).random((60, 8))
+        >>> ae = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=3,
+        ...                  random_state=0, device="cpu").fit(X)
+        >>> ae.n_iter_, len(ae.history_)
+        (3, 3)
         """
         continuing = self.warm_start and hasattr(self, "module_")
         if continuing:
@@ -249,6 +259,18 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         -------
         self : object
             The updated estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.neural_network import Autoencoder
+        >>> X = np.random.default_rng(0).random((60, 8))
+        >>> ae = Autoencoder(n_components=2, hidden_layer_sizes=(4,), random_state=0,
+        ...                  device="cpu")
+        >>> for block in np.array_split(X, 3):
+        ...     ae = ae.partial_fit(block)
+        >>> ae.n_iter_
+        3
         """
         continuing = hasattr(self, "module_")
         X = self._validate_X(X, reset=not continuing)
@@ -457,6 +479,17 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         -------
         X_new : ndarray of shape (n_samples, n_components)
             The codes, in X's float dtype.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.neural_network import Autoencoder
+        >>> X = np.random.default_rng(0).random((60, 8)).astype(np.float32)
+        >>> ae = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=2,
+        ...                  random_state=0, device="cpu").fit(X)
+        >>> codes = ae.transform(X)
+        >>> codes.shape, codes.dtype
+        ((60, 2), dtype('float32'))
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
@@ -474,6 +507,17 @@ class BaseTorchEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         -------
         X_original : ndarray of shape (n_samples, n_features_in_)
             The decoded data (probabilities in [0, 1] for a BCE model).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skunsup.neural_network import Autoencoder
+        >>> X = np.random.default_rng(0).random((60, 8))
+        >>> ae = Autoencoder(n_components=2, hidden_layer_sizes=(4,), max_epochs=2,
+        ...                  random_state=0, device="cpu").fit(X)
+        >>> X_back = ae.inverse_transform(ae.transform(X))
+        >>> X_back.shape, bool(((X_back >= 0) & (X_back <= 1)).all())
+        ((60, 8), True)
         """
         check_is_fitted(self)
         Z = self._check_codes(X, "X")
