@@ -366,7 +366,7 @@ def lloyd_partials(X, sample_weight, centers, *, rows=None, serial=False, x_squa
             np.empty(n, dtype=np.int32) if out_labels is None else out_labels,
             np.empty(n, dtype=np.float64) if out_distances is None else out_distances)
     labels, distances, sums, weights, inertia = _step_buffers(
-        X.shape, k, out_labels, out_distances)
+        X.shape, k, out_labels, out_distances, serial)
     half_sq = half_squared_norms(centers)
     if sp.issparse(X):
         if x_squared_norms is None:
@@ -383,12 +383,16 @@ def lloyd_partials(X, sample_weight, centers, *, rows=None, serial=False, x_squa
     return labels, sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), distances
 
 
-def _step_buffers(shape, n_clusters, out_labels=None, out_distances=None):
-    """Outputs of a Lloyd step kernel: labels, distances and per-group partials."""
+def _step_buffers(shape, n_clusters, out_labels=None, out_distances=None, serial=False):
+    """Outputs of a Lloyd step kernel: labels, distances and per-group partials.
+
+    A serial step keeps one group: its result then depends on no thread
+    count either, and it zeroes and sums no partials that no thread needs.
+    """
     n, d = shape
     labels = np.empty(n, dtype=np.int32) if out_labels is None else out_labels
     distances = np.empty(n, dtype=np.float64) if out_distances is None else out_distances
-    n_groups = n_row_groups(n, n_clusters, d)
+    n_groups = 1 if serial else n_row_groups(n, n_clusters, d)
     sums = np.empty((n_groups, n_clusters, d), dtype=np.float64)
     weights = np.empty((n_groups, n_clusters), dtype=np.float64)
     inertia = np.empty(n_groups, dtype=np.float64)

@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skunsup.cluster import _kmeans_ops as ops
+from skunsup.cluster._minibatch_kernels import _update_centers
 from skunsup.utils._blas import blas_threads
 from skunsup.utils._numba import numba_threads
 
@@ -108,12 +109,8 @@ def update_centers(centers, counts, sums, weights):
     >>> new.ravel().tolist(), counts.tolist()
     ([1.0, 5.0], [4.0, 0.0])
     """
-    new_centers = centers.copy()
-    touched = weights > 0
-    total = counts[touched] + weights[touched]
-    old = np.asarray(centers[touched], dtype=np.float64)
-    new_centers[touched] = (old * counts[touched, None] + sums[touched]) / total[:, None]
-    counts[touched] = total
+    new_centers = np.empty_like(centers)
+    _update_centers(centers, counts, sums, weights, new_centers)
     return new_centers
 
 
