@@ -9,13 +9,19 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 torch = pytest.importorskip("torch")
 
 import skunsup  # noqa: E402
-from skunsup.neural_network import ConditionalVAE  # noqa: E402
+from skunsup.neural_network import VAE, ConditionalVAE  # noqa: E402
 from skunsup.neural_network._gaussian import N_SCORE_DRAWS, row_keyed_normals  # noqa: E402
-from tests.reference.neural import conditional_vae_elbo, mlp_forward  # noqa: E402
+from tests.reference.neural import (  # noqa: E402
+    conditional_vae_elbo,
+    conv2d,
+    conv_transpose2d,
+    mlp_forward,
+)
 
 FAST = dict(hidden_layer_sizes=(16,), batch_size=32, device="cpu", random_state=0)
 
@@ -32,11 +38,11 @@ def cvae(digits):
     return ConditionalVAE(n_components=4, max_epochs=5, learning_rate=3e-3, **FAST).fit(X, y)
 
 
-def _fixed_network(n_features, labels, loss, n_components=2, counts=None):
+def _fixed_network(n_features, labels, loss, n_components=2, counts=None, **params):
     """A fitted model whose weights are replaced by fixed random values, and its data.
 
     ``counts`` gives the number of samples of each label (default: 30 samples
-    dealt out in turn).
+    dealt out in turn); ``params`` go to the model.
     """
     rng = np.random.default_rng(0)
     X = rng.random((30, n_features))
@@ -47,7 +53,7 @@ def _fixed_network(n_features, labels, loss, n_components=2, counts=None):
     else:
         y = np.repeat(labels, counts)
     model = ConditionalVAE(n_components, loss=loss, max_epochs=1,
-                           **{**FAST, "hidden_layer_sizes": (5,)}).fit(X, y)
+                           **{**FAST, "hidden_layer_sizes": (5,), **params}).fit(X, y)
     with torch.no_grad():
         for parameter in model.module_.parameters():
             parameter.copy_(torch.from_numpy(rng.normal(0.0, 0.6, parameter.shape)))
@@ -354,10 +360,162 @@ def test_exported_at_the_top_level():
     assert skunsup.ConditionalVAE is ConditionalVAE
 
 
-def test_mlp_only_refuses_the_vae_architectures():
-    """VAE's conv and custom-module parameters are not ConditionalVAE's (documented)."""
-    assert {"architecture", "image_shape", "channels", "encoder", "decoder"}.isdisjoint(
-        ConditionalVAE().get_params())
-    assert set(ConditionalVAE._parameter_constraints) == set(ConditionalVAE().get_params())
-    with pytest.raises(TypeError, match="architecture"):
-        ConditionalVAE(architecture="conv")
+def test_user_modules_are_not_parameters():
+    """VAE's own-module parameters are not ConditionalVAE's (documented); the others are."""
+    params = ConditionalVAE().get_params()
+    assert {"encoder", "decoder"}.isdisjoint(params)
+    assert set(ConditionalVAE._parameter_constraints) == set(params)
+    vae_params = VAE().get_params()
+    for name in ("architecture", "image_shape", "channels"):
+        assert params[name] == vae_params[name]
+        assert ConditionalVAE._parameter_constraints[name] == VAE._parameter_constraints[name]
+    with pytest.raises(TypeError, match="encoder"):
+        ConditionalVAE(encoder=torch.nn.Identity())
+
+
+# ------------------------------------------------------------------ 'conv'
+CONV = dict(architecture="conv", image_shape=(8, 8), channels=(4, 8), max_epochs=2,
+            batch_size=16, device="cpu", random_state=0)
+
+
+@pytest.fixture(scope="module")
+def images():
+    """60 random binary 8x8 images, 3 classes dealt out in turn."""
+    X = (np.random.default_rng(0).random((60, 64)) > 0.5).astype(float)
+    return X, np.arange(60) % 3
+
+
+def test_mlp_ignores_the_conv_parameters(images):
+    X, y = images
+    plain = ConditionalVAE(2, max_epochs=1, **FAST).fit(X, y)
+    other = ConditionalVAE(2, max_epochs=1, image_shape=(8, 8), channels=(3,), **FAST).fit(X, y)
+    assert plain.architecture == "mlp"
+    for key, value in plain.module_.state_dict().items():
+        assert torch.equal(other.module_.state_dict()[key], value), key
+
+
+def _conv_reference(model):
+    """NumPy encoder and decoder of a fitted 'conv' model, by the documented architecture.
+
+    Encoder: 3x3 convolutions with stride 2 and padding 1 and ReLU over the
+    image alone, flattened, joined to the one-hot label, then a Linear.
+    Decoder: a Linear from [z, onehot(y)] and ReLU to the last feature maps,
+    then 4x4 transposed convolutions with stride 2 (padding 1 towards an even
+    side, padding 2 and output padding 1 towards an odd one), ReLU between.
+    """
+    def params(layer):
+        return layer.weight.detach().double().numpy(), layer.bias.detach().double().numpy()
+
+    features, head = model.module_["encoder"]["features"], model.module_["encoder"]["head"]
+    convs = [params(m) for m in features if isinstance(m, torch.nn.Conv2d)]
+    decoder = model.module_["decoder"]
+    linear = params(decoder[0])
+    deconvs = [params(m) for m in decoder if isinstance(m, torch.nn.ConvTranspose2d)]
+    shape = (-1, *model.image_shape) if len(model.image_shape) == 3 else (-1, 1,
+                                                                           *model.image_shape)
+    sides = [shape[2:]]
+    for _ in convs:
+        sides.append(tuple((side + 1) // 2 for side in sides[-1]))
+
+    def encode(X, Y):
+        H = X.reshape(shape)
+        for W, b in convs:
+            H = np.maximum(conv2d(H, W, b, 2, 1), 0.0)
+        return mlp_forward(np.hstack([H.reshape(len(X), -1), Y]), [params(head)])
+
+    def decode(Z, Y):
+        H = mlp_forward(np.hstack([Z, Y]), [linear])
+        H = np.maximum(H, 0.0).reshape(len(Z), -1, *sides[-1])
+        for index, (W, b) in enumerate(deconvs):
+            odd = tuple(side % 2 for side in sides[-2 - index])
+            H = conv_transpose2d(H, W, b, 2, (1 + odd[0], 1 + odd[1]), odd)
+            if index < len(deconvs) - 1:
+                H = np.maximum(H, 0.0)
+        return H.reshape(len(Z), -1)
+
+    return encode, decode
+
+
+@pytest.mark.parametrize("loss", ["bce", "mse"])
+def test_conv_scores_codes_and_posterior_match_the_numpy_reference(loss):
+    # two channels of 5x6 images: odd and even sides, C-order rows
+    model, X, y = _fixed_network(60, np.array(["cat", "ant", "bee"]), loss, counts=[15, 10, 5],
+                                 architecture="conv", image_shape=(2, 5, 6), channels=(3, 4))
+    encode, decode = _conv_reference(model)
+    eye = np.eye(3)
+    onehot = eye[np.searchsorted(model.classes_, y)]
+    eps = row_keyed_normals(X, model._seed, (N_SCORE_DRAWS, 2))
+    np.testing.assert_allclose(model.score_samples(X, y),
+                               conditional_vae_elbo(X, onehot, encode, decode, eps, loss),
+                               rtol=1e-10)
+    np.testing.assert_allclose(model.transform(X, y), encode(X, onehot)[:, :2], rtol=1e-10,
+                               atol=1e-12)
+    Z = np.random.default_rng(1).normal(size=(7, 2))
+    labels = np.array([0, 1, 2, 2, 1, 0, 1])
+    raw = decode(Z, eye[labels])
+    np.testing.assert_allclose(model.inverse_transform(Z, model.classes_[labels]),
+                               expit(raw) if loss == "bce" else raw, rtol=1e-5, atol=1e-6)
+
+    # Bayes' rule over the per-class bounds: the reference's, and the model's own _elbo
+    log_prior = np.log(model.class_count_ / model.class_count_.sum())
+    reference = np.column_stack([
+        conditional_vae_elbo(X, eye[[c] * len(X)], encode, decode, eps, loss) for c in range(3)])
+    own = np.column_stack([model._elbo(X, model._one_hot(np.full(len(X), c)))
+                           for c in range(3)])
+    np.testing.assert_allclose(own, reference, rtol=1e-10)
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba, _softmax_rows(log_prior + own), rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(model.score_samples(X), logsumexp(log_prior + reference, axis=1),
+                               rtol=1e-10)
+    np.testing.assert_array_equal(model.predict(X), model.classes_[np.argmax(proba, axis=1)])
+
+
+def test_conv_fit_on_small_images(images):
+    X, y = images
+    model = ConditionalVAE(2, **CONV).fit(X, y)
+    assert isinstance(model.module_["encoder"]["features"][1], torch.nn.Conv2d)
+    assert model.module_["encoder"]["head"].in_features == 8 * 2 * 2 + 3  # [features, onehot]
+    assert model.module_["decoder"][0].in_features == 2 + 3  # [z, onehot]
+    assert len(model.history_) == 2 and np.isfinite(model.loss_curve_).all()
+    for codes in (model.transform(X), model.transform(X, y)):
+        assert codes.shape == (60, 2) and np.isfinite(codes).all()
+    decoded = [model.inverse_transform(model.transform(X, y), y), model.inverse_transform(
+        model.transform(X)), model.sample(6, y=[0, 0, 1, 1, 2, 2], random_state=0)]
+    for output, n in zip(decoded, (60, 60, 6)):
+        assert output.shape == (n, 64) and np.all((output >= 0) & (output <= 1))
+    proba = model.predict_proba(X)
+    assert proba.shape == (60, 3) and np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert np.isfinite(model.score_samples(X)).all()
+    # the label matters: one z decoded (and one x encoded) under two labels differ
+    Z = np.random.default_rng(1).normal(size=(10, 2))
+    assert np.abs(model.inverse_transform(Z, 0) - model.inverse_transform(Z, 2)).mean() > 1e-4
+    assert np.abs(model.transform(X, np.zeros(60)) - model.transform(X, np.full(60, 2))).mean(
+    ) > 1e-4
+    # reproducible, and a pickled model gives the same bits
+    again = ConditionalVAE(2, **CONV).fit(X, y)
+    np.testing.assert_array_equal(again.transform(X, y), model.transform(X, y))
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict_proba(X), proba)
+    np.testing.assert_array_equal(restored.sample(3, y=1, random_state=0),
+                                  model.sample(3, y=1, random_state=0))
+
+
+@pytest.mark.parametrize("params, error, match", [
+    ({"image_shape": None}, ValueError, "needs image_shape"),
+    ({"image_shape": (3, 8, 8)}, ValueError, "holds 192 values per image"),
+    ({"channels": (4, 0)}, ValueError, "channels must hold positive"),
+    ({"architecture": "rnn"}, ValueError, "architecture"),
+])
+def test_bad_conv_parameters_are_clear_errors_at_fit(params, error, match, images):
+    with pytest.raises(error, match=match):
+        ConditionalVAE(2, **{**CONV, **params}).fit(*images)
+
+
+# image_shape=(1, 1, -1), as for VAE's conv checks (tests/test_architectures.py): every
+# row a one-pixel-high image, so that the network takes the checks' data of any width
+@parametrize_with_checks([ConditionalVAE(n_components=2, architecture="conv",
+                                         image_shape=(1, 1, -1), channels=(4,), max_epochs=5,
+                                         batch_size=32, device="cpu")])
+def test_sklearn_compatible_conv_ConditionalVAE(estimator, check):
+    check(estimator)

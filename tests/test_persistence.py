@@ -79,7 +79,8 @@ def assert_same_outputs(a, b, X, y=None):
 
 NEURAL = [
     (Autoencoder, {}), (SparseAutoencoder, {}), (VAE, {}), (ConditionalVAE, {}),
-    (Autoencoder, CONV), (VAE, CONV), (SparseAutoencoder, {"noise_std": 0.1}),
+    (Autoencoder, CONV), (VAE, CONV), (ConditionalVAE, CONV),
+    (SparseAutoencoder, {"noise_std": 0.1}),
     (VAE, {"learning_rate_schedule": "cosine", "optimizer": "sgd"}),
     (Autoencoder, {"learning_rate_schedule": "plateau", "early_stopping": True}),
 ]
@@ -393,8 +394,9 @@ def test_files_that_are_not_saved_models_are_refused(tmp_path):
 
 
 # ---------------------------------------------------------------- pickle
-def test_pickle_stores_arrays_and_keeps_outputs(X, y):
-    est = _fit(ConditionalVAE, X, y, learning_rate_schedule="cosine")
+@pytest.mark.parametrize("params", [{}, CONV], ids=["mlp", "conv"])
+def test_pickle_stores_arrays_and_keeps_outputs(params, X, y):
+    est = _fit(ConditionalVAE, X, y, learning_rate_schedule="cosine", **params)
     state = est.__getstate__()
     assert "module_" not in state
 

@@ -6,15 +6,13 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from skunsup.neural_network._conditioning import LabelConditioningMixin
-from skunsup.neural_network._modules import mlp
+from skunsup.neural_network._architectures import DEFAULT_CHANNELS
+from skunsup.neural_network._conditioning import LabelConditioningMixin, conditional_networks
 from skunsup.neural_network._vae import VAE
 from skunsup.utils._sklearn_compat import _fit_context
 from skunsup.utils._torch import import_torch
-from skunsup.utils._validation import check_squares_fit
 
 
 def _constraints_for(init):
@@ -28,8 +26,8 @@ class ConditionalVAE(LabelConditioningMixin, VAE):
 
     A :class:`VAE` whose encoder reads the sample and its label, q(z | x, y),
     and whose decoder reads the code and the label, p(x | z, y): the label
-    enters both networks as a one-hot vector joined to their input (Sohn, Lee
-    and Yan, 2015). The prior stays N(0, I), so the code holds what the label
+    enters both networks as a one-hot vector joined to their input (to the
+    convolutional features, for 'conv'; Sohn, Lee and Yan, 2015). The prior stays N(0, I), so the code holds what the label
     does not say (the style of a digit, the cut of a shirt), and
     ``sample(n, y=label)`` generates new samples of a chosen class. Training
     maximises the conditional ELBO E_q[log p(x | z, y)] - KL(q(z | x, y) || N(0, I))
@@ -54,8 +52,22 @@ class ConditionalVAE(LabelConditioningMixin, VAE):
         Dimension of the latent space (the output of :meth:`transform`).
     hidden_layer_sizes : array-like of int, default=(400,)
         Widths of the encoder's hidden layers; the decoder uses them reversed.
+        'mlp' only.
+    architecture : {'mlp', 'conv'}, default='mlp'
+        The networks built: 'mlp' is fully connected through
+        ``hidden_layer_sizes``; 'conv' is for images of ``image_shape``:
+        strided convolutions through ``channels`` (each halves the height and
+        width, rounding up), a ``Linear`` to ``[mu, log_var]``, and the mirror
+        back (transposed convolutions).
+    image_shape : tuple of int, default=None
+        ``(channels, height, width)`` or ``(height, width)`` of the images X's
+        rows hold (``X.reshape(-1, *image_shape)`` gives the images); one entry
+        may be -1, inferred from n_features. Needed by 'conv'.
+    channels : tuple of int, default=(32, 64)
+        Output channels of the 'conv' encoder's convolutions; the decoder
+        runs through them reversed.
     activation : {'relu', 'tanh', 'logistic', 'identity', 'elu', 'gelu'}, default='relu'
-        Activation of the hidden layers.
+        Activation of the hidden layers or convolutions.
     loss : {'auto', 'bce', 'mse'}, default='auto'
         Likelihood p(x | z, y): 'bce' a Bernoulli with the decoder's logits (data
         in [0, 1]), 'mse' a Gaussian with unit variance (standardise the data
@@ -112,7 +124,9 @@ class ConditionalVAE(LabelConditioningMixin, VAE):
         calls); their frequencies are p(y).
     module_ : torch.nn.ModuleDict
         The trained network, on the CPU: ``"encoder"`` maps ``[x, onehot(y)]``
-        to ``[mu, log_var]``, ``"decoder"`` maps ``[z, onehot(y)]`` to logits or means.
+        to ``[mu, log_var]`` ('conv': ``"features"`` of x, then a ``"head"``
+        on ``[features, onehot(y)]``), ``"decoder"`` ``[z, onehot(y)]`` to
+        logits or means.
     reconstruction_loss_ : {'bce', 'mse'}
         The likelihood used (resolved from ``loss='auto'``).
     history_ : list of dict
@@ -137,9 +151,14 @@ class ConditionalVAE(LabelConditioningMixin, VAE):
 
     Notes
     -----
-    The networks are multilayer perceptrons (no convolutional or custom
-    architectures). :meth:`sample` and :meth:`interpolate` need labels; the
-    other methods take them optionally, and refuse labels not seen in ``fit``.
+    With ``architecture='conv'`` the label joins the encoder's flattened
+    feature maps and the decoder's input ``[z, onehot(y)]``: the convolutions
+    see the image alone (a label, the same at every pixel, would mostly shift
+    their first layer's outputs by a per-class constant there). :class:`VAE`'s
+    ``encoder`` / ``decoder`` (your own modules) are not parameters here: they
+    would have to read the label. :meth:`sample` and :meth:`interpolate` need
+    labels; the other methods take them optionally, and refuse labels not seen
+    in ``fit``.
     ``fit_transform(X, y)`` is ``fit(X, y).transform(X)``, scikit-learn's
     contract (a pipeline step's output on its training data equals its later
     output on the same data, given without labels); ``fit(X, y).transform(X, y)``
@@ -177,6 +196,9 @@ class ConditionalVAE(LabelConditioningMixin, VAE):
         n_components=20,
         *,
         hidden_layer_sizes=(400,),
+        architecture="mlp",
+        image_shape=None,
+        channels=DEFAULT_CHANNELS,
         activation="relu",
         loss="auto",
         beta=1.0,
@@ -200,6 +222,9 @@ class ConditionalVAE(LabelConditioningMixin, VAE):
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.architecture = architecture
+        self.image_shape = image_shape
+        self.channels = channels
         self.activation = activation
         self.loss = loss
         self.beta = beta
@@ -221,7 +246,7 @@ class ConditionalVAE(LabelConditioningMixin, VAE):
         self.random_state = random_state
         self.verbose = verbose
 
-    # only the parameters above: VAE may have more (its architectures)
+    # only the parameters above: VAE has more (its user modules)
     _parameter_constraints: dict = _constraints_for(__init__)
 
     def __sklearn_tags__(self):
@@ -231,16 +256,14 @@ class ConditionalVAE(LabelConditioningMixin, VAE):
 
     # ----------------------------------------------------------------- hooks
     def _build_module(self, n_features):
-        torch = import_torch()
-        hidden = list(self._hidden_sizes())
-        n_classes, k = len(self.classes_), self.n_components
-        encoder = mlp([n_features + n_classes, *hidden, 2 * k], self.activation)
-        decoder = mlp([k + n_classes, *hidden[::-1], n_features], self.activation)
-        return torch.nn.ModuleDict({"encoder": encoder, "decoder": decoder})
+        return conditional_networks(self, n_features, len(self.classes_))
 
     def _posterior(self, module, X, *condition):
         torch = import_torch()
-        return module["encoder"](torch.cat([X, *condition], dim=1)).chunk(2, dim=1)
+        encoder = module["encoder"]
+        if isinstance(encoder, torch.nn.ModuleDict):  # 'conv': the label joins the features
+            X, encoder = encoder["features"](X), encoder["head"]
+        return encoder(torch.cat([X, *condition], dim=1)).chunk(2, dim=1)
 
     def _decoder_output(self, module, Z, *condition):
         return module["decoder"](import_torch().cat([Z, *condition], dim=1))
@@ -256,12 +279,6 @@ class ConditionalVAE(LabelConditioningMixin, VAE):
         return self._mixture(partial(bound, X, k, seed), len(X))
 
     # -------------------------------------------------------------- fitting
-    def _validate_X_y(self, X, y, reset):
-        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
-        check_squares_fit(X, dtype=np.float32, estimator=type(self).__name__)
-        check_classification_targets(y)
-        return X, y
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the model on X with the labels y.
@@ -336,18 +353,7 @@ class ConditionalVAE(LabelConditioningMixin, VAE):
         """
         continuing = hasattr(self, "module_")
         X, y = self._validate_X_y(X, y, reset=not continuing)
-        if classes is not None:
-            classes = column_or_1d(classes)
-            check_classification_targets(classes)
-            classes = np.unique(classes)
-        if continuing:
-            if classes is not None and not np.array_equal(classes, self.classes_):
-                raise ValueError(f"classes={classes.tolist()} differs from the classes of "
-                                 f"the first partial_fit call, {self.classes_.tolist()}.")
-            classes, counts = self.classes_, self.class_count_
-        else:
-            classes = np.unique(y) if classes is None else classes
-            counts = np.zeros(len(classes))
+        classes, counts = self._partial_fit_classes(y, classes, continuing)
         indices = self._label_indices(y, len(X), classes=classes)
         self.classes_ = classes
         self.class_count_ = counts + np.bincount(indices, minlength=len(classes))

@@ -1,18 +1,67 @@
 """The label side of a class-conditional model: labels in, Bayes' rule back to labels.
 
-:class:`LabelConditioningMixin` turns labels into the one-hot conditions the
-networks read, holds the class prior p(y) (the label frequencies of the
-training data) and computes, from a per-class bound of log p(x | y), the
-label-summed bound and the posterior p(y | x) (``predict``, ``predict_proba``,
-``predict_log_proba``). It reads the estimator's ``classes_`` and
-``class_count_`` and never writes them.
+:class:`LabelConditioningMixin` validates labels (and ``partial_fit``'s
+``classes``), turns them into the one-hot conditions the networks read, holds
+the class prior p(y) (the label frequencies of the training data) and
+computes, from a per-class bound of log p(x | y), the label-summed bound and
+the posterior p(y | x) (``predict``, ``predict_proba``, ``predict_log_proba``).
+It reads the estimator's ``classes_`` and ``class_count_`` and never writes
+them. :func:`conditional_networks` builds the networks that read the one-hot
+label.
 """
 
 from functools import partial
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from skunsup.neural_network._architectures import check_channels, resolve_image_shape
+from skunsup.neural_network._conv import conv_decoder, conv_features
+from skunsup.neural_network._modules import mlp
+from skunsup.utils._torch import import_torch
+from skunsup.utils._validation import check_squares_fit
+
+
+def conditional_networks(estimator, n_features, n_classes):
+    """The ``ModuleDict`` of a conditional VAE's encoder and decoder, reading one-hot labels.
+
+    'mlp': the encoder maps ``[x, onehot(y)]`` and the decoder ``[z,
+    onehot(y)]`` through ``hidden_layer_sizes``. 'conv': the encoder is a
+    ``ModuleDict`` of the convolutions over the image alone (``"features"``)
+    and a ``Linear`` (``"head"``) from ``[features, onehot(y)]`` to ``[mu,
+    log_var]``; the decoder is the conv decoder from ``[z, onehot(y)]``.
+    Parts are built encoder first (the order their initial weights are drawn in).
+
+    Parameters
+    ----------
+    estimator : ConditionalVAE
+        Reads ``architecture``, ``image_shape``, ``channels``, ``activation``,
+        ``hidden_layer_sizes`` and ``n_components``.
+    n_features : int
+        Width of the data.
+    n_classes : int
+        Width of the one-hot labels.
+
+    Returns
+    -------
+    module : torch.nn.ModuleDict
+    """
+    torch = import_torch()
+    k, activation = int(estimator.n_components), estimator.activation
+    if estimator.architecture == "mlp":
+        hidden = list(estimator._hidden_sizes())
+        encoder = mlp([n_features + n_classes, *hidden, 2 * k], activation)
+        decoder = mlp([k + n_classes, *hidden[::-1], n_features], activation)
+    else:
+        shape = resolve_image_shape(estimator.image_shape, n_features)
+        channels = check_channels(estimator.channels)
+        features, width = conv_features(shape, channels, activation)
+        encoder = torch.nn.ModuleDict({"features": features,
+                                       "head": torch.nn.Linear(width + n_classes, 2 * k)})
+        decoder = conv_decoder(k + n_classes, shape, channels, activation)
+    return torch.nn.ModuleDict({"encoder": encoder, "decoder": decoder})
 
 
 class LabelConditioningMixin:
@@ -23,6 +72,31 @@ class LabelConditioningMixin:
     and ``_elbo(X, condition)`` (the per-sample ELBO of validated X given
     one-hot labels).
     """
+
+    def _validate_X_y(self, X, y, reset):
+        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
+        check_squares_fit(X, dtype=np.float32, estimator=type(self).__name__)
+        check_classification_targets(y)
+        return X, y
+
+    def _partial_fit_classes(self, y, classes, continuing):
+        """``(classes, class counts so far)`` of a ``partial_fit`` call, by scikit-learn's rule.
+
+        The first call takes ``classes`` (every label any call may bring), or
+        the labels of its ``y`` when None; later calls accept None or the same
+        classes.
+        """
+        if classes is not None:
+            classes = column_or_1d(classes)
+            check_classification_targets(classes)
+            classes = np.unique(classes)
+        if continuing:
+            if classes is not None and not np.array_equal(classes, self.classes_):
+                raise ValueError(f"classes={classes.tolist()} differs from the classes of "
+                                 f"the first partial_fit call, {self.classes_.tolist()}.")
+            return self.classes_, self.class_count_
+        classes = np.unique(y) if classes is None else classes
+        return classes, np.zeros(len(classes))
 
     def _label_indices(self, y, n_samples, classes=None):
         """Positions in ``classes`` (default ``classes_``) of the labels ``y``."""

@@ -77,8 +77,48 @@ def _bottleneck(image_shape, channels):
             conv_sides(width, len(channels))[-1])
 
 
+def conv_features(image_shape, channels, activation):
+    """The encoder's strided convolutions through ``channels``, flattened.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(channels, height, width)`` of the images a row holds (C order).
+    channels : sequence of int
+        Output channels of the convolutions, one per layer.
+    activation : str
+        Activation after every convolution (key of ``ACTIVATIONS``).
+
+    Returns
+    -------
+    features : torch.nn.Sequential
+        Maps ``(batch, prod(image_shape))`` to ``(batch, n_outputs)``, the last
+        feature maps as rows.
+    n_outputs : int
+        Values in the last feature maps.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skunsup.neural_network._conv import conv_features
+    >>> features, n_outputs = conv_features((1, 28, 28), (32, 64), "relu")
+    >>> n_outputs, features(torch.zeros(5, 784)).shape
+    (3136, torch.Size([5, 3136]))
+    """
+    torch = import_torch()
+    nn = torch.nn
+    widths = [int(image_shape[0]), *(int(c) for c in channels)]
+    layers = [nn.Unflatten(1, tuple(int(s) for s in image_shape))]
+    for c_in, c_out in zip(widths[:-1], widths[1:]):
+        layers += [nn.Conv2d(c_in, c_out, KERNEL_SIZE, stride=STRIDE, padding=PADDING),
+                   activation_layer(activation)]
+    c, h, w = _bottleneck(image_shape, widths[1:])
+    layers.append(nn.Flatten())
+    return nn.Sequential(*layers).to(memory_format=torch.channels_last), c * h * w
+
+
 def conv_encoder(image_shape, channels, n_outputs, activation, final_activation=None):
-    """Strided convolutions through ``channels``, then a ``Linear`` to ``n_outputs``.
+    """:func:`conv_features`, then a ``Linear`` to ``n_outputs``.
 
     Parameters
     ----------
@@ -96,7 +136,8 @@ def conv_encoder(image_shape, channels, n_outputs, activation, final_activation=
     Returns
     -------
     encoder : torch.nn.Sequential
-        Maps ``(batch, prod(image_shape))`` to ``(batch, n_outputs)``.
+        Maps ``(batch, prod(image_shape))`` to ``(batch, n_outputs)``; its layers
+        are those of :func:`conv_features` followed by the ``Linear``.
 
     Examples
     --------
@@ -108,13 +149,8 @@ def conv_encoder(image_shape, channels, n_outputs, activation, final_activation=
     """
     torch = import_torch()
     nn = torch.nn
-    widths = [int(image_shape[0]), *(int(c) for c in channels)]
-    layers = [nn.Unflatten(1, tuple(int(s) for s in image_shape))]
-    for c_in, c_out in zip(widths[:-1], widths[1:]):
-        layers += [nn.Conv2d(c_in, c_out, KERNEL_SIZE, stride=STRIDE, padding=PADDING),
-                   activation_layer(activation)]
-    c, h, w = _bottleneck(image_shape, widths[1:])
-    layers += [nn.Flatten(), nn.Linear(c * h * w, int(n_outputs))]
+    features, n_features = conv_features(image_shape, channels, activation)
+    layers = [*features, nn.Linear(n_features, int(n_outputs))]
     if final_activation is not None:
         layers.append(activation_layer(final_activation))
     return nn.Sequential(*layers).to(memory_format=torch.channels_last)
