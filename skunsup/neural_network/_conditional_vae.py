@@ -27,9 +27,10 @@ class ConditionalVAE(LabelConditioningMixin, VAE):
     A :class:`VAE` whose encoder reads the sample and its label, q(z | x, y),
     and whose decoder reads the code and the label, p(x | z, y): the label
     enters both networks as a one-hot vector joined to their input (to the
-    convolutional features, for 'conv'; Sohn, Lee and Yan, 2015). The prior stays N(0, I), so the code holds what the label
-    does not say (the style of a digit, the cut of a shirt), and
-    ``sample(n, y=label)`` generates new samples of a chosen class. Training
+    convolutional features, for 'conv'; Sohn, Lee and Yan, 2015). The prior
+    stays N(0, I), so the code holds what the label does not say (the style
+    of a digit, the cut of a shirt), and ``sample(n, y=label)`` generates new
+    samples of a chosen class. Training
     maximises the conditional ELBO E_q[log p(x | z, y)] - KL(q(z | x, y) || N(0, I))
     with the VAE's losses, reparameterisation and scores.
 
