@@ -34,7 +34,7 @@ def _kmeans_paths():
                 # plain steps: the Dask blocks' and the plotting helpers' path
                 kmeans_single_lloyd(X, np.ones(len(X)), X[:k], max_iter=2, tol=0.0,
                                     x_squared_norms=None, step="plain")
-            # mini-batch steps: the serial twins of the product path's kernels
+            # mini-batch steps: the chunked kernel gathering a batch's rows
             for k in (3, 40):
                 MiniBatchKMeans(k, batch_size=64, n_init=1, max_iter=2, random_state=0).fit(X)
             KMeans(3, n_init=1, max_iter=3, algorithm="elkan", random_state=0).fit(X)

@@ -88,6 +88,63 @@ def test_lloyd_partials_match_reference(backend, problem):
     assert labels.dtype == np.int32 and sums.dtype == np.float64
 
 
+@st.composite
+def chunked_problems(draw):
+    """Dense problems over several row groups and chunks, maybe a mini-batch's rows of X."""
+    n = draw(st.integers(1, 1300))
+    d = draw(st.integers(1, 6))
+    k = draw(st.integers(1, 40))
+    dtype = draw(st.sampled_from(DTYPES))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    X = rng.normal(size=(n, d)).astype(dtype)
+    centers = rng.normal(size=(k, d)).astype(dtype)
+    rows = rng.integers(0, n, size=draw(st.integers(1, 1300))) if draw(st.booleans()) else None
+    m = n if rows is None else rows.size
+    w = rng.uniform(0.5, 2.0, size=m) if draw(st.booleans()) else np.ones(m)
+    return X, rows, w, centers, draw(st.sampled_from([None, 1, 7]))
+
+
+@given(problem=chunked_problems())
+@settings(max_examples=60, deadline=None)
+def test_chunked_step_matches_reference(problem):
+    """The chunked kernel (groups, chunks, gathered rows) is the reference step on X[rows]."""
+    X, rows, w, centers, chunk_rows = problem
+    with pytest.MonkeyPatch.context() as patch:
+        if chunk_rows is not None:  # chunks across the groups' bounds
+            patch.setattr(ops, "CHUNK_ROWS", chunk_rows)
+            patch.setattr(ops, "FEW_CLUSTERS_CHUNK_ROWS", chunk_rows)
+        labels, sums, weights, inertia, dist = ops.lloyd_partials(X, w, centers, rows=rows)
+        batch = X if rows is None else X[rows]
+        assign_labels, assign_dist = ops.assign_labels(np.ascontiguousarray(batch), centers)
+    ref_labels, _, _, ref_inertia, ref_dist = ref.lloyd_step(batch, w, centers)
+    rtol = _rtol(X.dtype)
+    scale = 1.0 + np.abs(X).max() ** 2 + np.abs(centers).max() ** 2
+    sq = np.sort(ref.squared_distances(batch, centers), axis=1)
+    unique = (sq[:, 1] - sq[:, 0] > 1e-3 * scale) if sq.shape[1] > 1 else np.ones(len(batch), bool)
+    np.testing.assert_array_equal(labels[unique], ref_labels[unique])
+    np.testing.assert_allclose(dist, ref_dist, rtol=rtol, atol=rtol * scale)
+    ref_sums, ref_weights = ref.cluster_sums(batch, w, labels, len(centers))
+    np.testing.assert_allclose(sums, ref_sums, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(weights, ref_weights, rtol=1e-12)
+    np.testing.assert_allclose(inertia, ref_inertia, rtol=rtol, atol=rtol * scale)
+    # assigning alone gives the same labels and distances
+    np.testing.assert_array_equal(assign_labels, labels)
+    np.testing.assert_array_equal(assign_dist, dist)
+
+
+@pytest.mark.parametrize("gathered", [False, True])
+def test_chunked_step_does_not_depend_on_thread_count(gathered):
+    X = make_blobs(3000, 12, centers=50, random_state=1)[0].astype(np.float32)
+    rows = np.random.RandomState(0).randint(0, 3000, 2500) if gathered else None
+    w = np.ones(3000 if rows is None else rows.size)
+    results = []
+    for n_threads in (1, 2):
+        with numba_threads(n_threads):
+            results.append(ops.lloyd_partials(X, w, X[:50].copy(), rows=rows))
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+
+
 @given(lloyd_problems(), st.sampled_from(["random", "right", "zero"]))
 def test_lloyd_from_hints_matches_reference(problem, hint_kind):
     """Any hint gives the reference step: labels at a nearest centre, exact sums."""

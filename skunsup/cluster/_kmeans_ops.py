@@ -20,14 +20,9 @@ import scipy.sparse as sp
 
 from skunsup.cluster import _kmeans_numpy
 from skunsup.cluster._lloyd_kernels import (
-    _accumulate_dense,
-    _accumulate_dense_serial,
-    _argmin_from_dots,
-    _argmin_from_dots_serial,
-    _assign_dense_direct,
     _distances_to_assigned_dense,
     _lloyd_csr,
-    _lloyd_dense_direct,
+    _lloyd_dense_chunked,
     _lloyd_dense_from_hints,
 )
 from skunsup.cluster._row_stats_kernels import (
@@ -36,6 +31,7 @@ from skunsup.cluster._row_stats_kernels import (
     _dense_weighted_moments,
 )
 from skunsup.cluster._seeding_kernels import _kpp_trials_csr, _kpp_trials_dense
+from skunsup.utils._blas import blas_threads
 
 # Row groups of the parallel reductions: at most MAX_GROUPS (enough for 16
 # threads; more groups only add partials to zero and sum), at least
@@ -45,7 +41,7 @@ from skunsup.cluster._seeding_kernels import _kpp_trials_csr, _kpp_trials_dense
 MAX_GROUPS = 16
 MIN_GROUP_ROWS = 256
 PARTIALS_BYTES = 32 * 2**20
-# Rows per matrix product in the BLAS assignment paths: at least
+# Rows per matrix product in the Yinyang step's BLAS path: at least
 # BLAS_BLOCK_ROWS, and about PRODUCT_BLOCK_ELEMENTS products per block. Each
 # block alternates a BLAS call and a numba parallel loop, two thread pools
 # whose idle threads spin a while: small blocks made them fight for the cores
@@ -54,13 +50,21 @@ PARTIALS_BYTES = 32 * 2**20
 BLAS_BLOCK_ROWS = 4096
 PRODUCT_BLOCK_ELEMENTS = 2**24
 
-# Up to this many clusters a direct loop (one pass over X) beats the product.
-# Not for the serial steps of mini-batches: 1,024 random rows gathered, then
-# the product on BLAS's two threads and the serial argmin and sums, took 0.78,
-# 0.94 and 1.09 ms against 0.84, 1.23 and 2.43 ms for the direct loop on one
-# thread reading the rows in place (Fashion-MNIST, k = 4, 10, 32), and 0.11,
-# 0.13, 0.17 against 0.24, 0.28, 0.40 ms on 1,000,000 x 32 (quiet 2-core machine).
+# Up to this many clusters the Yinyang step's direct loops (products one by
+# one, the row in cache) beat a matrix product of the rows it revisits.
 DIRECT_MAX_CLUSTERS = 32
+# Rows per chunk of the chunked Lloyd kernel (its BLAS product, then the
+# argmin and the sums while the chunk is in cache): with few clusters (up to
+# FEW_CLUSTERS; 10 and 100 were measured) the
+# passes over the chunk cost most and a small chunk stays in L1/L2; with many
+# the product does, and BLAS wants taller chunks. Full Lloyd partials on
+# Fashion-MNIST (70,000 x 784 float32), quiet 2-core machine: k = 10 16.6 ms
+# with 64-row chunks against 27.3 ms with 256; k = 100 85.8 against 75.8 ms;
+# 1,000,000 x 32 blobs: k = 10 19.2 against 18.9 ms, k = 100 86.8 against
+# 82.5 ms.
+FEW_CLUSTERS = 32
+FEW_CLUSTERS_CHUNK_ROWS = 64
+CHUNK_ROWS = 256
 
 # Relative margin of the triangle-inequality skip in k-means++ trials: a row is
 # skipped only when the candidate is farther than twice its distance to its
@@ -282,20 +286,23 @@ def assign_labels(X, centers, *, x_squared_norms=None, out_labels=None, out_dist
         empty = np.empty((0, k, X.shape[1]), dtype=np.float64)
         _lloyd_csr(X.data, X.indices, X.indptr, x_squared_norms, np.empty(0), centers,
                    half_sq, labels, distances, empty, np.empty((0, k)), np.empty(0))
-    elif k <= DIRECT_MAX_CLUSTERS:
-        _assign_dense_direct(_check_contiguous(X), centers, half_sq, labels, distances)
     else:
-        _assign_dense_blas(X, centers, half_sq, labels, distances)
+        # groups for the threads only: no partials of the centres' size to bound
+        _chunked_step(X, None, np.empty(0), centers, half_sq, labels, distances,
+                      np.empty((0, 0, 0)), np.empty((0, 0)), np.empty(n_row_groups(n, 1, 1)),
+                      accumulate=False)
     return labels, distances
 
 
-def _assign_dense_blas(X, centers, half_sq, labels, distances, serial=False):
-    argmin = _argmin_from_dots_serial if serial else _argmin_from_dots
-    centers_t = np.ascontiguousarray(centers.T)
-    block = _product_block_rows(centers.shape[0])
-    for start in range(0, X.shape[0], block):
-        dots = X[start:start + block] @ centers_t
-        argmin(X, start, dots, centers, half_sq, labels, distances)
+def _chunked_step(X, rows, sample_weight, centers, half_sq, labels, distances, sums, weights,
+                  inertia, accumulate=True):
+    """Run :func:`_lloyd_dense_chunked` with BLAS on one thread (its groups are the parallelism)."""
+    k = centers.shape[0]
+    chunk_rows = FEW_CLUSTERS_CHUNK_ROWS if k <= FEW_CLUSTERS else CHUNK_ROWS
+    with blas_threads(1):
+        _lloyd_dense_chunked(_check_contiguous(X), rows, sample_weight,
+                             np.ascontiguousarray(centers.T), centers, half_sq, chunk_rows,
+                             accumulate, labels, distances, sums, weights, inertia)
 
 
 def lloyd_partials(X, sample_weight, centers, *, rows=None, serial=False, x_squared_norms=None,
@@ -315,16 +322,17 @@ def lloyd_partials(X, sample_weight, centers, *, rows=None, serial=False, x_squa
     centers : ndarray of shape (n_clusters, n_features)
         Current centres, same dtype as X, C-contiguous.
     rows : ndarray of shape (n_rows,), dtype int64, default=None
-        Step on these rows of X only (a mini-batch; None: every row), gathered
-        into a copy first. Whether the step runs in NumPy (:func:`is_small`)
-        is decided on the whole X: a batch is small, the fit it belongs to
-        need not be. ``sample_weight``, ``x_squared_norms`` and the outputs
-        then have one entry per row in ``rows``.
+        Step on these rows of X only (a mini-batch; None: every row). Dense
+        rows are gathered by the kernel, a chunk at a time; CSR rows (and the
+        rows of a step in NumPy) into a copy first. Whether the step runs in
+        NumPy (:func:`is_small`) is decided on the whole X: a batch is small,
+        the fit it belongs to need not be. ``sample_weight``,
+        ``x_squared_norms`` and the outputs then have one entry per row in
+        ``rows``.
     serial : bool, default=False
-        Step with numba on one thread, for a small batch: dense rows always
-        take the matrix product, on BLAS's threads, and the serial twins of
-        its kernels (a direct loop on one thread was slower than that for
-        every k measured, see ``DIRECT_MAX_CLUSTERS``).
+        The caller runs numba on one thread (a CSR mini-batch step, see
+        :func:`~skunsup.cluster._minibatch.step_threads`): the CSR kernel
+        then keeps one group of partial sums. Dense steps ignore it.
     x_squared_norms : ndarray of shape (n_samples,), default=None
         Squared row norms; only used (and computed when None) for CSR input.
     out_labels, out_distances : ndarray of shape (n_samples,), default=None
@@ -355,8 +363,9 @@ def lloyd_partials(X, sample_weight, centers, *, rows=None, serial=False, x_squa
     """
     k = centers.shape[0]
     small = is_small(X, k)
-    if rows is not None:
-        X = X[rows]
+    dense = not sp.issparse(X)
+    if rows is not None and (small or not dense):
+        X, rows = X[rows], None
     if small:
         n = X.shape[0]
         if x_squared_norms is None:
@@ -365,21 +374,20 @@ def lloyd_partials(X, sample_weight, centers, *, rows=None, serial=False, x_squa
             X, sample_weight, centers, x_squared_norms,
             np.empty(n, dtype=np.int32) if out_labels is None else out_labels,
             np.empty(n, dtype=np.float64) if out_distances is None else out_distances)
+    n = X.shape[0] if rows is None else rows.shape[0]
     labels, distances, sums, weights, inertia = _step_buffers(
-        X.shape, k, out_labels, out_distances, serial)
+        (n, X.shape[1]), k, out_labels, out_distances, serial and not dense)
     half_sq = half_squared_norms(centers)
-    if sp.issparse(X):
+    if dense:
+        if rows is not None:
+            rows = np.asarray(rows, dtype=np.int64)
+        _chunked_step(X, rows, sample_weight, centers, half_sq, labels, distances, sums,
+                      weights, inertia)
+    else:
         if x_squared_norms is None:
             x_squared_norms = row_squared_norms(X)
         _lloyd_csr(X.data, X.indices, X.indptr, x_squared_norms, sample_weight, centers,
                    half_sq, labels, distances, sums, weights, inertia)
-    elif k <= DIRECT_MAX_CLUSTERS and not serial:
-        _lloyd_dense_direct(_check_contiguous(X), sample_weight, centers, half_sq, labels,
-                            distances, sums, weights, inertia)
-    else:
-        _assign_dense_blas(_check_contiguous(X), centers, half_sq, labels, distances, serial)
-        accumulate = _accumulate_dense_serial if serial else _accumulate_dense
-        accumulate(X, sample_weight, labels, distances, sums, weights, inertia)
     return labels, sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), distances
 
 

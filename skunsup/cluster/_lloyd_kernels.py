@@ -1,22 +1,21 @@
 """Numba kernels of a Lloyd step: assign every row to its nearest centre, accumulate.
 
 The fused steps assign and accumulate the per-cluster weighted sums, weights
-and inertia in one pass: :func:`_lloyd_dense_direct` (a direct distance loop,
-few clusters), :func:`_lloyd_dense_from_hints` (every row starts at a hinted
-centre and Elkan's bound skips the others) and :func:`_lloyd_csr`. The BLAS
-path computes the products ``X @ centers.T`` outside, takes the labels with
-:func:`_argmin_from_dots` and accumulates with :func:`_accumulate_dense`;
-:func:`_assign_dense_direct` and :func:`_distances_to_assigned_dense` only
-assign. The ``*_serial`` twins of the BLAS path (one thread, no
-threading-layer region) step the small batches of mini-batch k-means. The
-Python side (input normalisation, buffer allocation, reduction of the
+and inertia in one pass: :func:`_lloyd_dense_chunked` (chunks of rows, each
+chunk's products with the centres on BLAS called from the kernel's threads;
+it also assigns alone, and gathers a mini-batch's rows itself),
+:func:`_lloyd_dense_from_hints` (every row starts at a hinted centre and
+Elkan's bound skips the others) and :func:`_lloyd_csr`;
+:func:`_distances_to_assigned_dense` only measures. The Python side (input
+normalisation, buffer allocation, the BLAS thread limit, reduction of the
 partials) is :mod:`skunsup.cluster._kmeans_ops`.
 
 Every kernel takes C-contiguous arrays and writes into buffers it is given.
 Parallel loops run over a fixed number of row groups that depends only on the
 shape of the problem (never on the thread count); each group writes its own
 slice of a partials array, and the partials are summed afterwards in a fixed
-order. Results are therefore bitwise identical for any number of threads.
+order; a chunk's BLAS product runs on its group's thread alone. Results are
+therefore bitwise identical for any number of threads.
 
 Distances are computed as ``||x||^2 - 2 x.c + ||c||^2`` to pick the nearest
 centre (the same formula as scikit-learn) and then, for the winner only, as
@@ -29,7 +28,7 @@ files.
 import numba
 import numpy as np
 
-from skunsup.utils._numba import jit_kernel, jit_parallel, serial_twin
+from skunsup.utils._numba import jit_kernel, jit_parallel
 
 
 # Relative margin of the hinted step's skip (Elkan's bound): far above the
@@ -42,9 +41,9 @@ HINT_SKIP_MARGIN = 1e-9
 # Only the hinted step calls this helper. The other kernels write out ``X[i] . c``
 # and the squared distance to the winning centre on purpose: those squared
 # distances accumulate in the dtype of X and ``_row_squared_distance`` in
-# float64 (float32 results would change), and the products sit in the hottest
-# loops of k-means (direct Lloyd steps), where an inline helper has cost speed
-# before (manifold/_barnes_hut.py: the Barnes-Hut walk 1.8x slower).
+# float64 (float32 results would change), and they sit in the hottest loops of
+# k-means, where an inline helper has cost speed before
+# (manifold/_barnes_hut.py: the Barnes-Hut walk 1.8x slower).
 
 
 @jit_kernel(inline="always")
@@ -61,127 +60,69 @@ def _row_squared_distance(X, i, centers, j):
 
 
 @jit_parallel
-def _lloyd_dense_direct(X, sample_weight, centers, half_sq, labels, distances,
-                        sums, weights, inertia):
-    """Fused assignment + accumulation with a direct distance loop (small k).
+def _lloyd_dense_chunked(X, rows, sample_weight, centers_t, centers, half_sq, chunk_rows,
+                         accumulate, labels, distances, sums, weights, inertia):
+    """Assignment (+ accumulation) by chunks of rows, each chunk's products on BLAS.
 
-    IN: X (n, d), sample_weight (n,) float64, centers (k, d), half_sq (k,) = ||c||^2 / 2.
-    OUT: labels (n,) int32, distances (n,) float64 = squared distance to the
-    assigned centre, sums (G, k, d) float64, weights (G, k) float64, inertia (G,).
+    Every row group walks its rows by chunks of ``chunk_rows``: the chunk (its
+    rows of X, or the rows ``rows`` names, gathered into a buffer) times the
+    centres on BLAS, called from this thread (the caller keeps BLAS on one
+    thread: the parallelism is the groups'), then, while the chunk is in
+    cache, the argmin, the exact squared distance to the winner and the
+    weighted sums. One pass over X and one thread pool: no BLAS call between
+    parallel loops whose idle threads would spin against each other.
+
+    IN: X (n, d), rows (m,) int64 or None (every row of X), sample_weight (m,)
+    float64, centers_t (d, k) C-contiguous = centers.T, centers (k, d),
+    half_sq (k,), chunk_rows, accumulate (False: labels and distances only;
+    sums and weights may then be empty).
+    OUT: labels (m,) int32, distances (m,) float64 (exact formula), and with
+    accumulate sums (G, k, d) float64, weights (G, k) float64; inertia (G,)
+    (G groups, G = inertia.shape[0]).
     """
-    n, d = X.shape
-    k = centers.shape[0]
-    n_groups = sums.shape[0]
-    for g in numba.prange(n_groups):
-        start = g * n // n_groups
-        stop = (g + 1) * n // n_groups
-        sums[g] = 0.0
-        weights[g] = 0.0
-        acc = 0.0
-        for i in range(start, stop):
-            best = 0
-            best_val = np.inf
-            for j in range(k):
-                dot = X[i, 0] * centers[j, 0]
-                for f in range(1, d):
-                    dot += X[i, f] * centers[j, f]
-                val = half_sq[j] - dot
-                if val < best_val:
-                    best_val = val
-                    best = j
-            diff = X[i, 0] - centers[best, 0]
-            dist = diff * diff
-            for f in range(1, d):
-                diff = X[i, f] - centers[best, f]
-                dist += diff * diff
-            labels[i] = best
-            distances[i] = dist
-            w = sample_weight[i]
-            acc += w * dist
-            weights[g, best] += w
-            for f in range(d):
-                sums[g, best, f] += w * X[i, f]
-        inertia[g] = acc
-
-
-@jit_parallel
-def _assign_dense_direct(X, centers, half_sq, labels, distances):
-    """Nearest centre of every row with a direct loop (no accumulation).
-
-    IN: X (n, d), centers (k, d), half_sq (k,). OUT: labels (n,), distances (n,)
-    squared distance to the nearest centre (exact formula).
-    """
-    n, d = X.shape
-    k = centers.shape[0]
-    for i in numba.prange(n):
-        best = 0
-        best_val = np.inf
-        for j in range(k):
-            dot = X[i, 0] * centers[j, 0]
-            for f in range(1, d):
-                dot += X[i, f] * centers[j, f]
-            val = half_sq[j] - dot
-            if val < best_val:
-                best_val = val
-                best = j
-        diff = X[i, 0] - centers[best, 0]
-        dist = diff * diff
-        for f in range(1, d):
-            diff = X[i, f] - centers[best, f]
-            dist += diff * diff
-        labels[i] = best
-        distances[i] = dist
-
-
-@jit_parallel
-def _argmin_from_dots(X, start, dots, centers, half_sq, labels, distances):
-    """Labels of rows ``start:start + len(dots)`` from their products with the centres.
-
-    IN: X (n, d), dots (m, k) = X[start:start+m] @ centers.T, half_sq (k,).
-    OUT: labels[start:start+m], distances[start:start+m] (exact squared distance).
-    """
-    m, k = dots.shape
     d = X.shape[1]
-    for r in numba.prange(m):
-        best = 0
-        best_val = np.inf
-        for j in range(k):
-            val = half_sq[j] - dots[r, j]
-            if val < best_val:
-                best_val = val
-                best = j
-        i = start + r
-        diff = X[i, 0] - centers[best, 0]
-        dist = diff * diff
-        for f in range(1, d):
-            diff = X[i, f] - centers[best, f]
-            dist += diff * diff
-        labels[i] = best
-        distances[i] = dist
-
-
-@jit_parallel
-def _accumulate_dense(X, sample_weight, labels, distances, sums, weights, inertia):
-    """Weighted sums, weights and inertia per cluster from given labels.
-
-    IN: X (n, d), sample_weight (n,), labels (n,), distances (n,).
-    OUT: sums (G, k, d), weights (G, k), inertia (G,).
-    """
-    n, d = X.shape
-    n_groups = sums.shape[0]
+    k = centers.shape[0]
+    m = X.shape[0] if rows is None else rows.shape[0]
+    n_groups = inertia.shape[0]
     for g in numba.prange(n_groups):
-        start = g * n // n_groups
-        stop = (g + 1) * n // n_groups
-        sums[g] = 0.0
-        weights[g] = 0.0
+        start = g * m // n_groups
+        stop = (g + 1) * m // n_groups
+        if accumulate:
+            sums[g] = 0.0
+            weights[g] = 0.0
         acc = 0.0
-        for i in range(start, stop):
-            label = labels[i]
-            w = sample_weight[i]
-            acc += w * distances[i]
-            weights[g, label] += w
-            for f in range(d):
-                sums[g, label, f] += w * X[i, f]
+        buffer = np.empty((0 if rows is None else chunk_rows, d), dtype=X.dtype)
+        for chunk_start in range(start, stop, chunk_rows):
+            size = min(chunk_rows, stop - chunk_start)
+            if rows is None:
+                chunk = X[chunk_start:chunk_start + size]
+            else:
+                for r in range(size):
+                    buffer[r] = X[rows[chunk_start + r]]
+                chunk = buffer[:size]
+            dots = np.dot(chunk, centers_t)
+            for r in range(size):
+                best = 0
+                best_val = np.inf
+                for j in range(k):
+                    val = half_sq[j] - dots[r, j]
+                    if val < best_val:
+                        best_val = val
+                        best = j
+                diff = chunk[r, 0] - centers[best, 0]
+                dist = diff * diff
+                for f in range(1, d):
+                    diff = chunk[r, f] - centers[best, f]
+                    dist += diff * diff
+                i = chunk_start + r
+                labels[i] = best
+                distances[i] = dist
+                if accumulate:
+                    w = sample_weight[i]
+                    acc += w * dist
+                    weights[g, best] += w
+                    for f in range(d):
+                        sums[g, best, f] += w * chunk[r, f]
         inertia[g] = acc
 
 
@@ -300,10 +241,3 @@ def _lloyd_csr(data, indices, indptr, x_sq, sample_weight, centers, half_sq,
                     sums[g, best, indices[p]] += w * data[p]
         if accumulate:
             inertia[g] = acc
-
-
-# Serial compilations of the kernels of a mini-batch step (see
-# skunsup.utils._numba.serial_twin): a batch of a thousand rows is too small to
-# share between threads, and its matrix product keeps BLAS's threads.
-_argmin_from_dots_serial = serial_twin(_argmin_from_dots)
-_accumulate_dense_serial = serial_twin(_accumulate_dense)

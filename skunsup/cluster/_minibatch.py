@@ -33,50 +33,36 @@ import scipy.sparse as sp
 
 from skunsup.cluster import _kmeans_ops as ops
 from skunsup.cluster._minibatch_kernels import _update_centers
-from skunsup.utils._blas import blas_threads
 from skunsup.utils._numba import numba_threads
 
-# Batches of at most this many rows are stepped by the serial twins of the
-# kernels, with numba on one thread, and dense rows by the matrix product
-# (see _kmeans_ops.DIRECT_MAX_CLUSTERS). A step of 1,024 rows is too small to
-# share, and parallel kernels between BLAS calls left the two pools' idle
-# threads spinning against each other: every step 5-50x slower on 2 cores
-# (default fits with k = 100: Fashion-MNIST 5.8 s on all threads, 1.1 s on
-# one; 200,000 x 32 blobs 10.2 s against 0.21 s). From 16,384 rows on, the
-# parallel kernels were faster again.
+# CSR batches of at most this many rows are stepped with numba on one thread.
+# A step of 1,024 rows is too small to share, and parallel kernels between
+# BLAS calls left the two pools' idle threads spinning against each other:
+# every step 5-50x slower on 2 cores (measured on dense batches, default fits
+# with k = 100: Fashion-MNIST 5.8 s on all threads, 1.1 s on one; 200,000 x 32
+# blobs 10.2 s against 0.21 s). From 16,384 rows on, the parallel kernels were
+# faster again. Dense steps need no limit: their kernel
+# (_lloyd_kernels._lloyd_dense_chunked) calls BLAS from its own threads, on one
+# BLAS thread each, so only one pool runs.
 SINGLE_THREAD_MAX_ROWS = 8192
-# ... and a step's matrix product of at most this many multiply-adds (rows x
-# features x clusters) runs on one BLAS thread too, larger ones on all of
-# them. Default fits, Fashion-MNIST, 5 rounds of alternating processes on a
-# quiet 2-core machine: k = 10 (8e6 a step) 0.23 s on one thread against
-# 0.31 s on two, k = 32 (2.6e7) 0.29 against 0.34 s, k = 100 (8e7) 0.72
-# against 0.65 s; 1,000,000 x 32 blobs, k = 32 0.25 against 0.30 s.
-SINGLE_THREAD_MAX_PRODUCT = 2**25
 
 
 @contextlib.contextmanager
-def step_threads(batch_rows, n_features, n_clusters):
-    """Run the steps of batches of ``batch_rows`` rows on one thread when small.
-
-    numba runs on one thread for batches of at most
-    ``SINGLE_THREAD_MAX_ROWS`` rows, and BLAS too when the step's product
-    is at most ``SINGLE_THREAD_MAX_PRODUCT`` multiply-adds.
+def step_threads(batch_rows, sparse):
+    """Run the steps of batches of ``batch_rows`` rows on one numba thread when small and CSR.
 
     Examples
     --------
     >>> import numba
     >>> from skunsup.cluster._minibatch import step_threads
-    >>> with step_threads(1024, n_features=784, n_clusters=10):
+    >>> with step_threads(1024, sparse=True):
     ...     numba.get_num_threads()
     1
     """
-    if batch_rows > SINGLE_THREAD_MAX_ROWS:
+    if not sparse or batch_rows > SINGLE_THREAD_MAX_ROWS:
         yield
         return
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(numba_threads(1))
-        if batch_rows * n_features * n_clusters <= SINGLE_THREAD_MAX_PRODUCT:
-            stack.enter_context(blas_threads(1))
+    with numba_threads(1):
         yield
 
 
@@ -177,8 +163,8 @@ def minibatch_step(X, sample_weight, centers, counts, *, rows=None, x_squared_no
                    random_state=None, reassign=False, reassignment_ratio=0.01, verbose=0):
     """One mini-batch step: assign the batch, update the centres, maybe reassign.
 
-    Batches of at most ``SINGLE_THREAD_MAX_ROWS`` rows run the serial twins of
-    the kernels (see :func:`step_threads`).
+    CSR batches of at most ``SINGLE_THREAD_MAX_ROWS`` rows keep one group of
+    partial sums (the loop runs them on one thread, see :func:`step_threads`).
 
     Parameters
     ----------
@@ -378,8 +364,7 @@ def minibatch_loop(batches, centers, counts, n_since_last, *, n_steps, tol,
     # updates counts in place before its centres, so Ctrl-C may split them
     whole = (centers, 0, counts.copy(), n_since_last)
     try:
-        with step_threads(batches.batch_size, n_features=centers.shape[1],
-                          n_clusters=centers.shape[0]):
+        with step_threads(batches.batch_size, sp.issparse(batches.X)):
             for step in range(n_steps):
                 X, rows, weights, x_squared_norms = batches.draw(random_state)
                 reassign, n_since_last = reassignment_due(counts, n_since_last,

@@ -427,7 +427,7 @@ class MiniBatchKMeans(_BaseKMeans):
         reassign, self._n_since_last_reassign = reassignment_due(
             self._counts, self._n_since_last_reassign, self._batch_size)
         centers = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
-        with step_threads(X.shape[0], n_features=X.shape[1], n_clusters=self.n_clusters):
+        with step_threads(X.shape[0], sp.issparse(X)):
             self.cluster_centers_, _ = minibatch_step(
                 X, sample_weight, centers, self._counts, x_squared_norms=x_squared_norms,
                 random_state=self._random_state, reassign=reassign,
