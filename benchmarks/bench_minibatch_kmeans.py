@@ -3,8 +3,9 @@
 Default fits (``MiniBatchKMeans(k, random_state=seed)``: k-means++ on
 ``init_size`` samples, batch_size 1024, scikit-learn's stopping rules) of both
 libraries over several seeds, alternating which runs first: mean wall time and
-mean inertia. Both inertias are measured the same way, outside the timings:
-the full-data inertia of the final centres, in float64 (``compute_labels``'s
+mean inertia. Both inertias are measured the same way, after all the timed
+fits (so that no BLAS call of this script runs between two of them): the
+full-data inertia of the final centres, in float64 (``compute_labels``'s
 own inertia is not compared: scikit-learn accumulates it in float32 for
 float32 data). Fashion-MNIST (70,000 x 784 float32) with k = 10 and 100, and
 10,000,000 x 32 float32 blobs with 100 centres.
@@ -57,7 +58,8 @@ def default_fit_rows(datasets, cases, seeds):
     for data_name, k in cases:
         X = datasets[data_name]
         times = {"skunsup": [], "sklearn": []}
-        inertias = {"skunsup": [], "sklearn": []}
+        centers = {"skunsup": [], "sklearn": []}
+        inertias = {}
         steps = {"skunsup": [], "sklearn": []}
         for index, seed in enumerate(seeds):
             contenders = [("skunsup", MiniBatchKMeans), ("sklearn", SklearnMiniBatchKMeans)]
@@ -66,8 +68,12 @@ def default_fit_rows(datasets, cases, seeds):
             for name, cls in contenders:
                 seconds, fit = timed(cls(k, random_state=seed).fit, X)
                 times[name].append(seconds)
-                inertias[name].append(full_inertia(X, fit.cluster_centers_))
+                centers[name].append(fit.cluster_centers_)
                 steps[name].append(fit.n_steps_)
+        # after every timing: a BLAS product leaves OpenBLAS's threads spinning
+        # for about 0.1 s, which slowed the parallel loops of the fit after it
+        for name, fitted in centers.items():
+            inertias[name] = [full_inertia(X, c) for c in fitted]
         ours, theirs = np.mean(inertias["skunsup"]), np.mean(inertias["sklearn"])
         row = {
             "data": f"{data_name} {X.shape[0]}x{X.shape[1]}",
@@ -92,10 +98,12 @@ Goal (issue 18): <= 0.5x scikit-learn's time at equal or lower mean inertia (5 s
 
 Rows: `MiniBatchKMeans(k, random_state=seed)` of both libraries (defaults:
 k-means++ on 3 * batch_size samples, batch_size 1024, max_no_improvement 10,
-compute_labels True), seeds 0..n-1 alternating which runs first. Inertia: the
-full-data inertia of each fit's final centres, computed in float64 by the same
-function for both, outside the timings; *inertia rel. diff* = mean skunsup /
-mean scikit-learn - 1. Steps: mini-batch steps until the stopping rule
+compute_labels True), seeds 0..n-1 alternating which runs first, back to back.
+Inertia: the full-data inertia of each fit's final centres, computed in
+float64 by the same function for both, after all the timed fits (a BLAS
+product between two fits left OpenBLAS's threads spinning for about 0.1 s and
+slowed the parallel loops of the next fit, up to 2x); *inertia rel. diff* =
+mean skunsup / mean scikit-learn - 1. Steps: mini-batch steps until the stopping rule
 (`n_steps_`); the two libraries draw different random batches.
 """
 

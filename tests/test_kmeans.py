@@ -9,10 +9,11 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.cluster import MiniBatchKMeans as SklearnMiniBatchKMeans
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from skunsup.cluster import KMeans, kmeans_plusplus
+from skunsup.cluster import KMeans, MiniBatchKMeans, kmeans_plusplus
 from skunsup.cluster import _kmeans_ops as ops
 from skunsup.cluster import _yinyang
 from skunsup.cluster._lloyd_memory import kmeans_single_lloyd as _kmeans_single_lloyd
@@ -570,6 +571,30 @@ def test_values_whose_squares_overflow_are_refused(dtype, value):
         km.predict(X)
     big_but_fine = X / value * (np.sqrt(np.finfo(dtype).max) / 1e3)  # below the limit
     assert np.isfinite(KMeans(2, random_state=0).fit(big_but_fine).inertia_)
+
+
+@pytest.mark.parametrize("estimator", [KMeans, MiniBatchKMeans])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_nonfinite_values_get_sklearns_own_message(estimator, value, sparse):
+    """The finite check read from the row norms raises scikit-learn's error, word for word."""
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [5.0, 5.0], [6.0, 5.0]])
+    bad = X.copy()
+    bad[2, 1] = value
+    if sparse:
+        X, bad = sp.csr_matrix(X), sp.csr_matrix(bad)
+    sklearn_class = {KMeans: SklearnKMeans, MiniBatchKMeans: SklearnMiniBatchKMeans}[estimator]
+    with pytest.raises(ValueError) as theirs:
+        sklearn_class(2, n_init=1).fit(bad)
+    with pytest.raises(ValueError) as ours:
+        estimator(2, n_init=1).fit(bad)
+    assert str(ours.value) == str(theirs.value)
+    fitted, sklearn_fitted = estimator(2, n_init=1).fit(X), sklearn_class(2, n_init=1).fit(X)
+    with pytest.raises(ValueError) as theirs:
+        sklearn_fitted.predict(bad)
+    with pytest.raises(ValueError) as ours:
+        fitted.predict(bad)
+    assert str(ours.value) == str(theirs.value)
 
 
 def test_small_problems_compile_no_kernel(monkeypatch):

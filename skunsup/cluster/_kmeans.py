@@ -19,12 +19,11 @@ from skunsup.cluster._lloyd_blocks import (
 )
 from skunsup.cluster._lloyd_memory import MemoryLloyd
 from skunsup.cluster._lloyd_torch import TorchLloyd, torch_unsupported
-from skunsup.cluster._seeding import _prepare_csr, _validate_sample_weight
+from skunsup.cluster._seeding import _validate_sample_weight
 from skunsup.utils._callbacks import warn_interrupted
 from skunsup.utils._dask import is_dask_array
 from skunsup.utils._sklearn_compat import StrOptions, _fit_context
 from skunsup.utils._torch import DeviceOptions, fit_device
-from skunsup.utils._validation import check_squares_fit
 
 
 class KMeans(_BaseKMeans):
@@ -285,12 +284,7 @@ class KMeans(_BaseKMeans):
             if sample_weight is not None:
                 sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
             return BlockLloyd(X, sample_weight, self.n_clusters, step=self._memory_step(X))
-        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                          order="C", accept_large_sparse=False)
-        if sp.issparse(X):
-            X = _prepare_csr(X)
-        x_squared_norms = ops.row_squared_norms(X)
-        check_squares_fit(X, dtype=X.dtype, estimator="KMeans", x_squared_norms=x_squared_norms)
+        X, x_squared_norms = self._validate_in_memory(X, reset=True)
         sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
         return MemoryLloyd(X, sample_weight, x_squared_norms, self._memory_step(X))
 

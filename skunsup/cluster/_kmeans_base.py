@@ -34,7 +34,7 @@ from skunsup.cluster._seeding import _prepare_csr, _validate_sample_weight
 from skunsup.utils._callbacks import loop_callback
 from skunsup.utils._dask import is_dask_array
 from skunsup.utils._sklearn_compat import Interval, StrOptions
-from skunsup.utils._validation import check_squares_fit
+from skunsup.utils._validation import check_finite_from_norms, check_squares_fit
 
 
 # A squared distance from ``||x||^2 + ||c||^2 - 2 x.c`` is only known to about
@@ -185,14 +185,23 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             X = validate_blocks(self, X, reset=False)
             check_blocks(X, type(self).__name__)
             return X, None
-        X = validate_data(self, X, accept_sparse="csr", reset=False,
+        return self._validate_in_memory(X, reset=False)
+
+    def _validate_in_memory(self, X, reset):
+        """(validated X, float64 squared row norms) of an in-memory dense or CSR X.
+
+        The norms, which the fits need anyway, stand for scikit-learn's check
+        of finite values (one pass over X less) and bound the squares.
+        """
+        X = validate_data(self, X, accept_sparse="csr", reset=reset,
                           dtype=[np.float64, np.float32], order="C",
-                          accept_large_sparse=False)
+                          accept_large_sparse=False, ensure_all_finite=False)
         if sp.issparse(X):
             X = _prepare_csr(X)
         x_squared_norms = ops.row_squared_norms(X)
-        check_squares_fit(X, dtype=X.dtype, estimator=type(self).__name__,
-                          x_squared_norms=x_squared_norms)
+        name = type(self).__name__
+        check_finite_from_norms(X, x_squared_norms, name)
+        check_squares_fit(X, dtype=X.dtype, estimator=name, x_squared_norms=x_squared_norms)
         return X, x_squared_norms
 
     def _centers_for(self, X):
@@ -309,4 +318,4 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             return -score_blocks(X, sample_weight, self._centers_for(X))
         _, distances = ops.assign_labels(X, self._centers_for(X),
                                          x_squared_norms=x_squared_norms)
-        return -float(np.dot(sample_weight, distances))
+        return -ops.weighted_total(sample_weight, distances)

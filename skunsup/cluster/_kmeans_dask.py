@@ -119,7 +119,7 @@ def _score_block(X, sample_weight, centers):
         raise ValueError("sample_weight must be finite and non-negative.")
     with numba_threads(1):
         _, distances = ops.assign_labels(X, centers)
-    return float(np.dot(w, distances))
+    return ops.weighted_total(w, distances)
 
 
 def _sum_floats(*values):

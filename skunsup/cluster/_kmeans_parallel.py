@@ -73,7 +73,7 @@ def _update_state(X, sample_weight, state, candidates, offset):
         closer = distances < closest
         distances = np.where(closer, distances, closest)
         labels = np.where(closer, labels, nearest)
-    return distances, labels, float(np.dot(w, distances))
+    return distances, labels, ops.weighted_total(w, distances)
 
 
 def _sample_block(X, sample_weight, state, scale, seed):

@@ -469,7 +469,7 @@ class BlockLloyd:
             for start, stop, x, w in self._blocks:
                 distances = ops.distances_to_assigned(x, centers, self.labels[start:stop],
                                                       None)
-                inertia += float(np.dot(w, distances))
+                inertia += ops.weighted_total(w, distances)
         self._first = True
         return float(inertia)
 
@@ -521,7 +521,7 @@ def score_blocks(X, sample_weight, centers, block_rows=None):
     total = 0.0
     for _, _, x, w in MappedBlocks(X, sample_weight, block_rows):
         _, distances = ops.assign_labels(x, centers)
-        total += float(np.dot(w, distances))
+        total += ops.weighted_total(w, distances)
     return total
 
 
@@ -534,5 +534,5 @@ def labels_inertia_blocks(X, sample_weight, centers, block_rows=None):
     total = 0.0
     for start, stop, x, w in MappedBlocks(X, sample_weight, block_rows):
         _, distances = ops.assign_labels(x, centers, out_labels=labels[start:stop])
-        total += float(np.dot(w, distances))
+        total += ops.weighted_total(w, distances)
     return labels, total

@@ -60,7 +60,7 @@ def _row_squared_distance(X, i, centers, j):
 
 
 @jit_parallel
-def _lloyd_dense_chunked(X, rows, sample_weight, centers_t, centers, half_sq, chunk_rows,
+def _lloyd_dense_chunked(X, rows, sample_weight, centers, half_sq, chunk_rows,
                          accumulate, labels, distances, sums, weights, inertia):
     """Assignment (+ accumulation) by chunks of rows, each chunk's products on BLAS.
 
@@ -73,7 +73,7 @@ def _lloyd_dense_chunked(X, rows, sample_weight, centers_t, centers, half_sq, ch
     parallel loops whose idle threads would spin against each other.
 
     IN: X (n, d), rows (m,) int64 or None (every row of X), sample_weight (m,)
-    float64, centers_t (d, k) C-contiguous = centers.T, centers (k, d),
+    float64, centers (k, d) C-contiguous (BLAS reads its transpose in place),
     half_sq (k,), chunk_rows, accumulate (False: labels and distances only;
     sums and weights may then be empty).
     OUT: labels (m,) int32, distances (m,) float64 (exact formula), and with
@@ -100,7 +100,7 @@ def _lloyd_dense_chunked(X, rows, sample_weight, centers_t, centers, half_sq, ch
                 for r in range(size):
                     buffer[r] = X[rows[chunk_start + r]]
                 chunk = buffer[:size]
-            dots = np.dot(chunk, centers_t)
+            dots = np.dot(chunk, centers.T)
             for r in range(size):
                 best = 0
                 best_val = np.inf

@@ -242,8 +242,8 @@ class MemoryLloyd:
 
     def assignment_inertia(self, centers):
         """Inertia of the current labels against ``centers``."""
-        return float(np.dot(self.sample_weight, ops.distances_to_assigned(
-            self.X, centers, self.labels, self.x_squared_norms)))
+        return ops.weighted_total(self.sample_weight, ops.distances_to_assigned(
+            self.X, centers, self.labels, self.x_squared_norms))
 
     def moved(self, shift):
         """Record the centre shifts (the bounds of the 'hamerly' step need them)."""

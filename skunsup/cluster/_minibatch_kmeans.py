@@ -6,7 +6,6 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import validate_data
 
 from skunsup.cluster import _kmeans_ops as ops
 from skunsup.cluster._kmeans_base import _BaseKMeans
@@ -32,7 +31,6 @@ from skunsup.cluster._seeding import (
 )
 from skunsup.utils._callbacks import warn_interrupted
 from skunsup.utils._sklearn_compat import Interval, _fit_context
-from skunsup.utils._validation import check_squares_fit
 
 
 class MiniBatchKMeans(_BaseKMeans):
@@ -221,14 +219,7 @@ class MiniBatchKMeans(_BaseKMeans):
             X = as_blockwise(X)
             if is_blockwise_input(X):
                 return validate_blocks(self, X, reset=reset), None
-        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                          order="C", accept_large_sparse=False, reset=reset)
-        if sp.issparse(X):
-            X = _prepare_csr(X)
-        x_squared_norms = ops.row_squared_norms(X)
-        check_squares_fit(X, dtype=X.dtype, estimator="MiniBatchKMeans",
-                          x_squared_norms=x_squared_norms)
-        return X, x_squared_norms
+        return self._validate_in_memory(X, reset=reset)
 
     def _check_params_vs_input(self, X):
         """Data-dependent values: n_init, the batch size and the init size."""
@@ -338,7 +329,7 @@ class MiniBatchKMeans(_BaseKMeans):
                 centers = self._init_centroids(batches, random_state, init_array)
                 _, distances = ops.assign_labels(X_valid, centers,
                                                  x_squared_norms=norms_valid)
-                inertia = float(np.dot(weight_valid, distances))
+                inertia = ops.weighted_total(weight_valid, distances)
                 if self.verbose:
                     print(f"Inertia for init {trial + 1}/{self._n_init}: {inertia}")
                 if best_inertia is None or inertia < best_inertia:
@@ -435,7 +426,7 @@ class MiniBatchKMeans(_BaseKMeans):
         if self.compute_labels:
             labels, distances = ops.assign_labels(X, self.cluster_centers_,
                                                   x_squared_norms=x_squared_norms)
-            self.labels_, self.inertia_ = labels, float(np.dot(sample_weight, distances))
+            self.labels_, self.inertia_ = labels, ops.weighted_total(sample_weight, distances)
         self.n_steps_ += 1
         self._n_features_out = self.cluster_centers_.shape[0]
         return self

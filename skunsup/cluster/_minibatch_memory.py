@@ -74,7 +74,7 @@ class MemoryBatches:
         """Nearest centre of every row and the weighted inertia of that assignment."""
         labels, distances = ops.assign_labels(self.X, centers,
                                               x_squared_norms=self.x_squared_norms)
-        return labels, float(np.dot(self.sample_weight, distances))
+        return labels, ops.weighted_total(self.sample_weight, distances)
 
     def mean_feature_variance(self):
         """Mean (unweighted) variance of the features: the unit of ``tol``."""
