@@ -33,6 +33,7 @@ import scipy.sparse as sp
 
 from skunsup.cluster import _kmeans_ops as ops
 from skunsup.cluster._minibatch_kernels import _update_centers
+from skunsup.utils._blas import blas_threads
 from skunsup.utils._numba import numba_threads
 
 # CSR batches of at most this many rows are stepped with numba on one thread.
@@ -49,7 +50,12 @@ SINGLE_THREAD_MAX_ROWS = 8192
 
 @contextlib.contextmanager
 def step_threads(batch_rows, sparse):
-    """Run the steps of batches of ``batch_rows`` rows on one numba thread when small and CSR.
+    """The thread limits of a loop of mini-batch steps.
+
+    CSR batches of at most ``SINGLE_THREAD_MAX_ROWS`` rows run on one numba
+    thread. Dense steps call BLAS from the chunked kernel's threads, on one
+    BLAS thread each: the limit is held over the loop (one threadpoolctl call
+    instead of one a step).
 
     Examples
     --------
@@ -59,10 +65,13 @@ def step_threads(batch_rows, sparse):
     ...     numba.get_num_threads()
     1
     """
-    if not sparse or batch_rows > SINGLE_THREAD_MAX_ROWS:
-        yield
-        return
-    with numba_threads(1):
+    if not sparse:
+        with blas_threads(1):
+            yield
+    elif batch_rows <= SINGLE_THREAD_MAX_ROWS:
+        with numba_threads(1):
+            yield
+    else:
         yield
 
 

@@ -254,7 +254,8 @@ class MiniBatchKMeans(_BaseKMeans):
         if x_squared_norms is None and self._init_size >= batches.n_samples:
             x_squared_norms = ops.row_squared_norms(X)  # memory-mapped, but small
         if self._init_size < batches.n_samples:
-            X, x_squared_norms, sample_weight = batches.subset(self._init_size, random_state)
+            X, x_squared_norms, sample_weight = batches.subset(
+                batches.subset_rows(self._init_size, random_state))
             if sp.issparse(X):
                 X = _prepare_csr(X)
         if init_array is not None:
@@ -318,8 +319,13 @@ class MiniBatchKMeans(_BaseKMeans):
             batches = MemoryBatches(X, sample_weight, x_squared_norms, self._batch_size)
         self._tol = 0.0 if self.tol == 0 else batches.mean_feature_variance() * self.tol
 
-        # the initialisations are compared on one validation set of init_size samples
-        X_valid, norms_valid, weight_valid = batches.subset(self._init_size, random_state)
+        # the initialisations are compared on one validation set of init_size
+        # samples; a single one, unless verbose prints its inertia, needs none (its
+        # rows are drawn all the same: the same random stream either way)
+        valid_rows = batches.subset_rows(self._init_size, random_state)
+        compare = self._n_init > 1 or self.verbose
+        if compare:
+            X_valid, norms_valid, weight_valid = batches.subset(valid_rows)
         best_inertia = None
         stopped_in_init = False
         try:
@@ -327,6 +333,9 @@ class MiniBatchKMeans(_BaseKMeans):
                 if self.verbose:
                     print(f"Init {trial + 1}/{self._n_init} with method {self.init}")
                 centers = self._init_centroids(batches, random_state, init_array)
+                if not compare:
+                    init_centers = centers
+                    break
                 _, distances = ops.assign_labels(X_valid, centers,
                                                  x_squared_norms=norms_valid)
                 inertia = ops.weighted_total(weight_valid, distances)

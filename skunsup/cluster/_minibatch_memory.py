@@ -65,10 +65,13 @@ class MemoryBatches:
         norms = None if self.x_squared_norms is None else self.x_squared_norms[indices]
         return self.X, indices, self._unit_weights, norms
 
-    def subset(self, size, random_state):
-        """``size`` rows drawn uniformly with replacement: (X, x_squared_norms, weights)."""
-        indices = random_state.randint(0, self.n_samples, size)
-        return self.X[indices], self.x_squared_norms[indices], self.sample_weight[indices]
+    def subset_rows(self, size, random_state):
+        """``size`` row indices drawn uniformly with replacement."""
+        return random_state.randint(0, self.n_samples, size)
+
+    def subset(self, rows):
+        """The given rows: (X, x_squared_norms, weights)."""
+        return self.X[rows], self.x_squared_norms[rows], self.sample_weight[rows]
 
     def labels_inertia(self, centers):
         """Nearest centre of every row and the weighted inertia of that assignment."""
@@ -108,11 +111,10 @@ class BlockBatches(MemoryBatches):
         super().__init__(X, sample_weight, None, batch_size)
         self._mean_feature_variance = mean_feature_variance
 
-    def subset(self, size, random_state):
-        """``size`` rows drawn uniformly with replacement: (X, x_squared_norms, weights)."""
-        indices = random_state.randint(0, self.n_samples, size)
-        rows = self.X[indices]
-        return rows, ops.row_squared_norms(rows), self.sample_weight[indices]
+    def subset(self, rows):
+        """The given rows: (X, x_squared_norms, weights)."""
+        picked = self.X[rows]
+        return picked, ops.row_squared_norms(picked), self.sample_weight[rows]
 
     def labels_inertia(self, centers):
         """Nearest centre of every row and the weighted inertia, by row blocks."""
