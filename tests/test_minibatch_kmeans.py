@@ -12,7 +12,7 @@ from sklearn.datasets import make_blobs
 
 from skunsup.cluster import KMeans, MiniBatchKMeans
 from skunsup.cluster import _kmeans_ops as ops
-from skunsup.cluster._minibatch import EwaStopping, minibatch_step
+from skunsup.cluster._minibatch import EwaStopping, minibatch_step, update_centers
 from tests.reference import kmeans as ref
 
 DTYPES = [np.float32, np.float64]
@@ -81,6 +81,28 @@ def test_steps_match_reference(max_work, problem):
             np.testing.assert_allclose(counts, ref_counts)
             np.testing.assert_allclose(inertia, ref_inertia, rtol=_rtol(dtype),
                                        atol=_rtol(dtype))
+
+
+@given(n_groups=st.integers(1, 5), k=st.integers(1, 6), d=st.integers(1, 4),
+       dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2**16))
+def test_update_sums_the_row_groups(n_groups, k, d, dtype, seed):
+    """The centre update from the step kernel's per-group partials is the rule on their sums."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(k, d)).astype(dtype)
+    counts = rng.integers(0, 5, size=k).astype(np.float64)
+    weights = rng.integers(0, 3, size=(n_groups, k)).astype(np.float64)
+    sums = rng.normal(size=(n_groups, k, d)) * weights[:, :, None]
+    total_weight, total_sum = weights.sum(axis=0), sums.sum(axis=0)
+    touched = total_weight > 0
+    expected = centers.astype(np.float64)
+    expected[touched] = ((expected[touched] * counts[touched, None] + total_sum[touched])
+                         / (counts[touched] + total_weight[touched])[:, None])
+    expected_counts = counts + total_weight
+    new = update_centers(centers, counts, sums, weights)
+    assert new.dtype == dtype
+    np.testing.assert_allclose(new, expected, rtol=_rtol(dtype), atol=_rtol(dtype))
+    np.testing.assert_array_equal(new[~touched], centers[~touched])
+    np.testing.assert_allclose(counts, expected_counts)
 
 
 def _blobs(n=600, centers=4, dtype=np.float64, seed=0):

@@ -379,6 +379,42 @@ def lloyd_partials(X, sample_weight, centers, *, rows=None, serial=False, x_squa
     >>> labels.tolist(), sums.ravel().tolist(), weights.tolist(), inertia
     ([0, 0, 1, 1], [1.0, 22.0], [2.0, 2.0], 5.0)
     """
+    labels, sums, weights, inertia, distances = lloyd_group_partials(
+        X, sample_weight, centers, rows=rows, serial=serial, x_squared_norms=x_squared_norms,
+        out_labels=out_labels, out_distances=out_distances)
+    return labels, sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), distances
+
+
+def lloyd_group_partials(X, sample_weight, centers, *, rows=None, serial=False,
+                         x_squared_norms=None, out_labels=None, out_distances=None):
+    """:func:`lloyd_partials` before the sum over the kernel's row groups.
+
+    For a caller that sums the groups itself: the mini-batch centre update
+    does as it moves the centres (one pass less over the sums).
+
+    Parameters
+    ----------
+    X, sample_weight, centers, rows, serial, x_squared_norms, out_labels, out_distances
+        As in :func:`lloyd_partials`.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), dtype int32
+    sums : ndarray of shape (n_groups, n_clusters, n_features), dtype float64
+        Weighted sums of every group's samples of every cluster.
+    weights : ndarray of shape (n_groups, n_clusters), dtype float64
+    inertia : ndarray of shape (n_groups,), dtype float64
+    distances : ndarray of shape (n_samples,), dtype float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunsup.cluster._kmeans_ops import lloyd_group_partials
+    >>> _, sums, weights, inertia, _ = lloyd_group_partials(
+    ...     np.array([[0.0], [1.0], [10.0]]), np.ones(3), np.array([[0.0], [10.0]]))
+    >>> sums.sum(axis=0).ravel().tolist(), weights.sum(axis=0).tolist(), float(inertia.sum())
+    ([1.0, 10.0], [2.0, 1.0], 1.0)
+    """
     k = centers.shape[0]
     small = is_small(X, k)
     dense = not sp.issparse(X)
@@ -388,10 +424,11 @@ def lloyd_partials(X, sample_weight, centers, *, rows=None, serial=False, x_squa
         n = X.shape[0]
         if x_squared_norms is None:
             x_squared_norms = row_squared_norms(X)
-        return _kmeans_numpy.lloyd_partials(
+        labels, sums, weights, inertia, distances = _kmeans_numpy.lloyd_partials(
             X, sample_weight, centers, x_squared_norms,
             np.empty(n, dtype=np.int32) if out_labels is None else out_labels,
             np.empty(n, dtype=np.float64) if out_distances is None else out_distances)
+        return labels, sums[None], weights[None], np.array([inertia]), distances
     n = X.shape[0] if rows is None else rows.shape[0]
     labels, distances, sums, weights, inertia = _step_buffers(
         (n, X.shape[1]), k, out_labels, out_distances, serial and not dense)
@@ -406,7 +443,7 @@ def lloyd_partials(X, sample_weight, centers, *, rows=None, serial=False, x_squa
             x_squared_norms = row_squared_norms(X)
         _lloyd_csr(X.data, X.indices, X.indptr, x_squared_norms, sample_weight, centers,
                    half_sq, labels, distances, sums, weights, inertia)
-    return labels, sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), distances
+    return labels, sums, weights, inertia, distances
 
 
 def _step_buffers(shape, n_clusters, out_labels=None, out_distances=None, serial=False):

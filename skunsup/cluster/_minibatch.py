@@ -84,10 +84,11 @@ def update_centers(centers, counts, sums, weights):
         The centres before the batch (not modified).
     counts : ndarray of shape (n_clusters,), dtype float64
         Total weight every centre has absorbed; updated in place.
-    sums : ndarray of shape (n_clusters, n_features), dtype float64
-        Weighted sum of the batch's samples of every centre.
-    weights : ndarray of shape (n_clusters,), dtype float64
-        Total weight of the batch's samples of every centre.
+    sums : ndarray of shape ([n_groups,] n_clusters, n_features), dtype float64
+        Weighted sum of the batch's samples of every centre, maybe by row
+        group of the step kernel (summed here).
+    weights : ndarray of shape ([n_groups,] n_clusters), dtype float64
+        Total weight of the batch's samples of every centre, likewise.
 
     Returns
     -------
@@ -105,6 +106,8 @@ def update_centers(centers, counts, sums, weights):
     ([1.0, 5.0], [4.0, 0.0])
     """
     new_centers = np.empty_like(centers)
+    if sums.ndim == 2:
+        sums, weights = sums[None], weights[None]
     _update_centers(centers, counts, sums, weights, new_centers)
     return new_centers
 
@@ -217,14 +220,14 @@ def minibatch_step(X, sample_weight, centers, counts, *, rows=None, x_squared_no
     ([0.5, 9.0], 2.0, [2.0, 1.0])
     """
     n_batch = X.shape[0] if rows is None else rows.shape[0]
-    _, sums, weights, inertia, _ = ops.lloyd_partials(
+    _, sums, weights, inertia, _ = ops.lloyd_group_partials(
         X, sample_weight, centers, rows=rows, serial=n_batch <= SINGLE_THREAD_MAX_ROWS,
         x_squared_norms=x_squared_norms)
     new_centers = update_centers(centers, counts, sums, weights)
     if reassign and reassignment_ratio > 0:
         reassign_small_clusters(X, new_centers, counts, reassignment_ratio, random_state,
                                 verbose, rows=rows)
-    return new_centers, inertia
+    return new_centers, float(inertia.sum())
 
 
 def reassignment_due(counts, n_since_last, batch_size):
