@@ -224,6 +224,24 @@ def test_kmeans_plusplus_trials_skip_changes_nothing(problem, n_trials, n_chosen
                                      chosen=chosen)
 
 
+@given(n=st.integers(1, 1300), d=st.integers(1, 6), n_trials=st.integers(1, 40),
+       dtype=st.sampled_from(DTYPES), chunk_rows=st.sampled_from([None, 1, 7]),
+       seed=st.integers(0, 2**16))
+@settings(max_examples=40, deadline=None)
+def test_kmeans_plusplus_trials_over_groups_and_chunks(n, d, n_trials, dtype, chunk_rows, seed):
+    """The dense trials kernel's row groups and chunks give the reference's distances."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(dtype)
+    centers = rng.normal(size=(n_trials, d)).astype(dtype)
+    closest = rng.uniform(0, 5, size=n)
+    with pytest.MonkeyPatch.context() as patch:
+        if chunk_rows is not None:
+            patch.setattr(ops, "CHUNK_ROWS", chunk_rows)
+            patch.setattr(ops, "FEW_CLUSTERS_CHUNK_ROWS", chunk_rows)
+        _check_trials_against_reference(X, rng.uniform(0.5, 2.0, size=n), centers, n_trials,
+                                        closest, sparse=False)
+
+
 def _check_trials_against_reference(X, w, centers, n_trials, closest, sparse, **skip):
     """k-means++ trials of the first ``n_trials`` centres against the reference."""
     candidates = np.ascontiguousarray(centers[:n_trials])
