@@ -15,6 +15,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skunsup.cluster import KMeans, MiniBatchKMeans, kmeans_plusplus
 from skunsup.cluster import _kmeans_ops as ops
+from skunsup.cluster._center_geometry import center_neighbors
 from skunsup.cluster import _yinyang
 from skunsup.cluster._lloyd_memory import kmeans_single_lloyd as _kmeans_single_lloyd
 from skunsup.utils._numba import numba_threads
@@ -189,7 +190,7 @@ def test_weighted_mean_variance_matches_numpy(backend, n, d, offset, scale, dtyp
 
 def test_center_neighbors_lists_the_others_nearest_first():
     centers = np.random.default_rng(3).normal(size=(9, 4))
-    order, gaps = ops.center_neighbors(centers)
+    order, gaps = center_neighbors(centers)
     full = np.sqrt(ref.squared_distances(centers, centers))
     for a in range(9):
         assert sorted(order[a]) == [j for j in range(9) if j != a]

@@ -32,6 +32,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from skunsup.cluster import _kmeans_ops as ops
+from skunsup.cluster._center_geometry import center_neighbors
 from skunsup.cluster._kmeans_blocks import (
     _Blocks,
     _farthest_block,
@@ -144,7 +145,7 @@ def _lloyd_pass(blocks, centers, previous=None):
         parts = blocks.map(_lloyd_block, centers_delayed)
     else:
         task = dask.delayed(_lloyd_block, pure=True)
-        neighbors = dask.delayed(ops.center_neighbors(centers), pure=True)
+        neighbors = dask.delayed(center_neighbors(centers), pure=True)
         parts = [task(x, w, centers_delayed, p, neighbors)
                  for x, w, p in zip(blocks.data, blocks.weights, previous)]
     *parts, root = dask.persist(*parts, tree_reduce(parts, _add_partials))

@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skunsup.cluster import _kmeans_numpy
+from skunsup.cluster._center_geometry import center_neighbors, squared_gaps
 from skunsup.cluster._lloyd_kernels import (
     _distances_to_assigned_dense,
     _lloyd_csr,
@@ -486,7 +487,7 @@ def lloyd_partials_from_hints(X, sample_weight, centers, hints, neighbors=None):
     hints : ndarray of shape (n_samples,), int
         A centre index per row, in ``[0, n_clusters)``.
     neighbors : tuple of ndarray, default=None
-        ``center_neighbors(centers)`` when already computed.
+        ``_center_geometry.center_neighbors(centers)`` when already computed.
 
     Returns
     -------
@@ -589,89 +590,7 @@ def kmeans_plusplus_trials(X, x_squared_norms, sample_weight, candidates, closes
         nearest = np.zeros(n, dtype=np.intp)
         far_enough = np.full((n_trials, 1), -np.inf)
     else:
-        far_enough = _squared_gaps(candidates, chosen) / (4.0 * (1.0 + KPP_SKIP_MARGIN))
+        far_enough = squared_gaps(candidates, chosen) / (4.0 * (1.0 + KPP_SKIP_MARGIN))
     _kpp_trials_csr(X.data, X.indices, X.indptr, x_squared_norms, sample_weight,
                     candidates, cand_sq, closest, nearest, far_enough, trial_dist, pots)
     return trial_dist, pots.sum(axis=0)
-
-
-def _squared_gaps(a, b):
-    """Squared distances in float64 between the rows of ``a`` and ``b``, shape (len(a), len(b))."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    gaps = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
-    return np.maximum(gaps, 0.0)
-
-
-def center_neighbors(centers):
-    """Every centre's other centres, nearest first, with their distances.
-
-    Parameters
-    ----------
-    centers : ndarray of shape (n_clusters, n_features)
-
-    Returns
-    -------
-    order : ndarray of shape (n_clusters, n_clusters - 1), dtype int64
-        ``order[a]`` lists the centres other than ``a`` by increasing distance.
-    gaps : ndarray of shape (n_clusters, n_clusters - 1), dtype float64
-        ``gaps[a, p]`` = Euclidean distance from centre ``a`` to ``order[a, p]``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skunsup.cluster._kmeans_ops import center_neighbors
-    >>> order, gaps = center_neighbors(np.array([[0.0], [10.0], [3.0]]))
-    >>> order.tolist(), gaps.tolist()
-    ([[2, 1], [2, 0], [0, 1]], [[3.0, 10.0], [7.0, 10.0], [3.0, 7.0]])
-    """
-    c = np.asarray(centers, dtype=np.float64)
-    k = c.shape[0]
-    gaps = np.sqrt(_squared_gaps(c, c))
-    np.fill_diagonal(gaps, np.inf)
-    order = np.argsort(gaps, axis=1, kind="stable")[:, : k - 1]
-    return order.astype(np.int64), np.take_along_axis(gaps, order, axis=1)
-
-
-def group_centers(centers, n_groups, n_iter=5):
-    """Split the centres into groups of nearby ones (a few Lloyd steps on the centres).
-
-    Yinyang k-means keeps one lower bound per group of centres; groups of
-    nearby centres keep those bounds tight. Deterministic: the groups start
-    from evenly spaced centres.
-
-    Parameters
-    ----------
-    centers : ndarray of shape (n_clusters, n_features)
-        The centres.
-    n_groups : int
-        Number of groups (at most ``n_clusters``; a group may end up empty).
-    n_iter : int, default=5
-        Lloyd steps on the centres.
-
-    Returns
-    -------
-    group_of : ndarray of shape (n_clusters,), dtype int64
-        The group of every centre.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skunsup.cluster._kmeans_ops import group_centers
-    >>> group_centers(np.array([[0.0], [10.0], [0.5], [10.5]]), 2).tolist()
-    [0, 1, 0, 1]
-    """
-    centers = np.asarray(centers, dtype=np.float64)
-    n_clusters = centers.shape[0]
-    if n_groups <= 1:
-        return np.zeros(n_clusters, dtype=np.int64)
-    seeds = centers[np.linspace(0, n_clusters - 1, n_groups).astype(np.intp)].copy()
-    sq = np.einsum("ij,ij->i", centers, centers)
-    for _ in range(n_iter):
-        group_of = np.argmin(sq[:, None] - 2.0 * centers @ seeds.T
-                             + np.einsum("ij,ij->i", seeds, seeds)[None, :], axis=1)
-        for g in range(n_groups):
-            mine = group_of == g
-            if mine.any():
-                seeds[g] = centers[mine].mean(axis=0)
-    return group_of.astype(np.int64)

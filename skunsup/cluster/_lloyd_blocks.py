@@ -32,6 +32,7 @@ import numpy as np
 from sklearn.utils.validation import validate_data
 
 from skunsup.cluster import _kmeans_ops as ops
+from skunsup.cluster._center_geometry import center_neighbors
 from skunsup.cluster._kmeans_blocks import (
     _farthest_block,
     _merge_moments,
@@ -414,7 +415,7 @@ class BlockLloyd:
         inertia = 0.0
         n_changed = 0
         hinted = self.step_kind == "elkan" and not first
-        neighbors = ops.center_neighbors(centers) if hinted else None
+        neighbors = center_neighbors(centers) if hinted else None
         for start, stop, x, w in self._blocks:
             labels = self.labels[start:stop]
             if hinted:

@@ -142,7 +142,7 @@ def _lloyd_dense_from_hints(X, sample_weight, centers, neighbor_order, neighbor_
 
     IN: X (n, d), sample_weight (n,) float64, centers (k, d), neighbor_order
     (k, k - 1) int64 and neighbor_gaps (k, k - 1) float64 (see
-    :func:`~skunsup.cluster._kmeans_ops.center_neighbors`), hints (n,) int32
+    :func:`~skunsup.cluster._center_geometry.center_neighbors`), hints (n,) int32
     in [0, k).
     OUT: labels (n,) int32, distances (n,) float64, sums (G, k, d) float64,
     weights (G, k) float64, inertia (G,).

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from skunsup.cluster import _kmeans_numpy
 from skunsup.cluster import _kmeans_ops as ops
+from skunsup.cluster._center_geometry import center_neighbors
 from skunsup.cluster._lloyd import lloyd
 from skunsup.cluster._seeding import _kmeans_plusplus, random_centers
 from skunsup.cluster._yinyang import YinyangBounds
@@ -72,7 +73,7 @@ def hinted_fraction(X, centers):
                                               centers)
     nearest = squared.argmin(axis=1)
     reach = 2.0 * np.sqrt(squared[np.arange(rows.shape[0]), nearest])
-    _, gaps = ops.center_neighbors(centers)
+    _, gaps = center_neighbors(centers)
     measured = 1 + np.count_nonzero(gaps[nearest] < reach[:, None], axis=1)
     return float(measured.mean() / n_clusters)
 

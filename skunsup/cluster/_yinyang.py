@@ -14,12 +14,11 @@ from skunsup.cluster._yinyang_kernels import (
     _hamerly_reassign_direct,
     _yinyang_reassign_direct,
 )
+from skunsup.cluster._center_geometry import group_centers, squared_gaps
 from skunsup.cluster._kmeans_ops import (
     DIRECT_MAX_CLUSTERS,
     _check_contiguous,
     _product_block_rows,
-    _squared_gaps,
-    group_centers,
     half_squared_norms,
     n_row_groups,
     row_squared_norms,
@@ -149,7 +148,7 @@ class YinyangBounds:
             self.weights[:] = 0.0
             self.counts[:] = 0
         else:
-            gaps = _squared_gaps(centers, centers)
+            gaps = squared_gaps(centers, centers)
             np.fill_diagonal(gaps, np.inf)
             half_gap = 0.5 * np.sqrt(gaps.min(axis=1)) if k > 1 else np.full(1, np.inf)
             group_shift = np.zeros(self.lower.shape[1])
