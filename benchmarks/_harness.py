@@ -203,6 +203,19 @@ def interleave(contenders, repeats=3):
     return times, results
 
 
+def relative_difference_error(ours, theirs):
+    """Standard error of ``mean(ours) / mean(theirs) - 1`` from the spread of both.
+
+    The two samples are independent (two libraries' fits draw different random
+    streams, so a seed does not pair them); nan with fewer than two of each.
+    """
+    ours, theirs = np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)
+    if len(ours) < 2 or len(theirs) < 2:
+        return float("nan")
+    variance = ours.var(ddof=1) / len(ours) + theirs.var(ddof=1) / len(theirs)
+    return float(np.sqrt(variance) / theirs.mean())
+
+
 def median(values):
     """Median of a list of numbers."""
     return float(statistics.median(values))

@@ -20,7 +20,14 @@ for a smoke run on subsets that records nothing). The two parts are recorded as
 import tracemalloc
 
 import numpy as np
-from _harness import interleave, load_fashion_mnist_float32, main, median, timed
+from _harness import (
+    interleave,
+    load_fashion_mnist_float32,
+    main,
+    median,
+    relative_difference_error,
+    timed,
+)
 from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.datasets import make_blobs
 
@@ -86,16 +93,6 @@ def relative_difference(inertias, n_seeds):
     return float(ours / theirs - 1)
 
 
-def standard_error(inertias):
-    """Standard error of the relative difference of the two means (independent seeds)."""
-    ours = np.asarray(inertias["skunsup"])
-    theirs = np.asarray(inertias["sklearn"])
-    if len(ours) < 2:
-        return float("nan")
-    variance = ours.var(ddof=1) / len(ours) + theirs.var(ddof=1) / len(theirs)
-    return float(np.sqrt(variance) / theirs.mean())
-
-
 def default_fit_rows(X, data_name, ks, seeds):
     from skunsup.cluster import KMeans
 
@@ -123,7 +120,8 @@ def default_fit_rows(X, data_name, ks, seeds):
             "skunsup mean inertia": float(np.mean(inertias["skunsup"])),
             "sklearn mean inertia": float(np.mean(inertias["sklearn"])),
             "inertia rel. diff": relative_difference(inertias, len(seeds)),
-            "std. error of diff": standard_error(inertias),
+            "std. error of diff": relative_difference_error(inertias["skunsup"],
+                                                                inertias["sklearn"]),
             "rel. diff, first 5 seeds": relative_difference(inertias, 5),
             "skunsup peak MiB": memory["skunsup"],
             "sklearn peak MiB": memory["sklearn"],

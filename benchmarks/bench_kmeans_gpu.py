@@ -36,7 +36,14 @@ import contextlib
 import time
 
 import numpy as np
-from _harness import interleave, load_fashion_mnist_float32, main, median, timed
+from _harness import (
+    interleave,
+    load_fashion_mnist_float32,
+    main,
+    median,
+    relative_difference_error,
+    timed,
+)
 from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
 from sklearn.datasets import make_blobs
@@ -184,8 +191,6 @@ def default_fit_row(X, data_name, k, seeds, skunsup_device):
             times[name].append(seconds)
             inertias[name].append(fit.inertia_)
     ours, theirs = np.asarray(inertias["skunsup"]), np.asarray(inertias["sklearn"])
-    spread = (np.sqrt(ours.var(ddof=1) / len(ours) + theirs.var(ddof=1) / len(theirs))
-              / theirs.mean()) if len(seeds) > 1 else float("nan")
     return {
         "data": f"{data_name} {X.shape[0]}x{X.shape[1]}",
         "k": k,
@@ -196,7 +201,7 @@ def default_fit_row(X, data_name, k, seeds, skunsup_device):
         "skunsup mean inertia": float(ours.mean()),
         "sklearn mean inertia": float(theirs.mean()),
         "inertia rel. diff": float(ours.mean() / theirs.mean() - 1),
-        "std. error of diff": float(spread),
+        "std. error of diff": relative_difference_error(ours, theirs),
     }
 
 
