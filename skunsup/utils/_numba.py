@@ -21,7 +21,6 @@ keep ``reassoc`` for their vectorised sums.
 """
 
 import contextlib
-import types
 
 import numba
 
@@ -92,44 +91,6 @@ def jit_parallel(func=None, **options):
     [0.0, 2.0, 4.0]
     """
     return jit_kernel(func, parallel=True, **options)
-
-
-def serial_twin(kernel, cache=True):
-    """A serial compilation of the ``jit_parallel`` kernel ``kernel`` (``prange`` as ``range``).
-
-    For calls too small to share between threads: a parallel kernel run
-    with one thread still opens a threading-layer region, and between
-    multi-threaded BLAS calls the two pools' threads then spin against each
-    other on a small machine. The twin is compiled from the same source with
-    the kernel's flags, under its own name (``<name>_serial``), so that
-    numba's on-disk cache keeps the two apart (it keys entries by name and
-    signature, not by the ``parallel`` flag). ``cache``: numba's on-disk
-    cache, as for the kernel.
-
-    Examples
-    --------
-    >>> import numba
-    >>> import numpy as np
-    >>> from skunsup.utils._numba import jit_parallel, serial_twin
-    >>> @jit_parallel(cache=False)
-    ... def double(x, out):
-    ...     for i in numba.prange(x.shape[0]):
-    ...         out[i] = 2 * x[i]
-    >>> out = np.empty(3)
-    >>> serial_twin(double, cache=False)(np.arange(3.0), out)
-    >>> out.tolist()
-    [0.0, 2.0, 4.0]
-    """
-    func = kernel.py_func
-    name = func.__name__ + "_serial"
-    twin = types.FunctionType(func.__code__, func.__globals__, name, func.__defaults__,
-                              func.__closure__)
-    twin.__qualname__ = func.__qualname__ + "_serial"
-    twin.__module__ = func.__module__
-    twin.__doc__ = func.__doc__
-    options = {key: value for key, value in kernel.targetoptions.items()
-               if key in ("fastmath", "nogil", "boundscheck", "inline")}
-    return numba.njit(cache=cache, **options)(twin)
 
 
 @contextlib.contextmanager
