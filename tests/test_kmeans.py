@@ -130,6 +130,22 @@ def test_chunked_step_matches_reference(problem):
     np.testing.assert_array_equal(assign_dist, step[4])
 
 
+def test_csr_assignment_over_row_groups_matches_dense():
+    """CSR labels and distances, over several row groups, on one thread or two."""
+    rng = np.random.default_rng(3)
+    X = np.where(rng.random((3000, 30)) < 0.2, rng.normal(size=(3000, 30)), 0.0)
+    centers = np.ascontiguousarray(X[:12] + 0.1)
+    dense_labels, dense_dist = ops.assign_labels(X, centers)
+    results = []
+    for n_threads in (1, 2):
+        with numba_threads(n_threads):
+            results.append(ops.assign_labels(sp.csr_matrix(X), centers))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    np.testing.assert_array_equal(results[0][0], dense_labels)
+    np.testing.assert_allclose(results[0][1], dense_dist, rtol=1e-9, atol=1e-9)
+
+
 @pytest.mark.parametrize("gathered", [False, True])
 def test_chunked_step_does_not_depend_on_thread_count(gathered):
     X = make_blobs(3000, 12, centers=50, random_state=1)[0].astype(np.float32)

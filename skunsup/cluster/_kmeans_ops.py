@@ -304,11 +304,12 @@ def assign_labels(X, centers, *, x_squared_norms=None, out_labels=None, out_dist
     if sp.issparse(X):
         if x_squared_norms is None:
             x_squared_norms = row_squared_norms(X)
-        empty = np.empty((0, k, X.shape[1]), dtype=np.float64)
-        _lloyd_csr(X.data, X.indices, X.indptr, x_squared_norms, np.empty(0), centers,
-                   half_sq, labels, distances, empty, np.empty((0, k)), np.empty(0))
-    else:
         # groups for the threads only: no partials of the centres' size to bound
+        _lloyd_csr(X.data, X.indices, X.indptr, x_squared_norms, np.empty(0), centers,
+                   half_sq, False, labels, distances, np.empty((0, 0, 0)), np.empty((0, 0)),
+                   np.empty(n_row_groups(n, 1, 1)))
+    else:
+        # groups for the threads only, as above
         _chunked_step(X, None, np.empty(0), centers, half_sq, labels, distances,
                       np.empty((0, 0, 0)), np.empty((0, 0)), np.empty(n_row_groups(n, 1, 1)),
                       accumulate=False)
@@ -448,7 +449,7 @@ def lloyd_group_partials(X, sample_weight, centers, *, rows=None, serial=False,
         if x_squared_norms is None:
             x_squared_norms = row_squared_norms(X)
         _lloyd_csr(X.data, X.indices, X.indptr, x_squared_norms, sample_weight, centers,
-                   half_sq, labels, distances, sums, weights, inertia)
+                   half_sq, True, labels, distances, sums, weights, inertia)
     return labels, sums, weights, inertia, distances
 
 

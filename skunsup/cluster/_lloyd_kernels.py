@@ -199,22 +199,24 @@ def _distances_to_assigned_dense(X, centers, labels, distances):
 
 
 @jit_parallel
-def _lloyd_csr(data, indices, indptr, x_sq, sample_weight, centers, half_sq,
+def _lloyd_csr(data, indices, indptr, x_sq, sample_weight, centers, half_sq, accumulate,
                labels, distances, sums, weights, inertia):
-    """Fused assignment + accumulation for a CSR matrix.
+    """Fused assignment (+ accumulation) for a CSR matrix.
 
     IN: data, indices, indptr (CSR of shape (n, d)), x_sq (n,) = ||x||^2,
-    sample_weight (n,), centers (k, d), half_sq (k,).
-    OUT: labels, distances (n,), sums (G, k, d), weights (G, k), inertia (G,).
+    sample_weight (n,), centers (k, d), half_sq (k,), accumulate (False:
+    labels and distances only; sample_weight, sums and weights may then be
+    empty).
+    OUT: labels, distances (n,), and with accumulate sums (G, k, d), weights
+    (G, k); inertia (G,) (G groups, G = inertia.shape[0]).
     The distance of the winner is ``||x||^2 - 2 x.c + ||c||^2`` clipped at 0.
     """
     n = indptr.shape[0] - 1
     k = centers.shape[0]
-    n_groups = sums.shape[0]
-    accumulate = n_groups > 0
-    for g in numba.prange(max(n_groups, 1)):
-        start = g * n // max(n_groups, 1)
-        stop = (g + 1) * n // max(n_groups, 1)
+    n_groups = inertia.shape[0]
+    for g in numba.prange(n_groups):
+        start = g * n // n_groups
+        stop = (g + 1) * n // n_groups
         if accumulate:
             sums[g] = 0.0
             weights[g] = 0.0
@@ -239,5 +241,4 @@ def _lloyd_csr(data, indices, indptr, x_sq, sample_weight, centers, half_sq,
                 weights[g, best] += w
                 for p in range(indptr[i], indptr[i + 1]):
                     sums[g, best, indices[p]] += w * data[p]
-        if accumulate:
-            inertia[g] = acc
+        inertia[g] = acc
