@@ -301,18 +301,18 @@ def assign_labels(X, centers, *, x_squared_norms=None, out_labels=None, out_dist
             x_squared_norms = row_squared_norms(X)
         return _kmeans_numpy.assign_labels(X, centers, x_squared_norms, labels, distances)
     half_sq = half_squared_norms(centers)
+    # no sums to accumulate; the groups are for the threads only, with no
+    # partials of the centres' size to bound
+    no_sums, no_weights = np.empty((0, 0, 0)), np.empty((0, 0))
+    group_inertia = np.empty(n_row_groups(n, 1, 1))
     if sp.issparse(X):
         if x_squared_norms is None:
             x_squared_norms = row_squared_norms(X)
-        # groups for the threads only: no partials of the centres' size to bound
         _lloyd_csr(X.data, X.indices, X.indptr, x_squared_norms, np.empty(0), centers,
-                   half_sq, False, labels, distances, np.empty((0, 0, 0)), np.empty((0, 0)),
-                   np.empty(n_row_groups(n, 1, 1)))
+                   half_sq, False, labels, distances, no_sums, no_weights, group_inertia)
     else:
-        # groups for the threads only, as above
-        _chunked_step(X, None, np.empty(0), centers, half_sq, labels, distances,
-                      np.empty((0, 0, 0)), np.empty((0, 0)), np.empty(n_row_groups(n, 1, 1)),
-                      accumulate=False)
+        _chunked_step(X, None, np.empty(0), centers, half_sq, labels, distances, no_sums,
+                      no_weights, group_inertia, accumulate=False)
     return labels, distances
 
 

@@ -84,10 +84,10 @@ def update_centers(centers, counts, sums, weights):
         The centres before the batch (not modified).
     counts : ndarray of shape (n_clusters,), dtype float64
         Total weight every centre has absorbed; updated in place.
-    sums : ndarray of shape ([n_groups,] n_clusters, n_features), dtype float64
-        Weighted sum of the batch's samples of every centre, maybe by row
-        group of the step kernel (summed here).
-    weights : ndarray of shape ([n_groups,] n_clusters), dtype float64
+    sums : ndarray of shape (n_groups, n_clusters, n_features), dtype float64
+        Weighted sum of the batch's samples of every centre, by row group of
+        the step kernel (summed here).
+    weights : ndarray of shape (n_groups, n_clusters), dtype float64
         Total weight of the batch's samples of every centre, likewise.
 
     Returns
@@ -100,14 +100,12 @@ def update_centers(centers, counts, sums, weights):
     >>> import numpy as np
     >>> from skunsup.cluster._minibatch import update_centers
     >>> counts = np.array([3.0, 0.0])
-    >>> new = update_centers(np.array([[0.0], [5.0]]), counts, np.array([[4.0], [0.0]]),
-    ...                      np.array([1.0, 0.0]))
+    >>> new = update_centers(np.array([[0.0], [5.0]]), counts, np.array([[[4.0], [0.0]]]),
+    ...                      np.array([[1.0, 0.0]]))
     >>> new.ravel().tolist(), counts.tolist()
     ([1.0, 5.0], [4.0, 0.0])
     """
     new_centers = np.empty_like(centers)
-    if sums.ndim == 2:
-        sums, weights = sums[None], weights[None]
     _update_centers(centers, counts, sums, weights, new_centers)
     return new_centers
 

@@ -65,7 +65,9 @@ def _kmeans_plusplus(X, n_clusters, x_squared_norms, sample_weight, random_state
     indices[0] = first
     closest = ops.kmeans_plusplus_trials(
         X, x_squared_norms, sample_weight, centers[:1], np.full(n_samples, np.inf))[0][0]
-    nearest = np.zeros(n_samples, dtype=np.intp)
+    # every row's nearest chosen centre: what the CSR trials' skip reads (dense
+    # trials take every product on BLAS and skip nothing)
+    nearest = np.zeros(n_samples, dtype=np.intp) if is_sparse else None
     for c in range(1, n_clusters):
         cumulative = np.cumsum(sample_weight * closest)
         draws = random_state.uniform(size=n_local_trials) * cumulative[-1]
@@ -74,7 +76,8 @@ def _kmeans_plusplus(X, n_clusters, x_squared_norms, sample_weight, random_state
             X, x_squared_norms, sample_weight, rows(candidate_ids), closest,
             nearest=nearest, chosen=centers[:c])
         best = int(np.argmin(pots))
-        nearest[trial_dist[best] < closest] = c
+        if is_sparse:
+            nearest[trial_dist[best] < closest] = c
         closest = trial_dist[best]
         centers[c] = rows([candidate_ids[best]])[0]
         indices[c] = candidate_ids[best]
